@@ -1,0 +1,163 @@
+"""The DeepDream loop: gradient ascent on an objective, over an octave pyramid, in tiles.
+
+Tensor in, tensor out: no files, printing or device guessing here. Progress leaves through
+an optional callback that receives a :class:`StepInfo` after every step.
+
+The procedure follows Mordvintsev, Olah & Tyka, "Inceptionism: Going Deeper into Neural
+Networks" (Google Research blog, 2015) and their deepdream notebook:
+
+1. Build a pyramid of the image, each octave ``octave_scale`` times smaller than the next.
+2. Starting at the smallest octave, add the detail dreamed so far (up-scaled), then take
+   ``steps`` gradient-ascent steps; what the steps added is the new detail.
+3. Each step: roll the image by a random offset (jitter), compute the objective's gradient
+   tile by tile (so memory is bounded by the tile, and the random roll moves tile borders
+   every step so no seams form), roll the gradient back, optionally blur it, divide it by
+   its mean absolute value, and add ``step_size`` times it to the image, clamped to [0, 1].
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .errors import InceptionismError
+from .models.base import DreamNet
+from .objectives import Objective
+from .transforms import gaussian_blur, resize, roll, split_evenly
+
+
+@dataclass(frozen=True)
+class DreamConfig:
+    octaves: int = 4  # number of scales dreamed at, smallest first
+    octave_scale: float = 1.4  # size ratio between neighbouring octaves
+    steps: int = 10  # gradient-ascent steps per octave
+    step_size: float = 0.012  # mean absolute change per step, in [0, 1] pixel units
+    jitter: int = 32  # largest random roll per step, in pixels
+    smoothing: float = 0.5  # sigma (pixels) of the Gaussian blur applied to the gradient; 0 = off
+    tile_size: int = 512  # largest tile side fed to the network at once
+    min_size: int = 64  # smallest side an octave may have; smaller images are up-scaled to it
+    seed: int = 0  # seeds the jitter: same inputs and seed give the same dream
+
+    def validate(self) -> None:
+        checks = [
+            (self.octaves >= 1, f"octaves must be at least 1 (got {self.octaves})"),
+            (self.octave_scale > 1, f"octave scale must be greater than 1 (got {self.octave_scale})"),
+            (self.steps >= 0, f"steps must be 0 or more (got {self.steps})"),
+            (self.step_size > 0, f"step size must be positive (got {self.step_size})"),
+            (self.jitter >= 0, f"jitter must be 0 or more (got {self.jitter})"),
+            (self.smoothing >= 0, f"smoothing must be 0 or more (got {self.smoothing})"),
+            (self.tile_size >= 32, f"tile size must be at least 32 pixels (got {self.tile_size})"),
+            (self.min_size >= 8, f"min size must be at least 8 pixels (got {self.min_size})"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise InceptionismError(message[0].upper() + message[1:] + ".")
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    octave: int  # 0-based, smallest first
+    octaves: int  # how many octaves this dream actually uses
+    step: int  # 0-based within the octave
+    steps: int
+    size: tuple[int, int]  # (H, W) of this octave
+    objective: float  # objective value measured at this step (before the update)
+
+
+StepCallback = Callable[[StepInfo], None]
+
+
+def octave_sizes(height: int, width: int, config: DreamConfig) -> list[tuple[int, int]]:
+    """The (H, W) of each octave, smallest first, never below ``min_size`` on the short side.
+
+    Fewer than ``config.octaves`` are returned when more would shrink below ``min_size``.
+    """
+    sizes = [(height, width)]
+    for i in range(1, config.octaves):
+        f = config.octave_scale**i
+        h, w = round(height / f), round(width / f)
+        if min(h, w) < config.min_size:
+            break
+        sizes.append((h, w))
+    return sizes[::-1]
+
+
+def objective_gradient(
+    model: DreamNet, image: Tensor, objective: Objective, tile_size: int
+) -> tuple[Tensor, float]:
+    """Gradient of ``objective`` w.r.t. ``image``, computed tile by tile.
+
+    Each tile's objective is weighted by its share of the image's area, so the result
+    approximates the gradient of the whole image's objective while only one tile's
+    activations are held in memory at a time. Returns (gradient, objective value).
+    """
+    height, width = image.shape[-2:]
+    grad = torch.zeros_like(image)
+    value = 0.0
+    for y0, y1 in split_evenly(height, tile_size):
+        for x0, x1 in split_evenly(width, tile_size):
+            tile = image[..., y0:y1, x0:x1].detach().requires_grad_(True)
+            share = (y1 - y0) * (x1 - x0) / (height * width)
+            loss = objective(model.features(tile, objective.layers)) * share
+            (tile_grad,) = torch.autograd.grad(loss, tile)
+            grad[..., y0:y1, x0:x1] = tile_grad
+            value += loss.item()
+    return grad, value
+
+
+def ascent_step(
+    model: DreamNet, image: Tensor, objective: Objective, config: DreamConfig, rng: random.Random
+) -> tuple[Tensor, float]:
+    """One normalized gradient-ascent step with jitter; returns (new image, objective value)."""
+    height, width = image.shape[-2:]
+    dy = rng.randint(-config.jitter, config.jitter)
+    dx = rng.randint(-config.jitter, config.jitter)
+    if height > config.tile_size or width > config.tile_size:
+        # Move the tile grid too, so tile borders never stay in one place.
+        dy += rng.randrange(config.tile_size)
+        dx += rng.randrange(config.tile_size)
+    grad, value = objective_gradient(model, roll(image, dy, dx), objective, config.tile_size)
+    grad = gaussian_blur(roll(grad, -dy, -dx), config.smoothing)
+    grad = grad / (grad.abs().mean() + 1e-8)
+    return (image + config.step_size * grad).clamp_(0, 1), value
+
+
+def dream(
+    model: DreamNet,
+    image: Tensor,
+    objective: Objective,
+    config: DreamConfig = DreamConfig(),
+    callback: StepCallback | None = None,
+) -> Tensor:
+    """Dream on ``image`` (1, 3, H, W), RGB in [0, 1], on the model's device.
+
+    Returns a new tensor of the same shape with values in [0, 1].
+    """
+    config.validate()
+    if image.dim() != 4 or image.shape[:2] != (1, 3):
+        raise ValueError(f"expected a (1, 3, H, W) image tensor, got {tuple(image.shape)}")
+    rng = random.Random(config.seed)
+    height, width = image.shape[-2:]
+    work = image
+    if min(height, width) < config.min_size:
+        # Too small for the network to see anything: dream on an up-scaled copy.
+        f = config.min_size / min(height, width)
+        work = resize(image, (round(height * f), round(width * f)))
+
+    sizes = octave_sizes(work.shape[-2], work.shape[-1], config)
+    detail = torch.zeros((1, 3) + sizes[0], dtype=image.dtype, device=image.device)
+    for octave, size in enumerate(sizes):
+        base = resize(work, size)
+        dreamed = (base + resize(detail, size)).clamp(0, 1)
+        for step in range(config.steps):
+            dreamed, value = ascent_step(model, dreamed, objective, config, rng)
+            if callback is not None:
+                callback(StepInfo(octave, len(sizes), step, config.steps, size, value))
+        detail = dreamed - base
+    if dreamed.shape[-2:] != image.shape[-2:]:
+        dreamed = resize(dreamed, (height, width)).clamp(0, 1)
+    return dreamed

@@ -1,0 +1,38 @@
+"""Errors a user can act on. The CLI prints their message as one sentence, no traceback."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+
+class InceptionismError(Exception):
+    """Base class: the message is written for the person running the program."""
+
+
+class UnknownLayerError(InceptionismError, KeyError):
+    def __init__(self, name: str, valid: Sequence[str]):
+        close = difflib.get_close_matches(name, valid, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        super().__init__(
+            f"Unknown layer '{name}'.{hint} Valid layers: {', '.join(valid)}."
+        )
+
+    def __str__(self) -> str:  # KeyError would add quotes around the message
+        return str(self.args[0])
+
+
+class UnknownModelError(InceptionismError, KeyError):
+    def __init__(self, name: str, valid: Sequence[str]):
+        super().__init__(f"Unknown model '{name}'. Available models: {', '.join(valid)}.")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class WeightsError(InceptionismError):
+    """The weights for a model cannot be found, read or verified."""
+
+
+class ImageError(InceptionismError):
+    """An input image cannot be read, or an output image cannot be written."""

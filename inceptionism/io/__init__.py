@@ -1,0 +1,1 @@
+"""File input and output: images (and, later, video)."""

@@ -1,0 +1,226 @@
+"""Reading and writing images safely.
+
+Reading: any format Pillow reads (JPEG, PNG, WebP, TIFF, BMP, GIF's first frame, ...), with
+the EXIF orientation applied; grayscale, palette, CMYK and 16-bit images become RGB floats in
+[0, 1] (16-bit precision kept until the output is written); an alpha channel is set aside
+unchanged and put back on output. Every way a file can be unreadable becomes an
+:class:`ImageError` whose message names the file and the problem.
+
+Writing: the format follows the extension; the image goes to a temporary file in the output
+folder, then is renamed into place, so a crash never leaves a partial output. The dream's
+parameters travel with the image: a PNG text chunk, or a ``<output>.json`` sidecar for
+formats that cannot hold one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
+
+from ..errors import ImageError
+
+# Largest image accepted by default: ~100 megapixels (an 8K frame is 33 MP). Guards against
+# decompression bombs: tiny files that claim billions of pixels.
+DEFAULT_MAX_PIXELS = 100_000_000
+
+# extension -> (Pillow format, keeps alpha, holds our metadata inside the file)
+OUTPUT_FORMATS = {
+    ".png": ("PNG", True, True),
+    ".jpg": ("JPEG", False, False),
+    ".jpeg": ("JPEG", False, False),
+    ".webp": ("WEBP", True, False),
+    ".tif": ("TIFF", True, False),
+    ".tiff": ("TIFF", True, False),
+    ".bmp": ("BMP", False, False),
+    ".gif": ("GIF", True, False),
+}
+SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
+METADATA_KEY = "inceptionism"
+
+
+@dataclass
+class LoadedImage:
+    rgb: np.ndarray  # (H, W, 3) float32 in [0, 1]
+    alpha: Image.Image | None  # the original alpha channel (mode "L"), untouched
+    path: Path
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height), as Pillow reports sizes."""
+        return self.rgb.shape[1], self.rgb.shape[0]
+
+
+def _check_input_path(path: Path) -> None:
+    if not path.exists():
+        raise ImageError(f"Input file {path} does not exist.")
+    if path.is_dir():
+        raise ImageError(f"Input {path} is a directory, not an image file.")
+    if path.stat().st_size == 0:
+        raise ImageError(f"Input file {path} is empty (0 bytes).")
+
+
+def pil_to_rgb(img: Image.Image) -> tuple[np.ndarray, Image.Image | None]:
+    """Convert any Pillow mode to (RGB float array in [0, 1], alpha band or None)."""
+    alpha = None
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        alpha = img.getchannel("A")
+        img = img.convert("RGB") if img.mode != "LA" else img.convert("L")
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        # 16-bit grayscale ("I;16*", or "I" as older Pillows open it) spans 0..65535;
+        # float images are taken as 0..1.
+        a = np.asarray(img, dtype=np.float64)
+        a = np.clip(a if img.mode == "F" else a / 65535.0, 0, 1).astype(np.float32)
+        return np.repeat(a[..., None], 3, axis=2), alpha
+    if img.mode != "RGB":
+        img = img.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
+    return np.asarray(img, dtype=np.float32) / 255.0, alpha
+
+
+def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    """Read an image file as RGB floats in [0, 1], plus its alpha channel if it has one."""
+    path = Path(path)
+    _check_input_path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                width, height = img.size
+                if width * height > max_pixels:
+                    raise ImageError(
+                        f"Input {path} is {width}x{height} ({width * height / 1e6:.0f} megapixels), "
+                        f"more than the limit of {max_pixels / 1e6:.0f} megapixels (--max-pixels)."
+                    )
+                img.seek(0)  # first frame of an animation
+                img.load()
+                img = ImageOps.exif_transpose(img)
+                rgb, alpha = pil_to_rgb(img)
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(
+            f"Input {path} claims more pixels than can be safely decoded (a decompression bomb?)."
+        ) from None
+    except UnidentifiedImageError:
+        raise ImageError(f"Input {path} is not an image file that can be read.") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"Input {path} is truncated or corrupt ({exc}).") from None
+    return LoadedImage(rgb=np.ascontiguousarray(rgb), alpha=alpha, path=path)
+
+
+def output_format(path: Path) -> tuple[str, bool, bool]:
+    try:
+        return OUTPUT_FORMATS[path.suffix.lower()]
+    except KeyError:
+        known = ", ".join(sorted(OUTPUT_FORMATS))
+        raise ImageError(
+            f"Cannot tell the output format from '{path.name}'; use one of: {known}."
+        ) from None
+
+
+def sidecar_path(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
+
+
+def check_output_path(path: str | Path, force: bool = False, inputs: tuple[Path, ...] = ()) -> Path:
+    """Refuse, before any work is done, an output that cannot or must not be written."""
+    path = Path(path)
+    _, _, embeds = output_format(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.exists():
+        raise ImageError(f"Output folder {parent} does not exist.")
+    if not parent.is_dir():
+        raise ImageError(f"Output folder {parent} is not a folder.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ImageError(f"Output folder {parent} is not writable.")
+    if path.is_dir():
+        raise ImageError(f"Output {path} is a directory.")
+    for source in inputs:
+        if path.exists() and source.exists() and os.path.samefile(path, source):
+            raise ImageError(f"Output {path} is the input file; the input is never overwritten.")
+    targets = [path] if embeds else [path, sidecar_path(path)]
+    if not force:
+        for target in targets:
+            if target.exists():
+                raise ImageError(f"Output {target} already exists; use --force to overwrite it.")
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Call ``write(tmp_path)``, then rename the temporary file over ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give it normal permissions
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def to_pil(rgb: np.ndarray, alpha: Image.Image | None = None) -> Image.Image:
+    """RGB floats in [0, 1] (H, W, 3) -> 8-bit Pillow image, with ``alpha`` re-attached."""
+    img = Image.fromarray((np.clip(rgb, 0, 1) * 255).round().astype(np.uint8), "RGB")
+    if alpha is not None:
+        img.putalpha(alpha)
+    return img
+
+
+def save_image(
+    path: str | Path,
+    image: Image.Image,
+    metadata: dict | None = None,
+    force: bool = False,
+) -> list[str]:
+    """Write ``image`` (and its metadata) atomically; return notes for the user, if any."""
+    path = check_output_path(path, force)
+    fmt, keeps_alpha, embeds = output_format(path)
+    notes = []
+    if image.mode == "RGBA" and not keeps_alpha:
+        notes.append(f"{fmt} cannot store transparency; the alpha channel was dropped in {path.name}.")
+        image = image.convert("RGB")
+    options = dict(SAVE_OPTIONS.get(fmt, {}))
+    text = json.dumps(metadata, indent=1, sort_keys=True) if metadata is not None else None
+    if text is not None and embeds:
+        info = PngImagePlugin.PngInfo()
+        info.add_text(METADATA_KEY, text)
+        options["pnginfo"] = info
+    try:
+        _atomic_write(path, lambda tmp: image.save(tmp, format=fmt, **options))
+        if text is not None and not embeds:
+            _atomic_write(sidecar_path(path), lambda tmp: tmp.write_text(text + "\n"))
+    except OSError as exc:
+        raise ImageError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+    return notes
+
+
+def read_metadata(path: str | Path) -> dict:
+    """The parameters stored with an output of ours (PNG text chunk or JSON sidecar)."""
+    path = Path(path)
+    _check_input_path(path)
+    sidecar = sidecar_path(path)
+    try:
+        if sidecar.is_file():
+            return json.loads(sidecar.read_text())
+        with Image.open(path) as img:
+            text = img.info.get(METADATA_KEY) if hasattr(img, "info") else None
+    except (OSError, ValueError, UnidentifiedImageError) as exc:
+        raise ImageError(f"Cannot read parameters from {path} ({exc}).") from None
+    if text is None:
+        raise ImageError(f"{path} holds no inceptionism parameters.")
+    return json.loads(text)

@@ -1,0 +1,16 @@
+"""Models: the registry and the architectures registered in it."""
+
+from .base import DreamNet, LayeredNet, Normalization
+from .registry import ModelSpec, get_spec, list_models, load_model, register_model
+from . import zoo  # noqa: F401  (registers the built-in models)
+
+__all__ = [
+    "DreamNet",
+    "LayeredNet",
+    "ModelSpec",
+    "Normalization",
+    "get_spec",
+    "list_models",
+    "load_model",
+    "register_model",
+]

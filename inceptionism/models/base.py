@@ -1,0 +1,86 @@
+"""What every dream model is: an ordered list of named stages, plus its preprocessing.
+
+A network is split into top-level *stages* (``stem``, ``b0`` ... for EfficientNet-Lite;
+``inception4c`` ... for GoogLeNet). Each stage's output is a layer a user can name. Running
+the stages in order and stopping after the deepest requested one is what lets a dream on a
+shallow layer skip the rest of the network (the truncation of issue 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import UnknownLayerError
+
+
+class LayeredNet(nn.Module):
+    """A network whose forward pass is a sequence of named stages.
+
+    Subclasses register their stages (in order) as attributes and list their names in
+    ``stage_names``. ``forward`` runs every stage and returns the last one's output (logits).
+    """
+
+    stage_names: tuple[str, ...] = ()
+
+    def stage(self, name: str) -> nn.Module:
+        return getattr(self, name)
+
+    def check_layers(self, layers: Iterable[str]) -> list[str]:
+        """Return ``layers`` as a list, refusing any name this network does not have."""
+        layers = list(layers)
+        for name in layers:
+            if name not in self.stage_names:
+                raise UnknownLayerError(name, self.stage_names)
+        return layers
+
+    def features(self, x: Tensor, layers: Iterable[str]) -> dict[str, Tensor]:
+        """Run the stages up to the deepest of ``layers`` and return those layers' outputs."""
+        wanted = set(self.check_layers(layers))
+        out: dict[str, Tensor] = {}
+        for name in self.stage_names:
+            x = self.stage(name)(x)
+            if name in wanted:
+                out[name] = x
+                if len(out) == len(wanted):
+                    break
+        return out
+
+    def forward(self, x: Tensor) -> Tensor:
+        for name in self.stage_names:
+            x = self.stage(name)(x)
+        return x
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """Maps RGB in [0, 1] to what the network was trained on: ``(x - mean) / std``."""
+
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+
+class DreamNet(nn.Module):
+    """A :class:`LayeredNet` that takes RGB in [0, 1], so gradients land in pixel space."""
+
+    def __init__(self, net: LayeredNet, normalization: Normalization):
+        super().__init__()
+        self.net = net
+        self.register_buffer("mean", torch.tensor(normalization.mean).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(normalization.std).view(1, 3, 1, 1))
+
+    @property
+    def layer_names(self) -> tuple[str, ...]:
+        return self.net.stage_names
+
+    def normalize(self, x: Tensor) -> Tensor:
+        return (x - self.mean) / self.std
+
+    def features(self, x: Tensor, layers: Iterable[str]) -> dict[str, Tensor]:
+        return self.net.features(self.normalize(x), layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(self.normalize(x))

@@ -1,0 +1,76 @@
+"""The model registry: one entry per model, bundling everything needed to dream with it.
+
+Code elsewhere never branches on a model's name: it looks the entry up and uses its fields
+(architecture builder, weights source, preprocessing, default layers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ..errors import UnknownModelError, WeightsError
+from .base import DreamNet, LayeredNet, Normalization
+from .weights import load_state_dict
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    build: Callable[[], LayeredNet]  # the architecture, with random weights
+    weights: object  # a weights source: has describe(), status(), resolve() -> Path
+    normalization: Normalization
+    default_layers: tuple[str, ...]  # what `dream` maximizes when no layer is given
+    input_size: int  # the resolution the network was trained at
+    top1: float | None = None  # ImageNet-1k top-1 accuracy (%) reported for these weights
+    license: str = "unknown"
+    description: str = ""
+    # State-dict keys present in the published files but not in our architecture (e.g.
+    # auxiliary classifiers), dropped before the strict load.
+    drop_prefixes: tuple[str, ...] = field(default=())
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register_model(spec: ModelSpec) -> ModelSpec:
+    if spec.name in _REGISTRY:
+        raise ValueError(f"model {spec.name!r} is registered twice")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def list_models() -> list[str]:
+    return list(_REGISTRY)
+
+
+def get_spec(name: str) -> ModelSpec:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownModelError(name, list_models()) from None
+
+
+def load_model(
+    name: str, weights: str | Path | None = None, device: str | torch.device = "cpu"
+) -> DreamNet:
+    """Build model ``name``, load its weights (``weights`` overrides the registry's source),
+    and return it in eval mode, frozen, on ``device``, taking RGB input in [0, 1]."""
+    spec = get_spec(name)
+    path = Path(weights) if weights is not None else spec.weights.resolve()
+    state = load_state_dict(path)
+    if spec.drop_prefixes:
+        state = {k: v for k, v in state.items() if not k.startswith(spec.drop_prefixes)}
+    net = spec.build()
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise WeightsError(
+            f"Weights file {path} does not fit model {name} ({first.rstrip(':')})."
+        ) from None
+    model = DreamNet(net, spec.normalization).eval().requires_grad_(False)
+    return model.to(device)
