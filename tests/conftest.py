@@ -1,0 +1,60 @@
+"""Shared fixtures: the real default model (loaded once) and a tiny random network."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from inceptionism.models import DreamNet, LayeredNet, Normalization, load_model
+
+
+class TinyNet(LayeredNet):
+    """Three conv stages with fixed random weights: fast stand-in for engine tests."""
+
+    stage_names = ("c1", "c2", "c3")
+
+    def __init__(self, seed: int = 0):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.c1 = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
+        self.c2 = nn.Sequential(nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU())
+        self.c3 = nn.Sequential(nn.Conv2d(16, 16, 3, stride=2, padding=1), nn.ReLU())
+        with torch.no_grad():
+            for p in self.parameters():
+                p.copy_(torch.randn(p.shape, generator=g) * 0.3)
+
+
+@pytest.fixture(scope="session")
+def tiny_model() -> DreamNet:
+    return DreamNet(TinyNet(), Normalization((0.5,) * 3, (0.25,) * 3)).eval().requires_grad_(False)
+
+
+@pytest.fixture(scope="session")
+def lite0() -> DreamNet:
+    return load_model("efficientnet_lite0")
+
+
+def sample_path(name: str):
+    return resources.files("inceptionism.data") / f"{name}.png"
+
+
+@pytest.fixture(scope="session")
+def chelsea() -> np.ndarray:
+    """scikit-image's chelsea (451x300), RGB floats in [0, 1]."""
+    with Image.open(sample_path("chelsea")) as img:
+        return np.asarray(img.convert("RGB"), dtype=np.float32) / 255
+
+
+@pytest.fixture(scope="session")
+def coffee() -> np.ndarray:
+    with Image.open(sample_path("coffee")) as img:
+        return np.asarray(img.convert("RGB"), dtype=np.float32) / 255
+
+
+def to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float()
