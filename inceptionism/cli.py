@@ -61,49 +61,78 @@ def cli() -> None:
     """Dream on photos with pretrained ImageNet networks (DeepDream)."""
 
 
+def model_options(f):
+    """--model, --layers, --weights, --device: shared by every command that dreams."""
+    options = [
+        click.option("-m", "--model", type=click.Choice(list_models()), default=DEFAULT_MODEL,
+                     show_default=True, help="Network to dream with (see `inceptionism models`)."),
+        click.option("-l", "--layers", "objective", metavar="SPEC", default=None,
+                     help="What to amplify: a layer (b10), a channel (b12/37), or weighted terms "
+                          "(b10:0.7,b12:0.3). Default: the model's default layer."),
+        click.option("--weights", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                     help="Load the model's weights from this state-dict file instead."),
+        click.option("--device", default="cpu", show_default=True,
+                     help="cpu, cuda, cuda:N, or auto (CUDA when available)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def config_options(f):
+    """One option per DreamConfig field, defaults taken from DreamConfig itself."""
+    options = [
+        click.option("--octaves", type=click.IntRange(min=1), default=D.octaves, show_default=True,
+                     help="Number of scales to dream at, smallest first."),
+        click.option("--octave-scale", type=click.FloatRange(min=1, min_open=True),
+                     default=D.octave_scale, show_default=True, help="Size ratio between octaves."),
+        click.option("--steps", type=click.IntRange(min=0), default=D.steps, show_default=True,
+                     help="Gradient-ascent steps per octave."),
+        click.option("--step-size", type=click.FloatRange(min=0, min_open=True), default=D.step_size,
+                     show_default=True, help="Mean change per step, in pixel units of 0..1."),
+        click.option("--jitter", type=click.IntRange(min=0), default=D.jitter, show_default=True,
+                     help="Largest random shift per step, in pixels."),
+        click.option("--smoothing", type=click.FloatRange(min=0), default=D.smoothing,
+                     show_default=True, help="Sigma in pixels of the gradient's Gaussian blur (0: off)."),
+        click.option("--tile-size", type=click.IntRange(min=32), default=D.tile_size,
+                     show_default=True,
+                     help="Largest tile fed to the network at once; bounds memory on large images."),
+        click.option("--min-size", type=click.IntRange(min=8), default=D.min_size, show_default=True,
+                     help="Smallest side an octave may have; smaller images are dreamed up-scaled."),
+        click.option("--seed", type=int, default=D.seed, show_default=True,
+                     help="Random seed: the same inputs and seed give the same image."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def pop_config(kwargs: dict) -> DreamConfig:
+    """Take the DreamConfig fields out of a command's keyword arguments."""
+    names = [field.name for field in dataclasses.fields(DreamConfig)]
+    return DreamConfig(**{name: kwargs.pop(name) for name in names})
+
+
 @cli.command()
 @click.argument("input", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="Where to write the dream; the format follows the extension "
                    "(.png .jpg .webp .tif .bmp .gif).")
-@click.option("-m", "--model", type=click.Choice(list_models()), default=DEFAULT_MODEL,
-              show_default=True, help="Network to dream with (see `inceptionism models`).")
-@click.option("-l", "--layers", "objective", metavar="SPEC", default=None,
-              help="What to amplify: a layer (b10), a channel (b12/37), or weighted terms "
-                   "(b10:0.7,b12:0.3). Default: the model's default layer.")
-@click.option("--octaves", type=click.IntRange(min=1), default=D.octaves, show_default=True,
-              help="Number of scales to dream at, smallest first.")
-@click.option("--octave-scale", type=click.FloatRange(min=1, min_open=True),
-              default=D.octave_scale, show_default=True, help="Size ratio between octaves.")
-@click.option("--steps", type=click.IntRange(min=0), default=D.steps, show_default=True,
-              help="Gradient-ascent steps per octave.")
-@click.option("--step-size", type=click.FloatRange(min=0, min_open=True), default=D.step_size,
-              show_default=True, help="Mean change per step, in pixel units of 0..1.")
-@click.option("--jitter", type=click.IntRange(min=0), default=D.jitter, show_default=True,
-              help="Largest random shift per step, in pixels.")
-@click.option("--smoothing", type=click.FloatRange(min=0), default=D.smoothing,
-              show_default=True, help="Sigma in pixels of the gradient's Gaussian blur (0: off).")
-@click.option("--tile-size", type=click.IntRange(min=32), default=D.tile_size, show_default=True,
-              help="Largest tile fed to the network at once; bounds memory on large images.")
-@click.option("--seed", type=int, default=D.seed, show_default=True,
-              help="Random seed: the same inputs and seed give the same image.")
-@click.option("--device", default="cpu", show_default=True,
-              help="cpu, cuda, cuda:N, or auto (CUDA when available).")
-@click.option("--weights", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Load the model's weights from this state-dict file instead.")
+@model_options
+@config_options
 @click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS,
               show_default=True, help="Refuse inputs larger than this many pixels.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def dream(input: Path, output: Path, model: str, objective: str | None, device: str,
-          weights: Path | None, max_pixels: int, force: bool, quiet: bool, **config) -> None:
+          weights: Path | None, max_pixels: int, force: bool, quiet: bool, **kwargs) -> None:
     """Dream on the photo INPUT and write the result to OUTPUT.
 
     Example: inceptionism dream cat.png -o dream.png --layers b10 --steps 20
     """
     from .api import Dreamer
 
-    config = DreamConfig(**config)
+    config = pop_config(kwargs)
     config.validate()
     check_output_path(output, force, inputs=(input,))  # fail before any work
     image = load_image(input, max_pixels=max_pixels)

@@ -25,6 +25,7 @@ class ModelSpec:
     normalization: Normalization
     default_layers: tuple[str, ...]  # what `dream` maximizes when no layer is given
     input_size: int  # the resolution the network was trained at
+    logits_layer: str = "logits"  # the stage whose output is the 1000 ImageNet class logits
     top1: float | None = None  # ImageNet-1k top-1 accuracy (%) reported for these weights
     license: str = "unknown"
     description: str = ""
