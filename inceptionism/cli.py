@@ -46,7 +46,9 @@ class ProgressBar:
             self.bar = tqdm(total=info.octaves * info.steps, unit="step", file=sys.stderr,
                             dynamic_ncols=True, leave=False)
         h, w = info.size
-        self.bar.set_description(f"octave {info.octave + 1}/{info.octaves} ({w}x{h})", refresh=False)
+        # Redraw at once when a new octave starts, so every octave shows up at least once.
+        self.bar.set_description(f"octave {info.octave + 1}/{info.octaves} ({w}x{h})",
+                                 refresh=info.step == 0)
         self.bar.set_postfix_str(f"objective {info.objective:.3g}", refresh=False)
         self.bar.update(1)
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +57,13 @@ class LoadedImage:
 
 
 def _check_input_path(path: Path) -> None:
+    try:
+        _check_input_path_unguarded(path)
+    except PermissionError:
+        raise ImageError(f"Input {path} cannot be read: permission denied.") from None
+
+
+def _check_input_path_unguarded(path: Path) -> None:
     if not path.exists():
         raise ImageError(f"Input file {path} does not exist.")
     if path.is_dir():
@@ -89,30 +95,32 @@ def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
     """Read an image file as RGB floats in [0, 1], plus its alpha channel if it has one."""
     path = Path(path)
     _check_input_path(path)
+    # Pillow's own bomb guard is a global; ours is per call, checked on the header (which
+    # Image.open reads without decoding pixels), so Pillow's is lifted while we open.
+    pillow_limit = Image.MAX_IMAGE_PIXELS
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                width, height = img.size
-                if width * height > max_pixels:
-                    raise ImageError(
-                        f"Input {path} is {width}x{height} ({width * height / 1e6:.0f} megapixels), "
-                        f"more than the limit of {max_pixels / 1e6:.0f} megapixels (--max-pixels)."
-                    )
-                img.seek(0)  # first frame of an animation
-                img.load()
-                img = ImageOps.exif_transpose(img)
-                rgb, alpha = pil_to_rgb(img)
+        Image.MAX_IMAGE_PIXELS = None
+        with Image.open(path) as img:
+            width, height = img.size
+            if width * height > max_pixels:
+                raise ImageError(
+                    f"Input {path} is {width}x{height} ({width * height / 1e6:.0f} megapixels), "
+                    f"more than the limit of {max_pixels / 1e6:.0f} megapixels (--max-pixels)."
+                )
+            img.seek(0)  # first frame of an animation
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            rgb, alpha = pil_to_rgb(img)
     except ImageError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(
-            f"Input {path} claims more pixels than can be safely decoded (a decompression bomb?)."
-        ) from None
     except UnidentifiedImageError:
         raise ImageError(f"Input {path} is not an image file that can be read.") from None
+    except PermissionError:
+        raise ImageError(f"Input {path} cannot be read: permission denied.") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"Input {path} is truncated or corrupt ({exc}).") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = pillow_limit
     return LoadedImage(rgb=np.ascontiguousarray(rgb), alpha=alpha, path=path)
 
 
@@ -133,6 +141,13 @@ def sidecar_path(path: Path) -> Path:
 def check_output_path(path: str | Path, force: bool = False, inputs: tuple[Path, ...] = ()) -> Path:
     """Refuse, before any work is done, an output that cannot or must not be written."""
     path = Path(path)
+    try:
+        return _check_output_path(path, force, inputs)
+    except PermissionError:
+        raise ImageError(f"Output {path} cannot be reached: permission denied.") from None
+
+
+def _check_output_path(path: Path, force: bool, inputs: tuple[Path, ...]) -> Path:
     _, _, embeds = output_format(path)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.exists():

@@ -1,0 +1,69 @@
+import math
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from inceptionism.transforms import gaussian_blur, gaussian_kernel1d, resize, roll, split_evenly
+
+
+def test_roll_moves_pixels_with_wraparound():
+    x = torch.arange(12.0).view(1, 1, 3, 4)
+    y = roll(x, 1, -1)
+    # row r of y is row r-1 of x; column c of y is column c+1 of x (wrapping)
+    expected = torch.tensor([[9.0, 10, 11, 8], [1, 2, 3, 0], [5, 6, 7, 4]])
+    assert torch.equal(y[0, 0], expected)
+    assert torch.equal(roll(y, -1, 1), x)
+
+
+def test_gaussian_kernel_matches_formula():
+    k = gaussian_kernel1d(1.0)
+    assert k.numel() == 7  # radius ceil(3 sigma) = 3
+    raw = torch.tensor([math.exp(-0.5 * t * t) for t in range(-3, 4)])
+    assert torch.allclose(k, raw / raw.sum())
+    assert torch.isclose(k.sum(), torch.tensor(1.0))
+
+
+def test_blur_of_impulse_is_outer_product_of_kernel():
+    x = torch.zeros(1, 2, 15, 15)
+    x[0, :, 7, 7] = 1.0
+    y = gaussian_blur(x, 1.0)
+    k = gaussian_kernel1d(1.0)
+    expected = torch.zeros(15, 15)
+    expected[4:11, 4:11] = torch.outer(k, k)
+    assert torch.allclose(y[0, 0], expected, atol=1e-7)
+    assert torch.allclose(y[0, 1], expected, atol=1e-7)
+
+
+def test_blur_keeps_constants_and_zero_sigma_is_identity():
+    x = torch.full((1, 3, 9, 11), 0.3)
+    assert torch.allclose(gaussian_blur(x, 2.0), x)
+    r = torch.rand(1, 3, 5, 5)
+    assert gaussian_blur(r, 0) is r
+    # tiny images (smaller than the kernel radius) still blur, without error
+    assert gaussian_blur(torch.rand(1, 3, 2, 2), 3.0).shape == (1, 3, 2, 2)
+
+
+def test_resize_identity_and_shape():
+    x = torch.rand(1, 3, 10, 20)
+    assert resize(x, (10, 20)) is x
+    assert resize(x, (5, 7)).shape == (1, 3, 5, 7)
+    assert torch.allclose(resize(torch.full((1, 3, 8, 8), 0.25), (3, 5)), torch.tensor(0.25))
+
+
+@given(st.integers(1, 5000), st.integers(1, 1024))
+def test_split_evenly_covers_exactly_with_bounded_spans(length, tile):
+    spans = split_evenly(length, tile)
+    assert spans[0][0] == 0 and spans[-1][1] == length
+    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+    sizes = [b - a for a, b in spans]
+    assert max(sizes) <= tile and min(sizes) >= 1
+    assert max(sizes) - min(sizes) <= 1  # near-equal: no sliver tiles at the edge
+    assert len(spans) == math.ceil(length / tile)
+
+
+def test_split_evenly_example():
+    assert split_evenly(10, 4) == [(0, 3), (3, 7), (7, 10)]
+    with pytest.raises(ZeroDivisionError):
+        split_evenly(10, 0)
