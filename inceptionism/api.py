@@ -20,6 +20,7 @@ from .dream import DreamConfig, StepCallback, dream
 from .errors import InceptionismError
 from .io.images import pil_to_rgb, to_pil
 from .models import get_spec, load_model
+from .models.optimize import optimize
 from .models.zoo import DEFAULT_MODEL
 from .objectives import Objective, parse
 
@@ -54,10 +55,15 @@ class Dreamer:
         model: str = DEFAULT_MODEL,
         weights: str | Path | None = None,
         device: str = "cpu",
+        fast: bool = True,
     ):
+        """``fast`` folds batch norms and switches to channels-last (same function, faster;
+        see models/optimize.py); turn it off to dream with the network exactly as loaded."""
         self.spec = get_spec(model)
         self.device = resolve_device(device)
         self.model = load_model(model, weights, self.device)
+        if fast:
+            self.model = optimize(self.model)
 
     @property
     def layer_names(self) -> tuple[str, ...]:
