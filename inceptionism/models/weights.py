@@ -93,6 +93,9 @@ class PackageWeights:
 
 
 CACHE_ENV = "INCEPTIONISM_CACHE"
+# Sizes are in MB as torchvision's docs count them, 2**20 bytes: vgg16's 138.4M float32
+# weights (553e6 bytes) are listed as 527.8 MB.
+MB = 2**20
 
 
 def cache_dir() -> Path:
@@ -158,10 +161,10 @@ class UrlWeights:
                     f"({exc.reason}); without internet, get that file elsewhere and put it at "
                     f"{path}, or pass it with --weights FILE."
                 ) from None
-            of_total = f" of {exc.total / 1e6:.1f}" if exc.total else ""
+            of_total = f" of {exc.total / MB:.1f}" if exc.total else ""
             raise WeightsError(
                 f"The download of {self.filename} from {self.url} stopped after "
-                f"{exc.received / 1e6:.1f}{of_total} MB ({exc.reason}) and nothing was cached; "
+                f"{exc.received / MB:.1f}{of_total} MB ({exc.reason}) and nothing was cached; "
                 f"run again to retry, or get that file elsewhere and put it at {path}."
             ) from None
         except OSError as exc:  # the cache folder itself cannot be made or written

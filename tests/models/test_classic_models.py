@@ -157,7 +157,7 @@ def googlenet_served_locally(synthetic_weights_file, tmp_path, monkeypatch):
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     spec = get_spec("googlenet")
     local = UrlWeights(url=path.as_uri(), filename=spec.weights.filename, sha256_prefix=sha[:8],
-                       size_mb=round(path.stat().st_size / 1e6, 1))
+                       size_mb=round(path.stat().st_size / 2**20, 1))
     monkeypatch.setitem(registry._REGISTRY, "googlenet", dataclasses.replace(spec, weights=local))
     monkeypatch.setenv("INCEPTIONISM_CACHE", str(tmp_path / "cache"))
     return tmp_path / "cache" / spec.weights.filename

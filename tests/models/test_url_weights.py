@@ -43,7 +43,7 @@ def files_in(folder: Path) -> list[str]:
 
 
 def weights_for(url: str, prefix: str = PAYLOAD_SHA[:8]) -> UrlWeights:
-    return UrlWeights(url=url, filename="weights-file.pth", sha256_prefix=prefix, size_mb=3.1)
+    return UrlWeights(url=url, filename="weights-file.pth", sha256_prefix=prefix, size_mb=3.0)
 
 
 def test_cache_folder_follows_the_environment(tmp_path, monkeypatch):
@@ -116,7 +116,7 @@ def test_interrupted_transfer_is_an_error_and_caches_nothing(cache, truncating_s
     with pytest.raises(WeightsError) as err:
         weights.resolve(progress=False)
     message = str(err.value)
-    assert "stopped after" in message and "of 3.1 MB" in message
+    assert "stopped after" in message and "of 3.0 MB" in message  # 3 MiB + 123 bytes
     assert str(cache / "weights-file.pth") in message
     assert files_in(cache) == []
     assert weights.status() == "downloadable"
