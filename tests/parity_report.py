@@ -24,7 +24,8 @@ def differences(ours: torch.Tensor, mean: float, std: float, first: list[float])
     scaled = max([abs(ours.mean().item() - mean), abs(ours.std().item() - std),
                   *(got - want).abs().tolist()]) / std
     nonzero = want != 0
-    elementwise = ((got - want).abs()[nonzero] / want.abs()[nonzero]).max().item() if nonzero.any() else 0.0
+    ratios = (got - want).abs()[nonzero] / want.abs()[nonzero]
+    elementwise = ratios.max().item() if nonzero.any() else 0.0
     return scaled, elementwise
 
 
@@ -34,11 +35,13 @@ def main() -> None:
     for name, ref in reference().items():
         spec = get_spec(name)
         net = spec.build().eval()
-        same_keys = {k: list(v.shape) for k, v in net.state_dict().items()} == ref["state_dict_shapes"]
+        shapes = {k: list(v.shape) for k, v in net.state_dict().items()}
+        same_keys = list(shapes.items()) == list(ref["state_dict_shapes"].items())
         net.load_state_dict(synthetic_state_dict(name), strict=True)
         with torch.no_grad():
             acts = net.features(normalized_input(name), [*ref["taps"], spec.logits_layer])
-        taps = [differences(acts[t], r["mean"], r["std"], r["first5"]) for t, r in ref["taps"].items()]
+        taps = [differences(acts[t], r["mean"], r["std"], r["first5"])
+                for t, r in ref["taps"].items()]
         logits = acts[spec.logits_layer]
         lg = differences(logits, ref["logits_mean"], ref["logits_std"], ref["logits_first10"])
         argmax = "same" if logits.argmax().item() == ref["argmax"] else "DIFFERENT"

@@ -70,13 +70,10 @@ def test_activations_at_named_layers_equal_torchvisions(parity_run):
 
 
 def test_logits_equal_torchvisions(parity_run):
-    name, net, acts = parity_run
+    name, _, acts = parity_run
     ref = reference()[name]
     logits = acts[get_spec(name).logits_layer]
     assert logits.shape == (1, 1000)
     summary = {"mean": ref["logits_mean"], "std": ref["logits_std"], "first": ref["logits_first10"]}
     assert relative_difference(logits, summary, ref["logits_std"]) < RTOL
     assert logits.argmax().item() == ref["argmax"]
-    # forward() is the same computation as running every stage.
-    with torch.no_grad():
-        assert torch.equal(net(normalized_input(name)), logits)
