@@ -54,15 +54,16 @@ TORCHVISION_URL = "https://download.pytorch.org/models/"
 # weights trained on ImageNet may also carry the dataset's terms.
 TORCHVISION_LICENSE = "BSD-3-Clause"
 
-# Default layers, chosen from the literature (synthetic test weights show no motifs):
-# - googlenet inception4c: the layer of the original DeepDream images (Caffe's
-#   inception_4c/output in Mordvintsev et al.'s notebook).
+# Default layers. They were chosen from published practice, not by looking at dreams: the
+# real weights cannot be downloaded where this was written, and synthetic weights show no
+# motifs.
+# - googlenet inception4c: the layer of the original DeepDream images (the default
+#   end='inception_4c/output' of Mordvintsev et al.'s notebook).
 # - inception_v3 Mixed_6a + Mixed_6c: TensorFlow's DeepDream tutorial maximizes Keras's
 #   mixed3 and mixed5, which are these two blocks.
-# - vgg16 features.29: relu5_3, the last convolution block (after its ReLU), where VGG
-#   dreams show whole objects rather than textures.
-# - resnet50 layer3: the 14x14 stage, the usual choice for ResNet dreams (layer4 is mostly
-#   class evidence at 7x7).
+# - vgg16 features.29: relu5_3, the output of the last convolution block; deep layers give
+#   object-like motifs, shallow ones textures.
+# - resnet50 layer3: the 14x14 stage; layer4 (7x7) is close to the class decision.
 _CLASSIC = [
     # name, builder, file, MB, top-1 %, default layers, input size, min input, logits, drop
     ("googlenet", googlenet, "googlenet-1378be20.pth", 49.7, 69.8, ("inception4c",),
