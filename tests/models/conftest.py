@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torchvision_parity import synthetic_state_dict
+from ..torchvision_parity import synthetic_state_dict
 
 # Keys of the auxiliary classifiers in torchvision's published files (trained with them,
 # unused at inference), with their real shapes; our models have no such modules.

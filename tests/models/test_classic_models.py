@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from torchvision_parity import reference, rgb_input
+from ..torchvision_parity import reference, rgb_input
 
 from inceptionism.api import Dreamer
 from inceptionism.cli import main

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torchvision_parity import normalized_input, reference, synthetic_state_dict
+from ..torchvision_parity import normalized_input, reference, synthetic_state_dict
 
 from inceptionism.models import get_spec
 
