@@ -9,6 +9,7 @@ The model is loaded once per Dreamer, so a video can dream every frame with one 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -55,13 +56,16 @@ class Dreamer:
         model: str = DEFAULT_MODEL,
         weights: str | Path | None = None,
         device: str = "cpu",
+        progress: bool = True,
         fast: bool = True,
     ):
-        """``fast`` folds batch norms and switches to channels-last (same function, faster;
-        see models/optimize.py); turn it off to dream with the network exactly as loaded."""
+        """``weights``: a state-dict file to use instead of the model's own source.
+        ``progress``: show a progress bar on stderr if the weights must be downloaded.
+        ``fast``: fold batch norms and run channels-last (the same function, faster; see
+        models/optimize.py); off, the network dreams exactly as loaded."""
         self.spec = get_spec(model)
         self.device = resolve_device(device)
-        self.model = load_model(model, weights, self.device)
+        self.model = load_model(model, weights, self.device, progress=progress)
         if fast:
             self.model = optimize(self.model)
 
@@ -88,8 +92,26 @@ class Dreamer:
     ) -> Tensor:
         """(1, 3, H, W) RGB in [0, 1] -> dreamed tensor of the same shape, on the CPU."""
         objective = self.objective(objective)
+        config = self.fit_config(config)
         out = dream(self.model, image.to(self.device, torch.float32), objective, config, callback)
         return out.cpu()
+
+    def fit_config(self, config: DreamConfig) -> DreamConfig:
+        """``config`` with ``min_size`` raised to the smallest input this model accepts.
+
+        Some networks refuse small inputs (Inception v3 needs 75 pixels a side), so no octave
+        may be smaller; tiles are at least half ``tile_size``, so that must be large enough
+        too, and a ``tile_size`` that is not is refused.
+        """
+        smallest = self.spec.min_input_size
+        if config.tile_size < 2 * smallest:
+            raise InceptionismError(
+                f"Model {self.spec.name} needs tiles of at least {smallest} pixels a side, so "
+                f"the tile size must be at least {2 * smallest} (got {config.tile_size})."
+            )
+        if config.min_size < smallest:
+            config = dataclasses.replace(config, min_size=smallest)
+        return config
 
     def dream_array(
         self,

