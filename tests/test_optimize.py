@@ -77,3 +77,32 @@ def test_bfloat16_dreams_the_same_dream(lite0, chelsea):
 
     f32, bf16 = gain("float32"), gain("bfloat16")
     assert f32 > 1.5 and 0.8 < bf16 / f32 < 1.25, (f32, bf16)
+
+
+@pytest.mark.parametrize("name", ["googlenet", "inception_v3", "vgg16", "resnet50"])
+def test_every_classic_model_folds_to_the_same_function(name):
+    """BN folding is generic (torch.fx on each named stage): check it on each architecture,
+    with the parity fixture's synthetic weights."""
+    from inceptionism.models import get_spec
+    from inceptionism.models.base import DreamNet
+
+    from .torchvision_parity import synthetic_state_dict
+
+    spec = get_spec(name)
+    net = spec.build()
+    net.load_state_dict(synthetic_state_dict(name))
+    model = DreamNet(net, spec.normalization).eval().requires_grad_(False)
+    fast = optimize(model)
+    size = 160 if name == "inception_v3" else 96
+    x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0))
+    layers = list(spec.default_layers) + [spec.logits_layer]
+    with torch.no_grad():
+        want = model.features(x, layers)
+        got = fast.features(x.contiguous(memory_format=torch.channels_last), layers)
+    for layer_name in layers:
+        scale = want[layer_name].abs().max()
+        assert (want[layer_name] - got[layer_name]).abs().max() / scale < 1e-4, layer_name
+    # every batch norm inside a stage is gone; only one that is a stage by itself may stay
+    own_stage = sum(isinstance(fast.net.stage(n), torch.nn.BatchNorm2d) for n in fast.layer_names)
+    left = sum(isinstance(m, torch.nn.BatchNorm2d) for m in fast.net.modules())
+    assert left == own_stage, f"{left - own_stage} batch norms were not folded"

@@ -29,15 +29,20 @@ class StagedNet(LayeredNet):
 
     def __init__(self, stages: dict[str, nn.Module]):
         super().__init__()
-        self.stages = nn.ModuleDict(stages)
+        # Registered by position (names like "features.28" are not valid module names),
+        # looked up by name.
+        self.stage_list = nn.ModuleList(stages.values())
+        self._by_name = dict(stages)
         self.stage_names = tuple(stages)
 
     def stage(self, name: str) -> nn.Module:
-        return self.stages[name]
+        return self._by_name[name]
 
 
 def fold_batchnorm(net: LayeredNet) -> StagedNet:
-    """A copy of ``net`` (in eval mode) with every conv+bn pair folded into one conv."""
+    """A copy of ``net`` (in eval mode) with every conv+bn pair inside a stage folded into
+    one conv. A batch norm that is a stage of its own (ResNet's ``bn1``) stays: folding it
+    into the previous stage would change what that stage's layer outputs."""
     with warnings.catch_warnings():  # its import warns about torch.jit deprecations
         warnings.simplefilter("ignore", DeprecationWarning)
         from torch.fx.experimental.optimization import fuse
