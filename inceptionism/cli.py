@@ -307,7 +307,7 @@ def _safe_name(layer: str) -> str:
                    "model, shallow to deep (see `inceptionism layers`).")
 @click.option("--size", type=click.IntRange(min=32), default=TOUR_SIZE, show_default=True,
               help="The photo is shrunk to this longest side before dreaming: each tile is this "
-                   "big, and the tour stays quick (about a minute for Lite0's 19 layers on 2 CPU "
+                   "big, and the tour stays quick (one to two minutes for Lite0's 19 layers on 2 CPU "
                    "cores).")
 @click.option("--columns", type=click.IntRange(min=1), default=None,
               help="Tiles per row. Default: a roughly square sheet.")

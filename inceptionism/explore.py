@@ -20,8 +20,8 @@ from .transforms import resize
 
 # The tour dreams once per layer (19 for EfficientNet-Lite0), so it works small and short:
 # fewer octaves and steps than a single dream, with a larger step to make up for them.
-TOUR_CONFIG = replace(DreamConfig(), octaves=3, steps=8, step_size=0.02)
-TOUR_SIZE = 224  # longest side (pixels) of the photo each layer dreams on
+TOUR_CONFIG = replace(DreamConfig(), octaves=3, steps=6, step_size=0.02)
+TOUR_SIZE = 200  # longest side (pixels) of the photo each layer dreams on
 
 
 @dataclass(frozen=True)
