@@ -200,7 +200,11 @@ def dream(input: Path, output: Path, model: str, objective: str | None, device: 
     """
     from .api import Dreamer
 
-    check_output_path(output, force, inputs=(input,))  # fail before any work
+    for path, what in ((guide, "Guide image"), (params_from, "Earlier output")):
+        if path is not None and not path.is_file():
+            raise InceptionismError(f"{what} {path} does not exist.")
+    sources = tuple(p for p in (input, guide, params_from) if p is not None)
+    check_output_path(output, force, inputs=sources)  # fail before any work
     stored = None
     if params_from is not None:
         if kwargs.get("preset") is not None:
