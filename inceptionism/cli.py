@@ -122,8 +122,8 @@ def config_options(f=None, *, defaults: DreamConfig = D):
                           "strokes first, smoother shapes last."),
         click.option("--smoothing-cascade/--no-smoothing-cascade", default=d.smoothing_cascade,
                      show_default=True,
-                     help="Average blurs at 0.5, 1 and 2 times the sigma: removes pixel noise "
-                          "while keeping mid-size patterns."),
+                     help="Average blurs at 0.5, 1 and 2 times the sigma: a mix of fine and "
+                          "coarse strokes (little change at the default sigma; use with growth)."),
         click.option("--pyramid", type=click.Choice(PYRAMIDS), default=d.pyramid, show_default=True,
                      help="octave: add the dreamed detail to each larger scale of the photo (the "
                           "classic); recursive: blend the whole up-scaled dream into it (softer)."),
