@@ -4,7 +4,7 @@ __version__ = "0.1.0"
 
 from .api import Dreamer, resolve_device  # noqa: E402
 from .dream import DreamConfig, StepInfo, dream  # noqa: E402
-from .objectives import Objective, channel, layer, parse  # noqa: E402
+from .objectives import Objective, channel, channels, guide, imagenet_class, layer, parse  # noqa: E402
 
 __all__ = [
     "DreamConfig",
@@ -12,7 +12,10 @@ __all__ = [
     "Objective",
     "StepInfo",
     "channel",
+    "channels",
     "dream",
+    "guide",
+    "imagenet_class",
     "layer",
     "parse",
     "resolve_device",

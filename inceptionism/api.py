@@ -5,11 +5,14 @@
     out = dreamer.dream(Image.open("cat.jpg"), "b10", DreamConfig(steps=20))
 
 The model is loaded once per Dreamer, so a video can dream every frame with one instance.
+It also lists its layers (:meth:`Dreamer.layers`), builds guided objectives
+(:meth:`Dreamer.guided`) and runs the layer tour (:meth:`Dreamer.explore`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +22,13 @@ from torch import Tensor
 
 from .dream import DreamConfig, StepCallback, dream
 from .errors import InceptionismError
+from .explore import TOUR_CONFIG, TOUR_SIZE, TourCallback, shrink, tour
 from .io.images import pil_to_rgb, to_pil
-from .models import get_spec, load_model
+from .models import LayerInfo, get_spec, layer_table, load_model
 from .models.optimize import optimize
 from .models.zoo import DEFAULT_MODEL
-from .objectives import Objective, parse
+from .objectives import Objective, guide, parse
+from .transforms import resize
 
 
 def resolve_device(name: str = "cpu") -> torch.device:
@@ -73,15 +78,48 @@ class Dreamer:
     def layer_names(self) -> tuple[str, ...]:
         return self.model.layer_names
 
+    def layers(self) -> list[LayerInfo]:
+        """Each named layer, shallow to deep, with its channel count and output stride."""
+        return layer_table(self.model.net, self.spec.input_size)
+
     def objective(self, objective: str | Objective | None = None) -> Objective:
         """Turn a CLI string, an Objective or None (the model's defaults) into an Objective
-        whose layers this model has."""
+        whose layers this model has. ``class=`` terms read the model's logits layer."""
         if objective is None:
             objective = ",".join(self.spec.default_layers)
         if isinstance(objective, str):
-            objective = parse(objective)
+            objective = parse(objective, logits_layer=self.spec.logits_layer)
         self.model.net.check_layers(objective.layers)
         return objective
+
+    def guide_tensor(self, guide_image: Tensor) -> Tensor:
+        """The guide as the network sees it: scaled so its shorter side is the model's
+        training resolution, where its features mean what the network learned."""
+        height, width = guide_image.shape[-2:]
+        f = self.spec.input_size / min(height, width)
+        size = (max(1, round(height * f)), max(1, round(width * f)))
+        return resize(guide_image.to(self.device, torch.float32), size).clamp(0, 1)
+
+    def guided(
+        self, objective: str | Objective | None, guide_image: Image.Image | np.ndarray | Tensor
+    ) -> Objective:
+        """A guided objective: each whole-layer term of ``objective`` becomes a
+        :func:`~inceptionism.objectives.guide` term toward ``guide_image``'s features at that
+        layer, with the same weight. Channel and class terms cannot be guided."""
+        objective = self.objective(objective)
+        x = self.guide_tensor(as_tensor(guide_image))
+        parts = []
+        for weight, term in objective.terms:
+            if term.spec not in self.layer_names:
+                raise InceptionismError(
+                    f"A guided dream follows whole layers, and '{term.spec or term.name}' is not "
+                    f"one; use layer names such as {self.spec.default_layers[0]}."
+                )
+            with torch.no_grad():
+                features = self.model.features(x, [term.spec])[term.spec]
+            part = guide(term.spec, features)
+            parts.append(part if weight == 1.0 else weight * part)
+        return parts[0] if len(parts) == 1 else sum(parts[1:], parts[0])
 
     def dream_tensor(
         self,
@@ -134,3 +172,37 @@ class Dreamer:
         """Dream on a Pillow image. An alpha channel is carried through unchanged."""
         rgb, alpha = pil_to_rgb(image)
         return to_pil(self.dream_array(rgb, objective, config, callback), alpha)
+
+    def explore(
+        self,
+        image: Image.Image | np.ndarray | Tensor,
+        layers: list[str] | None = None,
+        config: DreamConfig = TOUR_CONFIG,
+        size: int = TOUR_SIZE,
+        callback: TourCallback | None = None,
+    ) -> Tour:
+        """The layer tour: ``image`` shrunk to ``size`` on its longest side, then dreamed at each
+        of ``layers`` (default: every layer, shallow to deep). Lay the result out with
+        :func:`inceptionism.io.sheet.contact_sheet`."""
+        x = shrink(as_tensor(image), size).to(self.device, torch.float32)
+        dreams = tour(self.model, x, list(layers or self.layer_names), config, callback)
+        return Tour(_pil(x), [(name, _pil(d)) for name, d in dreams.items()])
+
+
+@dataclass(frozen=True)
+class Tour:
+    original: Image.Image  # the shrunken photo every layer dreamed on
+    dreams: list[tuple[str, Image.Image]]  # (layer, dream), in tour order
+
+
+def as_tensor(image: Image.Image | np.ndarray | Tensor) -> Tensor:
+    """A Pillow image, an (H, W, 3) array or a (1, 3, H, W) tensor in [0, 1] -> (1, 3, H, W)."""
+    if isinstance(image, Tensor):
+        return image
+    if isinstance(image, Image.Image):
+        image, _ = pil_to_rgb(image)
+    return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)[None]
+
+
+def _pil(x: Tensor) -> Image.Image:
+    return to_pil(x[0].detach().cpu().permute(1, 2, 0).numpy())

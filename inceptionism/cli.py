@@ -14,13 +14,18 @@ from importlib import resources
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from . import __version__
-from .dream import PRECISIONS, DreamConfig, StepInfo
+from .dream import PRECISIONS, PYRAMIDS, DreamConfig, StepInfo
 from .errors import InceptionismError
-from .io.images import DEFAULT_MAX_PIXELS, check_output_path, load_image, save_image
-from .models import get_spec, list_models
+from .explore import TOUR_CONFIG, TOUR_SIZE
+from .io.images import DEFAULT_MAX_PIXELS, check_output_path, load_image, read_metadata, save_image
+from .io.params import Recipe
+from .models import get_spec, layer_table, list_models
+from .models.weights import sha256_of
 from .models.zoo import DEFAULT_MODEL
+from .presets import PRESETS, get_preset
 
 D = DreamConfig()  # the defaults shown in --help come from the API's own config
 SAMPLES = {"chelsea": "chelsea.png", "coffee": "coffee.png"}
@@ -63,63 +68,112 @@ def cli() -> None:
     """Dream on photos with pretrained ImageNet networks (DeepDream)."""
 
 
-def model_options(f):
-    """--model, --layers, --weights, --device: shared by every command that dreams."""
+def model_options(f=None, *, objective: bool = True):
+    """--model, --layers, --weights, --device: shared by every command that dreams.
+
+    ``objective=False`` leaves out --layers, for commands that choose layers otherwise.
+    """
     options = [
         click.option("-m", "--model", type=click.Choice(list_models()), default=DEFAULT_MODEL,
                      show_default=True, help="Network to dream with (see `inceptionism models`)."),
         click.option("-l", "--layers", "objective", metavar="SPEC", default=None,
-                     help="What to amplify: a layer (b10), a channel (b12/37), or weighted terms "
-                          "(b10:0.7,b12:0.3). Default: the model's default layer."),
+                     help="What to amplify, as comma-separated terms TARGET[:WEIGHT]: a layer "
+                          "(b10), channels (b12/37, b12/3+37), an ImageNet class (class=jellyfish, "
+                          "class=107), or a weighted mix (b10:0.7,b12/37:0.3). "
+                          "Default: the model's default layer. See `inceptionism layers`."),
         click.option("--weights", type=click.Path(path_type=Path, dir_okay=False), default=None,
                      help="Load the model's weights from this state-dict file instead of its own "
                           "source (e.g. a torchvision file copied by hand, offline)."),
         click.option("--device", default="cpu", show_default=True,
                      help="cpu, cuda, cuda:N, or auto (CUDA when available)."),
     ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+    if not objective:
+        options.pop(1)
+
+    def decorate(f):
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return decorate(f) if f is not None else decorate
 
 
-def config_options(f):
-    """One option per DreamConfig field, defaults taken from DreamConfig itself."""
+def config_options(f=None, *, defaults: DreamConfig = D):
+    """--preset and one option per DreamConfig field, defaults taken from ``defaults``."""
+    d = defaults
+    presets = "; ".join(f"{p.name}: {p.description}" for p in PRESETS.values())
     options = [
-        click.option("--octaves", type=click.IntRange(min=1), default=D.octaves, show_default=True,
+        click.option("--preset", type=click.Choice(list(PRESETS)), default=None,
+                     help=f"A named look ({presets}). Options given explicitly override it."),
+        click.option("--octaves", type=click.IntRange(min=1), default=d.octaves, show_default=True,
                      help="Number of scales to dream at, smallest first."),
         click.option("--octave-scale", type=click.FloatRange(min=1, min_open=True),
-                     default=D.octave_scale, show_default=True, help="Size ratio between octaves."),
-        click.option("--steps", type=click.IntRange(min=0), default=D.steps, show_default=True,
+                     default=d.octave_scale, show_default=True, help="Size ratio between octaves."),
+        click.option("--steps", type=click.IntRange(min=0), default=d.steps, show_default=True,
                      help="Gradient-ascent steps per octave."),
-        click.option("--step-size", type=click.FloatRange(min=0, min_open=True), default=D.step_size,
+        click.option("--step-size", type=click.FloatRange(min=0, min_open=True), default=d.step_size,
                      show_default=True, help="Mean change per step, in pixel units of 0..1."),
-        click.option("--jitter", type=click.IntRange(min=0), default=D.jitter, show_default=True,
+        click.option("--jitter", type=click.IntRange(min=0), default=d.jitter, show_default=True,
                      help="Largest random shift per step, in pixels."),
-        click.option("--smoothing", type=click.FloatRange(min=0), default=D.smoothing,
-                     show_default=True, help="Sigma in pixels of the gradient's Gaussian blur (0: off)."),
-        click.option("--tile-size", type=click.IntRange(min=32), default=D.tile_size,
+        click.option("--smoothing", type=click.FloatRange(min=0), default=d.smoothing,
+                     show_default=True,
+                     help="Sigma in pixels of the gradient's Gaussian blur at each octave's first "
+                          "step (0: off). Larger: smoother, larger shapes."),
+        click.option("--smoothing-growth", type=click.FloatRange(min=0), default=d.smoothing_growth,
+                     show_default=True,
+                     help="The sigma grows by this many pixels over each octave's steps: fine "
+                          "strokes first, smoother shapes last."),
+        click.option("--smoothing-cascade/--no-smoothing-cascade", default=d.smoothing_cascade,
+                     show_default=True,
+                     help="Average blurs at 0.5, 1 and 2 times the sigma: a mix of fine and "
+                          "coarse strokes (little change at the default sigma; use with growth)."),
+        click.option("--pyramid", type=click.Choice(PYRAMIDS), default=d.pyramid, show_default=True,
+                     help="octave: add the dreamed detail to each larger scale of the photo (the "
+                          "classic); recursive: blend the whole up-scaled dream into it (softer)."),
+        click.option("--blend", type=click.FloatRange(0, 1), default=d.blend, show_default=True,
+                     help="Recursive pyramid: share of the up-scaled dream at each scale (higher: "
+                          "stronger, blurrier dream; lower: more of the sharp photo)."),
+        click.option("--tile-size", type=click.IntRange(min=32), default=d.tile_size,
                      show_default=True,
                      help="Largest tile fed to the network at once; bounds memory on large images."),
-        click.option("--min-size", type=click.IntRange(min=8), default=D.min_size, show_default=True,
+        click.option("--min-size", type=click.IntRange(min=8), default=d.min_size, show_default=True,
                      help="Smallest side an octave may have; smaller images are dreamed up-scaled. "
                           "Raised to the model's own minimum where that is larger "
                           "(inception_v3: 75)."),
-        click.option("--seed", type=int, default=D.seed, show_default=True,
+        click.option("--seed", type=int, default=d.seed, show_default=True,
                      help="Random seed: the same inputs and seed give the same image."),
         click.option("--precision", type=click.Choice(PRECISIONS), default=D.precision,
                      show_default=True,
                      help="Network arithmetic; bfloat16 is faster on CPUs with AVX512-BF16 or "
                           "AMX and on recent GPUs, and dreams nearly the same image."),
     ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+
+    def decorate(f):
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return decorate(f) if f is not None else decorate
 
 
-def pop_config(kwargs: dict) -> DreamConfig:
-    """Take the DreamConfig fields out of a command's keyword arguments."""
-    names = [field.name for field in dataclasses.fields(DreamConfig)]
-    return DreamConfig(**{name: kwargs.pop(name) for name in names})
+def given(name: str) -> bool:
+    """Whether option ``name`` of the running command was set by the user, not defaulted."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+
+
+def pop_config(kwargs: dict, base: DreamConfig | None = None) -> DreamConfig:
+    """Take --preset and the DreamConfig fields out of a command's keyword arguments.
+
+    Precedence, lowest first: ``base`` (stored parameters; default: the options' defaults),
+    then the preset, then every option the user gave explicitly.
+    """
+    preset = kwargs.pop("preset", None)
+    values = {field.name: kwargs.pop(field.name) for field in dataclasses.fields(DreamConfig)}
+    config = base if base is not None else DreamConfig(**values)
+    if preset is not None:
+        config = get_preset(preset).apply(config)
+    return dataclasses.replace(config, **{k: v for k, v in values.items() if given(k)})
 
 
 @cli.command()
@@ -128,45 +182,253 @@ def pop_config(kwargs: dict) -> DreamConfig:
               help="Where to write the dream; the format follows the extension "
                    "(.png .jpg .webp .tif .bmp .gif).")
 @model_options
+@click.option("--guide", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Guided dream: push the photo's features at the --layers toward the "
+                   "best-matching features of this image, so its content appears in the photo.")
+@click.option("--params-from", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              metavar="PREVIOUS",
+              help="Re-run with the parameters stored in PREVIOUS, an earlier output (model, "
+                   "weights, objective, guide, every setting, seed, device); options given here "
+                   "override them. Same version and device: a bit-identical image.")
 @config_options
 @click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS,
               show_default=True, help="Refuse inputs larger than this many pixels.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def dream(input: Path, output: Path, model: str, objective: str | None, device: str,
-          weights: Path | None, max_pixels: int, force: bool, quiet: bool, **kwargs) -> None:
+          weights: Path | None, guide: Path | None, params_from: Path | None, max_pixels: int,
+          force: bool, quiet: bool, **kwargs) -> None:
     """Dream on the photo INPUT and write the result to OUTPUT.
 
-    Example: inceptionism dream cat.png -o dream.png --layers b10 --steps 20
+    \b
+    Examples:
+      inceptionism dream cat.png -o dream.png --layers b10 --steps 20
+      inceptionism dream cat.png -o fish.png --layers class=goldfish --preset subtle
+      inceptionism dream cat.png -o guided.png --guide flowers.jpg --layers b9
+      inceptionism dream --params-from dream.png cat.png -o again.png
     """
     from .api import Dreamer
 
-    config = pop_config(kwargs)
+    for path, what in ((guide, "Guide image"), (params_from, "Earlier output")):
+        if path is not None and not path.is_file():
+            raise InceptionismError(f"{what} {path} does not exist.")
+    sources = tuple(p for p in (input, guide, params_from) if p is not None)
+    check_output_path(output, force, inputs=sources)  # fail before any work
+    stored = None
+    if params_from is not None:
+        if kwargs.get("preset") is not None:
+            raise InceptionismError("Use either --preset or --params-from, not both.")
+        meta = read_metadata(params_from)
+        stored = Recipe.from_metadata(meta, params_from)
+        # What the user gave explicitly wins over what is stored; the stored files must be
+        # unchanged where they are used.
+        stored = dataclasses.replace(
+            stored,
+            model=model if given("model") else stored.model,
+            objective=objective if given("objective") else stored.objective,
+            device=device if given("device") else stored.device,
+            weights_file=str(weights) if given("weights") else stored.weights_file,
+            weights_sha256=None if given("weights") else stored.weights_sha256,
+            guide=str(guide) if given("guide") else stored.guide,
+            guide_sha256=None if given("guide") else stored.guide_sha256,
+        )
+        stored.verify_files(params_from)
+        model, objective, device = stored.model, stored.objective, stored.device
+        weights = Path(stored.weights_file) if stored.weights_file else None
+        guide = Path(stored.guide) if stored.guide else None
+        if meta.get("inceptionism") != __version__:
+            click.echo(f"note: {params_from} was made by inceptionism {meta.get('inceptionism')}, "
+                       f"this is {__version__}; the image may differ.", err=True)
+        if meta.get("input_sha256") not in (None, sha256_of(input) if input.is_file() else None):
+            click.echo(f"note: {input} is not the photo {params_from} was dreamed from; its "
+                       "parameters are applied to it anyway.", err=True)
+    preset = kwargs.get("preset")
+    config = pop_config(kwargs, base=stored.config if stored else None)
     config.validate()
-    check_output_path(output, force, inputs=(input,))  # fail before any work
     image = load_image(input, max_pixels=max_pixels)
+    guide_image = load_image(guide, max_pixels=max_pixels) if guide is not None else None
     dreamer = Dreamer(model, weights=weights, device=device, progress=not quiet)
-    objective = dreamer.objective(objective)
+    spec = dreamer.objective(objective).spec
+    if guide_image is not None:
+        goal = dreamer.guided(spec, guide_image.rgb)
+    else:
+        goal = dreamer.objective(spec)
     progress = ProgressBar(enabled=not quiet)
     try:
-        rgb = dreamer.dream_array(image.rgb, objective, config, callback=progress)
+        rgb = dreamer.dream_array(image.rgb, goal, config, callback=progress)
     finally:
         progress.close()
     from .io.images import to_pil
 
-    metadata = {
-        "inceptionism": __version__,
-        "model": model,
-        "weights": str(weights) if weights else get_spec(model).weights.describe(),
-        "objective": objective.name,
-        "config": dataclasses.asdict(config),
-        "device": str(dreamer.device),
-        "input": input.name,
-    }
+    recipe = Recipe(model=model, objective=spec, config=config,
+                    weights_file=str(weights) if weights else None,
+                    guide=str(guide) if guide else None, device=str(dreamer.device),
+                    preset=preset if stored is None else stored.preset)
+    metadata = _metadata(recipe, dreamer, input)
+    metadata["objective_name"] = goal.name
     for note in save_image(output, to_pil(rgb, image.alpha), metadata, force=force):
         click.echo(f"note: {note}", err=True)
     if not quiet:
         click.echo(f"wrote {output}", err=True)
+
+
+def _metadata(recipe: Recipe, dreamer, input: Path) -> dict:
+    """What an output stores: the recipe, plus the version and the photo it was made from."""
+    weights = recipe.weights_file or dreamer.spec.weights.describe()
+    return {"inceptionism": __version__, **recipe.to_metadata(weights),
+            "input": input.name, "input_sha256": sha256_of(input)}
+
+
+class TourProgress:
+    """A tqdm bar over the whole layer tour, fed by its per-step callback."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bar = None
+
+    def __call__(self, info) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:  # every layer dreams the same octaves and steps
+            from tqdm import tqdm
+
+            total = info.count * info.step.octaves * info.step.steps
+            self.bar = tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=True,
+                            leave=False)
+        if self.bar is not None:
+            self.bar.set_description(f"layer {info.layer} ({info.index + 1}/{info.count})",
+                                     refresh=False)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _safe_name(layer: str) -> str:
+    """A layer name as a file name (GoogLeNet-style names are fine; dots and slashes are not)."""
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in layer)
+
+
+@cli.command()
+@click.argument("input", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="Where to write the contact sheet (.png keeps the parameters inside).")
+@model_options(objective=False)
+@click.option("-l", "--layers", "tour_layers", metavar="NAMES", default=None,
+              help="Comma-separated layers to visit, in order. Default: every layer of the "
+                   "model, shallow to deep (see `inceptionism layers`).")
+@click.option("--size", type=click.IntRange(min=32), default=TOUR_SIZE, show_default=True,
+              help="The photo is shrunk to this longest side before dreaming: each tile is this "
+                   "big, and the tour stays quick (one to two minutes for Lite0's 19 layers on 2 CPU "
+                   "cores).")
+@click.option("--columns", type=click.IntRange(min=1), default=None,
+              help="Tiles per row. Default: a roughly square sheet.")
+@click.option("--original/--no-original", default=True, show_default=True,
+              help="Put the (shrunken) photo itself first on the sheet, to compare against.")
+@click.option("--tiles-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Also save each layer's dream as DIR/LAYER.png, with its parameters.")
+@config_options(defaults=TOUR_CONFIG)
+@click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS,
+              show_default=True, help="Refuse inputs larger than this many pixels.")
+@click.option("-f", "--force", is_flag=True, help="Overwrite existing outputs.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def explore(input: Path, output: Path, model: str, device: str, weights: Path | None,
+            tour_layers: str | None, size: int, columns: int | None, original: bool,
+            tiles_dir: Path | None, max_pixels: int, force: bool, quiet: bool, **kwargs) -> None:
+    """Layer tour: dream INPUT at every layer of the model, shallow to deep, and lay the
+    dreams out as one contact sheet with each layer's name under its tile.
+
+    Early layers give strokes and textures, the middle ones eyes and rings, the deep ones
+    animal faces and fur. The tour uses lighter defaults than `dream` (fewer octaves and
+    steps, a larger step size, a small --size), shown below.
+
+    \b
+    Example: inceptionism explore cat.png -o sheet.png --tiles-dir tiles
+    """
+    from .api import Dreamer
+
+    preset = kwargs.get("preset")
+    config = pop_config(kwargs, base=TOUR_CONFIG)
+    config.validate()
+    check_output_path(output, force, inputs=(input,))
+    names = None
+    if tour_layers is not None:
+        names = [n.strip() for n in tour_layers.split(",")]
+        if not all(names):
+            raise InceptionismError(f"Layer list '{tour_layers}' has an empty name.")
+    image = load_image(input, max_pixels=max_pixels)
+    dreamer = Dreamer(model, weights=weights, device=device)
+    names = dreamer.model.net.check_layers(names or dreamer.layer_names)
+    tile_paths = {}
+    if tiles_dir is not None:
+        if tiles_dir.exists() and not tiles_dir.is_dir():
+            raise InceptionismError(f"--tiles-dir {tiles_dir} exists and is not a folder.")
+        if not tiles_dir.parent.is_dir():
+            raise InceptionismError(f"Folder {tiles_dir.parent} does not exist.")
+        tiles_dir.mkdir(exist_ok=True)
+        tile_paths = {n: tiles_dir / f"{_safe_name(n)}.png" for n in names}
+        for path in tile_paths.values():
+            check_output_path(path, force, inputs=(input,))
+    progress = TourProgress(enabled=not quiet)
+    try:
+        tour = dreamer.explore(image.rgb, names, config, size, callback=progress)
+    finally:
+        progress.close()
+    from .io.sheet import contact_sheet
+
+    tiles = ([("original", tour.original)] if original else []) + tour.dreams
+    title = f"{model}: layer tour, shallow to deep"
+    sheet, layout = contact_sheet(tiles, columns=columns, title=title)
+    weights_text = str(weights) if weights else dreamer.spec.weights.describe()
+    common = {"inceptionism": __version__, "model": model, "weights": weights_text,
+              "config": dataclasses.asdict(config), "preset": preset,
+              "device": str(dreamer.device), "input": input.name,
+              "input_sha256": sha256_of(input), "size": size}
+    metadata = {**common, "tour": [{"layer": t.label, "box": list(t.box)} for t in layout]}
+    for name, tile in tour.dreams if tiles_dir is not None else ():
+        recipe = Recipe(model=model, objective=name, config=config,
+                        weights_file=str(weights) if weights else None,
+                        device=str(dreamer.device), preset=preset)
+        meta = {**_metadata(recipe, dreamer, input), "size": size}
+        save_image(tile_paths[name], tile, meta, force=force)
+    for note in save_image(output, sheet, metadata, force=force):
+        click.echo(f"note: {note}", err=True)
+    if not quiet:
+        where = f" and {len(tile_paths)} tiles in {tiles_dir}" if tile_paths else ""
+        click.echo(f"wrote {output}{where}", err=True)
+
+
+@cli.command()
+@click.argument("model", type=click.Choice(list_models()), default=DEFAULT_MODEL, required=False)
+def layers(model: str) -> None:
+    """List MODEL's named layers, shallow to deep, with channel count and output stride.
+
+    The stride is how many input pixels one position of the layer covers: the larger, the
+    larger the motifs it dreams. Measured by a forward pass; needs no weights.
+    """
+    spec = get_spec(model)
+    table = layer_table(spec.build(), spec.input_size)
+    click.echo(f"{model}: {len(table)} layers (* default; class=NAME terms read {spec.logits_layer})")
+    click.echo(f"  {'layer':12} {'channels':>8} {'stride':>7}")
+    for info in table:
+        mark = "*" if info.name in spec.default_layers else " "
+        click.echo(f"{mark} {info.name:12} {info.channels:8d} {info.stride_text:>7}")
+
+
+@cli.command()
+@click.argument("search", required=False)
+def classes(search: str | None) -> None:
+    """List the 1000 ImageNet classes (index and name) for class=NAME objectives, or those
+    matching SEARCH."""
+    from .classes import imagenet_classes, search_classes
+
+    names = imagenet_classes()
+    indices = search_classes(search, limit=len(names)) if search else range(len(names))
+    if search and not indices:
+        raise InceptionismError(f"No ImageNet class name contains or resembles '{search}'.")
+    for i in indices:
+        click.echo(f"{i:4d} {names[i]}")
 
 
 @cli.command()

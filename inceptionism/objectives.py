@@ -3,9 +3,18 @@
 An :class:`Objective` maps a dict of layer activations to a scalar and names the layers it
 needs (so the forward pass can stop at the deepest one). Objectives add and scale::
 
-    layer("b10") + 0.5 * channel("b12", 37)
+    layer("b10") + 0.5 * channel("b12", 37) + 2 * imagenet_class("jellyfish")
 
-and :func:`parse` reads the short CLI form ``b10``, ``b10:0.7,b12:0.3`` or ``b12/37``.
+and :func:`parse` reads the short CLI form, comma-separated terms ``TARGET[:WEIGHT]``:
+
+    b10                     the whole layer b10
+    b12/37, b12/3+37+40     one or several channels of b12
+    class=jellyfish         the logit of an ImageNet class, by name or index (class=107)
+    b10:0.7,b12/37:0.3      a weighted sum of any of the above
+
+Every objective built from these parts carries ``spec``, that same string form, so an
+output's metadata can store the objective and ``--params-from`` can rebuild it exactly.
+:func:`guide` (the guided dream) needs an image's features and has no string form.
 (The value-based design follows lucent's ``optvis/objectives.py``.)
 """
 
@@ -13,18 +22,40 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import torch
 from torch import Tensor
 
+from .classes import class_index, imagenet_classes
 from .errors import InceptionismError
 
 Activations = dict[str, Tensor]
 
+CLASS_PREFIX = "class="
+
 
 class Objective:
-    def __init__(self, fn: Callable[[Activations], Tensor], layers: Sequence[str], name: str):
+    """A scalar function of activations, with the layers it reads, a name and a spec.
+
+    ``spec`` is the string :func:`parse` turns back into this objective, or None when
+    there is none (custom functions, guided dreams).
+    """
+
+    def __init__(
+        self,
+        fn: Callable[[Activations], Tensor],
+        layers: Sequence[str],
+        name: str,
+        spec: str | None = None,
+    ):
         self.fn = fn
         self.layers = tuple(dict.fromkeys(layers))  # unique, in first-seen order
         self.name = name
+        self.spec = spec
+
+    @property
+    def terms(self) -> tuple[tuple[float, Objective], ...]:
+        """(weight, primitive objective) pairs whose weighted sum this objective is."""
+        return ((1.0, self),)
 
     def __call__(self, acts: Activations) -> Tensor:
         return self.fn(acts)
@@ -35,18 +66,17 @@ class Objective:
     def __add__(self, other: Objective) -> Objective:
         if not isinstance(other, Objective):
             return NotImplemented
-        return Objective(lambda a: self(a) + other(a), self.layers + other.layers,
-                         f"{self.name} + {other.name}")
+        return WeightedSum(self.terms + other.terms)
 
     def __radd__(self, other: object) -> Objective:
-        if other == 0:  # lets sum() start from 0
+        if isinstance(other, (int, float)) and other == 0:  # lets sum() start from 0
             return self
         return NotImplemented
 
     def __mul__(self, k: float) -> Objective:
-        if not isinstance(k, (int, float)):
+        if isinstance(k, bool) or not isinstance(k, (int, float)):
             return NotImplemented
-        return Objective(lambda a: k * self(a), self.layers, f"{k:g}*{self.name}")
+        return WeightedSum(tuple((float(k) * w, o) for w, o in self.terms))
 
     __rmul__ = __mul__
 
@@ -57,49 +87,153 @@ class Objective:
         return self + (-1 * other)
 
 
+class WeightedSum(Objective):
+    """A flat weighted sum of primitive objectives: what ``+`` and ``*`` build.
+
+    Sums stay flat (``(a + b) + c`` has three terms) and scaling multiplies the weights, so
+    an objective built in Python and the one parsed back from its spec compute the same
+    expression, term by term, and give bit-identical dreams.
+    """
+
+    def __init__(self, terms: tuple[tuple[float, Objective], ...]):
+        self._terms = terms
+        layers = [name for _, o in terms for name in o.layers]
+        name = " + ".join(o.name if w == 1 else f"{w:g}*{o.name}" for w, o in terms)
+        specs = [o.spec for _, o in terms]
+        spec = None
+        if None not in specs:
+            # repr() of a float is the shortest string that reads back as the same float.
+            spec = ",".join(s if w == 1 else f"{s}:{w!r}" for (w, _), s in zip(terms, specs))
+        super().__init__(self._evaluate, layers, name, spec)
+
+    @property
+    def terms(self) -> tuple[tuple[float, Objective], ...]:
+        return self._terms
+
+    def _evaluate(self, acts: Activations) -> Tensor:
+        total = None
+        for w, o in self._terms:
+            value = w * o(acts)
+            total = value if total is None else total + value
+        return total
+
+
 def layer(name: str) -> Objective:
     """The mean squared activation of a whole layer (DeepDream's classic L2 objective)."""
-    return Objective(lambda a: a[name].pow(2).mean(), [name], name)
+    return Objective(lambda a: a[name].pow(2).mean(), [name], name, spec=name)
+
+
+def channels(name: str, indices: Sequence[int]) -> Objective:
+    """The mean squared activation of some channels of a layer (mean over those channels)."""
+    indices = [int(i) for i in indices]
+    if not indices:
+        raise InceptionismError(f"No channels given for layer {name}.")
+    if any(i < 0 for i in indices):
+        raise InceptionismError(f"Channel numbers start at 0 (got {min(indices)} for layer {name}).")
+    label = f"{name}/{'+'.join(str(i) for i in indices)}"
+
+    def fn(a: Activations) -> Tensor:
+        act = a[name]
+        bad = [i for i in indices if i >= act.shape[1]]
+        if bad:
+            raise InceptionismError(
+                f"Channel {bad[0]} does not exist: layer {name} has channels 0 to {act.shape[1] - 1}."
+            )
+        return act[:, indices].pow(2).mean()
+
+    return Objective(fn, [name], label, spec=label)
 
 
 def channel(name: str, index: int) -> Objective:
     """The mean squared activation of one channel of a layer."""
+    return channels(name, [index])
+
+
+def imagenet_class(which: str | int, logits_layer: str = "logits") -> Objective:
+    """The logit of one ImageNet class ("dream of jellyfish"), by name or index.
+
+    ``logits_layer`` is the stage that outputs the class logits: a model's
+    ``ModelSpec.logits_layer``. The raw logit is maximized, not the softmax probability,
+    so the dream adds the class's features rather than removing every other class's.
+    """
+    index = class_index(which)
+    label = f"{CLASS_PREFIX}{imagenet_classes()[index]}"
 
     def fn(a: Activations) -> Tensor:
-        act = a[name]
-        if not 0 <= index < act.shape[1]:
+        logits = a[logits_layer]
+        if logits.shape[1] <= index:
             raise InceptionismError(
-                f"Channel {index} does not exist: layer {name} has channels 0 to {act.shape[1] - 1}."
+                f"Layer {logits_layer} has {logits.shape[1]} outputs, not the 1000 ImageNet classes."
             )
-        return act[:, index].pow(2).mean()
+        return logits[:, index].mean()  # also right for spatial (N, K, H, W) logits
 
-    return Objective(fn, [name], f"{name}/{index}")
+    return Objective(fn, [logits_layer], label, spec=label)
 
 
-def parse(spec: str) -> Objective:
-    """Read the CLI form: comma-separated terms ``LAYER[/CHANNEL][:WEIGHT]``.
+def guide(name: str, features: Tensor, max_vectors: int = 4096, chunk: int = 1 << 22) -> Objective:
+    """Push each position's features at layer ``name`` toward the best-matching guide feature.
 
-    ``b10`` -> layer b10; ``b12/37`` -> channel 37 of b12; ``b10:0.7,b12:0.3`` -> weighted sum.
-    Layer names are checked against a model later, by the model itself.
+    ``features`` are the guide image's activations at that layer, (1, C, h, w) or (C, M).
+    This is the guided dream of the original deepdream notebook: at every position the
+    gradient sent back is the guide feature vector with the largest dot product with the
+    position's own features. The value is the mean of those dot products; its gradient is
+    exactly the notebook's. At most ``max_vectors`` guide positions are kept (evenly
+    spaced), and the best match is found ``chunk`` dot products at a time, so memory stays
+    bounded on large images and shallow layers.
+    """
+    target = features.detach()
+    target = target.flatten(2)[0] if target.dim() == 4 else target  # (C, M)
+    if target.dim() != 2:
+        raise ValueError(f"guide features must be (1, C, h, w) or (C, M), got {tuple(features.shape)}")
+    if target.shape[1] > max_vectors:
+        keep = torch.linspace(0, target.shape[1] - 1, max_vectors, device=target.device).round().long()
+        target = target[:, keep]
+
+    def fn(a: Activations) -> Tensor:
+        x = a[name].flatten(2)[0]  # (C, N)
+        if x.shape[0] != target.shape[0]:
+            raise InceptionismError(
+                f"The guide's features have {target.shape[0]} channels, layer {name} has {x.shape[0]}."
+            )
+        y = target.to(x.dtype)
+        rows = max(1, chunk // y.shape[1])
+        with torch.no_grad():
+            best = torch.cat([(x[:, i:i + rows].T @ y).argmax(1) for i in range(0, x.shape[1], rows)])
+        return (x * y[:, best]).sum(0).mean()
+
+    return Objective(fn, [name], f"guide({name})")
+
+
+def parse(spec: str, logits_layer: str = "logits") -> Objective:
+    """Read the CLI form: comma-separated terms ``TARGET[:WEIGHT]`` (see the module doc).
+
+    ``logits_layer`` is where ``class=`` terms read their logits. Layer names are checked
+    against a model later, by the model itself.
     """
     terms = [t.strip() for t in spec.split(",")]
     if not spec.strip() or any(not t for t in terms):
         raise InceptionismError(f"Objective '{spec}' is empty or has an empty term.")
-    objective: Objective | None = None
+    parts: list[Objective] = []
     for term in terms:
         target, _, weight_text = term.partition(":")
-        name, _, channel_text = target.partition("/")
+        target = target.strip()
         try:
             weight = float(weight_text) if weight_text else 1.0
         except ValueError:
             raise InceptionismError(f"Weight '{weight_text}' in '{term}' is not a number.") from None
-        if channel_text:
-            if not channel_text.isdigit():
-                raise InceptionismError(f"Channel '{channel_text}' in '{term}' is not a whole number.")
-            part = channel(name.strip(), int(channel_text))
+        if target.startswith(CLASS_PREFIX):
+            part = imagenet_class(target[len(CLASS_PREFIX):].strip(), logits_layer)
+        elif "/" in target:
+            name, _, channel_text = target.partition("/")
+            numbers = [c.strip() for c in channel_text.split("+")]
+            if not all(c.isdigit() for c in numbers):
+                raise InceptionismError(
+                    f"Channels '{channel_text}' in '{term}' are not whole numbers joined by '+'."
+                )
+            part = channels(name.strip(), [int(c) for c in numbers])
+        elif "=" in target:
+            raise InceptionismError(f"Unknown term '{target}'; the only NAME=VALUE term is class=NAME.")
         else:
-            part = layer(name.strip())
-        part = part if weight == 1.0 else weight * part
-        objective = part if objective is None else objective + part
-    assert objective is not None
-    return objective
+            part = layer(target)
+        parts.append(part if weight == 1.0 else weight * part)
+    return parts[0] if len(parts) == 1 else sum(parts[1:], parts[0])

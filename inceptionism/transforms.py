@@ -36,6 +36,13 @@ def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
     return F.conv2d(x, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
+def cascade_blur(x: Tensor, sigma: float, factors: tuple[float, ...] = (0.5, 1.0, 2.0)) -> Tensor:
+    """The mean of Gaussian blurs at ``sigma`` times each factor. ``sigma <= 0``: identity."""
+    if sigma <= 0:
+        return x
+    return torch.stack([gaussian_blur(x, sigma * f) for f in factors]).mean(0)
+
+
 def resize(x: Tensor, size: tuple[int, int]) -> Tensor:
     """Bilinear resize to ``size`` = (H, W), antialiased when shrinking."""
     if tuple(x.shape[-2:]) == tuple(size):

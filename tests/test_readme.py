@@ -1,4 +1,5 @@
-"""The README's two set-up commands: exactly two, marked, and the main one really works.
+"""The README: exactly two marked set-up commands (the main one really works), and every
+example command uses options the CLI has, with values it accepts.
 
 CI (.ci/run) executes both commands verbatim in a fresh virtual environment; here we check
 their shape and run the main command's dreaming part with this environment's console script.
@@ -10,8 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import numpy as np
+import pytest
 from PIL import Image
+
+from inceptionism.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,3 +50,22 @@ def test_main_command_dreams_on_the_sample(tmp_path):
         assert a.size == b.size
         diff = np.abs(np.asarray(a.convert("RGB"), float) - np.asarray(b.convert("RGB"), float))
         assert diff.mean() > 10  # a dream, not a copy
+
+
+def example_commands() -> list[str]:
+    lines = [line.strip() for line in (ROOT / "README.md").read_text().splitlines()]
+    return [line.split("  #")[0].strip() for line in lines if line.startswith("inceptionism ")]
+
+
+def test_readme_has_example_commands():
+    commands = example_commands()
+    for name in ("explore", "layers", "--guide", "--params-from", "class="):
+        assert any(name in c for c in commands), name
+
+
+@pytest.mark.parametrize("command", example_commands())
+def test_readme_command_parses(command):
+    args = shlex.split(command)[1:]
+    sub = cli.get_command(click.Context(cli), args[0])
+    assert sub is not None, f"no command {args[0]}"
+    sub.make_context(args[0], args[1:])  # raises on an unknown option or a refused value
