@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from inceptionism.cli import main
@@ -18,6 +20,17 @@ from conftest import sample_path
 
 # Small frames, few steps: a handful of frames in a few seconds on a CPU.
 FAST = ["--octaves", "2", "--steps", "2", "-q"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """These tests check results, not speed. On a CPU shared with other work, PyTorch's
+    default of one OpenMP thread per core made them 10-70x slower (threads spin waiting for
+    each other), so they run on one thread and the subprocesses they start do too."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture
@@ -93,8 +106,9 @@ def command(photo, out) -> list[str]:
 
 def run_until(args: list[str], folder, frames: int, sig: int) -> subprocess.CompletedProcess:
     """Start the CLI in a new process, wait until ``frames`` frames are stored, send ``sig``."""
-    proc = subprocess.Popen([sys.executable, "-m", "inceptionism", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "inceptionism", *args], text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})  # as in this process
     deadline = time.monotonic() + 120
     while FrameStore(folder).count() < frames and proc.poll() is None:
         assert time.monotonic() < deadline, "the render made no frames"
