@@ -35,9 +35,8 @@ def _err(message: str) -> None:
 class ProgressBar:
     """A tqdm bar on stderr fed by the dream's step callback (octave, step, ETA)."""
 
-    def __init__(self, enabled: bool, folder: Path):
+    def __init__(self, enabled: bool):
         self.enabled = enabled
-        self.folder = folder
         self.bar = None
 
     def __call__(self, info: StepInfo) -> None:
@@ -334,11 +333,11 @@ def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotat
         click.echo(f"note: videos are opaque, so the transparency of {input.name} is dropped.",
                    err=True)
     if size is not None and size != image.size:
-        from PIL import ImageOps
+        from PIL import Image, ImageOps
 
         from .io.images import pil_to_rgb
 
-        rgb, _ = pil_to_rgb(ImageOps.fit(to_pil(rgb), size, method=3))  # 3: bicubic
+        rgb, _ = pil_to_rgb(ImageOps.fit(to_pil(rgb), size, method=Image.Resampling.BICUBIC))
     store = FrameStore(frames_dir or default_frames_dir(outputs[0]))
     dreamer = Dreamer(model, weights=weights, device=device)
 
@@ -361,7 +360,8 @@ def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotat
 @click.option("--frames", type=click.IntRange(min=1), default=None,
               help="Dream only the first N frames (a preview). Default: all.")
 @click.option("--fps", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Frame rate of the output. Default: the input's.")
+              help="Frame rate of the output. Default: the input's (another rate changes the "
+                   "speed of the picture, not of the sound).")
 @video_options
 @model_options
 @config_options(defaults=FRAME_CONFIG)

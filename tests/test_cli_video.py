@@ -13,7 +13,9 @@ import pytest
 import torch
 from PIL import Image
 
-from inceptionism.cli import main
+from inceptionism import DreamConfig
+from inceptionism.cli import cli, main
+from inceptionism.video import FRAME_CONFIG
 from inceptionism.io.video import FrameStore, ffmpeg_exe, probe, read_frames
 
 from conftest import sample_path
@@ -183,3 +185,13 @@ def test_video_refuses_what_is_not_a_video(tmp_path, capsys):
     assert main(["video", str(tmp_path / "none.mp4"), "-o", str(tmp_path / "o.mp4"), *FAST]) == 1
     assert "does not exist" in one_error_line(capsys.readouterr().err)
     assert not (tmp_path / "o.frames").exists()
+
+
+def test_video_commands_default_to_few_steps_per_frame_and_dream_to_a_full_dream():
+    def default(command: str, name: str):
+        return next(p.default for p in cli.commands[command].params if p.name == name)
+
+    for name in ("steps", "octaves"):
+        assert default("dream", name) == getattr(DreamConfig(), name)
+        assert default("zoom", name) == default("video", name) == getattr(FRAME_CONFIG, name)
+    assert FRAME_CONFIG.steps < DreamConfig().steps
