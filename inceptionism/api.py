@@ -71,6 +71,8 @@ class Dreamer:
         self.spec = get_spec(model)
         self.device = resolve_device(device)
         self.model = load_model(model, weights, self.device, progress=progress)
+        # Where the weights came from, as recorded with outputs and in video fingerprints.
+        self.weights_source = str(weights) if weights is not None else self.spec.weights.describe()
         if fast:
             self.model = optimize(self.model)
 

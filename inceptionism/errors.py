@@ -36,3 +36,11 @@ class WeightsError(InceptionismError):
 
 class ImageError(InceptionismError):
     """An input image cannot be read, or an output image cannot be written."""
+
+
+class VideoError(InceptionismError):
+    """A video cannot be read or encoded, or a frames folder cannot be resumed."""
+
+
+class Interrupted(InceptionismError):
+    """The user stopped a long render; the message says what was kept and how to go on."""

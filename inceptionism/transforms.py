@@ -56,3 +56,63 @@ def split_evenly(length: int, max_tile: int) -> list[tuple[int, int]]:
     n = max(1, math.ceil(length / max_tile))
     edges = [round(i * length / n) for i in range(n + 1)]
     return [(edges[i], edges[i + 1]) for i in range(n)]
+
+
+def _pixel_grid(height: int, width: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """(1, H, W, 2) pixel-centre coordinates (x, y), the frame ``sample`` and ``warp`` use."""
+    ys = torch.arange(height, dtype=dtype, device=device)
+    xs = torch.arange(width, dtype=dtype, device=device)
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack((gx, gy), dim=-1)[None]
+
+
+def sample(x: Tensor, coords: Tensor) -> Tensor:
+    """Bilinear lookup: ``out[..., i, j] = x at coords[0, i, j] = (x, y)`` in pixels.
+
+    Points outside the image take the nearest edge pixel, so a warp never pulls in black
+    borders (a zoom loop would otherwise grow a black frame around every dream).
+    """
+    height, width = x.shape[-2:]
+    # align_corners=True maps -1 and 1 to the centres of the outer pixels: pixel p -> 2p/(n-1) - 1.
+    scale = torch.tensor([max(width - 1, 1), max(height - 1, 1)], dtype=x.dtype, device=x.device)
+    grid = coords * (2 / scale) - 1
+    return F.grid_sample(x, grid.expand(x.shape[0], -1, -1, -1), mode="bilinear",
+                         padding_mode="border", align_corners=True)
+
+
+def zoom_rotate_shift(
+    x: Tensor, zoom: float = 1.0, angle: float = 0.0, shift: tuple[float, float] = (0.0, 0.0)
+) -> Tensor:
+    """One zoom-loop move: scale by ``zoom`` (> 1 magnifies) and rotate by ``angle`` degrees
+    (counter-clockwise on screen) about the image centre, then move by ``shift`` = (dx, dy)
+    pixels (right, down). The output has the input's size."""
+    if zoom <= 0:
+        raise ValueError(f"zoom must be positive, got {zoom}")
+    height, width = x.shape[-2:]
+    out = _pixel_grid(height, width, x.dtype, x.device)
+    centre = torch.tensor([(width - 1) / 2, (height - 1) / 2], dtype=x.dtype, device=x.device)
+    # Inverse map: where in the source each output pixel comes from. Undo the shift, then the
+    # rotation and the scale about the centre. With y pointing down, a counter-clockwise turn
+    # on screen is a clockwise one in (x, y) coordinates.
+    a = math.radians(angle)
+    cos, sin = math.cos(a) / zoom, math.sin(a) / zoom
+    p = out - centre - torch.tensor(shift, dtype=x.dtype, device=x.device)
+    src_x = cos * p[..., 0] - sin * p[..., 1]
+    src_y = sin * p[..., 0] + cos * p[..., 1]
+    return sample(x, torch.stack((src_x, src_y), dim=-1) + centre)
+
+
+def warp(x: Tensor, flow: Tensor) -> Tensor:
+    """Backward warp: ``out(p) = x(p + flow(p))`` for a (N, 2, H, W) flow of (dx, dy) pixels.
+
+    With the flow from frame t to frame t-1, this brings frame t-1 (or anything painted on
+    it) into frame t's geometry.
+    """
+    height, width = x.shape[-2:]
+    coords = _pixel_grid(height, width, x.dtype, x.device) + flow.permute(0, 2, 3, 1)
+    return sample(x, coords)
+
+
+def quantize8(x: Tensor) -> Tensor:
+    """Round [0, 1] values to the 256 levels an 8-bit frame holds."""
+    return (x.clamp(0, 1) * 255).round() / 255

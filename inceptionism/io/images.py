@@ -151,6 +151,16 @@ def check_output_path(path: str | Path, force: bool = False, inputs: tuple[Path,
 
 def _check_output_path(path: Path, force: bool, inputs: tuple[Path, ...]) -> Path:
     _, _, embeds = output_format(path)
+    targets = [path] if embeds else [path, sidecar_path(path)]
+    return check_destination(path, force, inputs, targets)
+
+
+def check_destination(
+    path: Path, force: bool, inputs: tuple[Path, ...] = (), targets: list[Path] | None = None
+) -> Path:
+    """Refuse ``path`` (and the ``targets`` written with it) if its folder is missing or not
+    writable, if it is a directory or one of ``inputs``, or if a target exists without
+    ``force``. Shared by every kind of output (images, videos)."""
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.exists():
         raise ImageError(f"Output folder {parent} does not exist.")
@@ -163,9 +173,8 @@ def _check_output_path(path: Path, force: bool, inputs: tuple[Path, ...]) -> Pat
     for source in inputs:
         if path.exists() and source.exists() and os.path.samefile(path, source):
             raise ImageError(f"Output {path} is the input file; the input is never overwritten.")
-    targets = [path] if embeds else [path, sidecar_path(path)]
     if not force:
-        for target in targets:
+        for target in targets or [path]:
             if target.exists():
                 raise ImageError(f"Output {target} already exists; use --force to overwrite it.")
     return path

@@ -1,0 +1,321 @@
+"""Video files and frames folders: reading videos, keeping frames safe, encoding.
+
+A long render must survive being stopped, so frames never live only in memory:
+
+* A :class:`FrameStore` is a folder of numbered PNG frames (``frame_000000.png``, ...) plus
+  ``params.json``, the fingerprint of everything that decides what the frames look like. The
+  fingerprint is written before the first frame; a render with a different one is refused
+  instead of being mixed in. Each frame is written to a temporary file, flushed to disk and
+  renamed into place, so a killed process leaves only complete frames (and perhaps a
+  temporary ``.part`` file, removed when the render resumes).
+* Encoding joins the frames with the ffmpeg binary that ``imageio-ffmpeg`` ships: H.264 MP4
+  (``yuv420p``, playable everywhere, optionally with an audio track taken from another file)
+  or GIF (a palette computed over all frames). The video is written to a temporary file and
+  renamed, like every output of ours.
+* Reading decodes any video ffmpeg reads into RGB frames, one at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..errors import VideoError
+from .images import DEFAULT_MAX_PIXELS, _atomic_write, check_destination, to_pil
+
+VIDEO_FORMATS = {".mp4": "mp4", ".gif": "gif"}
+FRAME_NAME = "frame_{:06d}.png"
+FRAME_PATTERN = "frame_%06d.png"  # the same name, as ffmpeg's image-sequence reader spells it
+FRAME_RE = re.compile(r"frame_(\d{6})\.png")
+PARAMS_NAME = "params.json"
+H264_CRF = 18  # x264 quality: 18 is visually near-lossless, which dream textures need
+
+
+def ffmpeg_exe() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def video_format(path: Path) -> str:
+    try:
+        return VIDEO_FORMATS[path.suffix.lower()]
+    except KeyError:
+        raise VideoError(
+            f"Cannot tell the video format from '{path.name}'; use .mp4 (H.264) or .gif."
+        ) from None
+
+
+def check_video_output(path: str | Path, force: bool = False, inputs: tuple[Path, ...] = ()) -> Path:
+    """Refuse, before any work, a video output that cannot or must not be written."""
+    path = Path(path)
+    video_format(path)
+    return check_destination(path, force, inputs)
+
+
+def default_frames_dir(output: Path) -> Path:
+    """``dream.mp4`` -> ``dream.frames``, beside the output."""
+    return output.with_suffix(".frames")
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file, read in chunks: identifies an input video in a fingerprint."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _flatten(d: object, prefix: str = "") -> dict[str, object]:
+    if isinstance(d, dict):
+        out: dict[str, object] = {}
+        for k, v in d.items():
+            out.update(_flatten(v, f"{prefix}{k}."))
+        return out
+    return {prefix.rstrip("."): d}
+
+
+class FrameStore:
+    """A folder of numbered PNG frames and the parameters that made them."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+
+    @property
+    def params_path(self) -> Path:
+        return self.folder / PARAMS_NAME
+
+    @property
+    def pattern(self) -> Path:
+        return self.folder / FRAME_PATTERN
+
+    def path(self, index: int) -> Path:
+        return self.folder / FRAME_NAME.format(index)
+
+    def count(self) -> int:
+        """How many complete frames there are, counting from frame 0 up to the first gap."""
+        if not self.folder.is_dir():
+            return 0
+        present = {int(m.group(1)) for p in self.folder.iterdir() if (m := FRAME_RE.fullmatch(p.name))}
+        n = 0
+        while n in present:
+            n += 1
+        return n
+
+    def params(self) -> dict | None:
+        try:
+            return json.loads(self.params_path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise VideoError(f"Cannot read {self.params_path} ({exc}).") from None
+
+    def open(self, params: dict, restart: bool = False) -> int:
+        """Make the folder ready for frames made with ``params``; return the number of frames
+        already done (the frame to resume from).
+
+        Refuses a folder whose frames came from other parameters, unless ``restart`` is set,
+        in which case its frames are deleted first.
+        """
+        params = json.loads(json.dumps(params))  # tuples -> lists, as they come back from disk
+        if self.folder.exists() and not self.folder.is_dir():
+            raise VideoError(f"Frames folder {self.folder} is a file, not a folder.")
+        try:
+            self.folder.mkdir(parents=False, exist_ok=True)
+        except OSError as exc:
+            raise VideoError(f"Cannot create frames folder {self.folder}: {exc.strerror or exc}.") from None
+        for leftover in self.folder.glob(".frame_*.part"):  # from a process killed mid-write
+            leftover.unlink(missing_ok=True)
+        if restart:
+            for p in self.folder.iterdir():
+                if FRAME_RE.fullmatch(p.name) or p.name == PARAMS_NAME:
+                    p.unlink()
+        old = self.params()
+        done = self.count()
+        if old is None:
+            if done:
+                raise VideoError(
+                    f"Frames folder {self.folder} holds frames but no {PARAMS_NAME}, so they cannot "
+                    "be checked; move them away or pass --restart to discard them."
+                )
+            _atomic_write(self.params_path,
+                          lambda tmp: tmp.write_text(json.dumps(params, indent=1, sort_keys=True) + "\n"))
+            return 0
+        if old != params:
+            a, b = _flatten(old), _flatten(params)
+            differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+            raise VideoError(
+                f"Frames folder {self.folder} holds {done} frames made with other parameters "
+                f"(different {', '.join(differ)}); pass --restart to discard them, or choose "
+                "another folder with --frames-dir."
+            )
+        return done
+
+    def save(self, index: int, rgb: np.ndarray) -> Path:
+        """Write frame ``index`` (RGB floats in [0, 1]) atomically and durably."""
+        path = self.path(index)
+
+        def write(tmp: Path) -> None:
+            to_pil(rgb).save(tmp, format="PNG")
+            with open(tmp, "rb") as f:  # on disk before the rename makes it count as done
+                os.fsync(f.fileno())
+
+        try:
+            _atomic_write(path, write)
+        except OSError as exc:
+            raise VideoError(f"Cannot write frame {path}: {exc.strerror or exc}.") from None
+        return path
+
+    def load(self, index: int) -> np.ndarray:
+        """Frame ``index`` as RGB floats in [0, 1] (the exact values the render continued from)."""
+        path = self.path(index)
+        try:
+            with Image.open(path) as img:
+                return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+        except (OSError, ValueError) as exc:
+            raise VideoError(
+                f"Frame {path} cannot be read ({exc}); delete it and run again to redo it."
+            ) from None
+
+    def frame_size(self) -> tuple[int, int]:
+        """(width, height) of frame 0."""
+        with Image.open(self.path(0)) as img:
+            return img.size
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    fps: float
+    frames: int
+    duration: float  # seconds
+    has_audio: bool
+
+
+def _open_reader(path: Path):
+    import imageio_ffmpeg
+
+    if not path.exists():
+        raise VideoError(f"Input file {path} does not exist.")
+    if path.is_dir():
+        raise VideoError(f"Input {path} is a directory, not a video file.")
+    if path.stat().st_size == 0:
+        raise VideoError(f"Input file {path} is empty (0 bytes).")
+    reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+    try:
+        meta = next(reader)
+    except (OSError, RuntimeError, StopIteration) as exc:
+        reader.close()
+        last = str(exc).strip().splitlines()[-1] if str(exc).strip() else "no video stream"
+        raise VideoError(f"Input {path} is not a video that ffmpeg can read ({last}).") from None
+    return reader, meta
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Size, frame rate, exact frame count (by decoding) and whether there is audio."""
+    import imageio_ffmpeg
+
+    path = Path(path)
+    reader, meta = _open_reader(path)
+    reader.close()
+    try:
+        frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
+    except (OSError, RuntimeError) as exc:
+        raise VideoError(f"Cannot count the frames of {path} ({exc}).") from None
+    width, height = meta["size"]
+    return VideoInfo(width=width, height=height, fps=float(meta["fps"]), frames=frames,
+                     duration=float(seconds), has_audio=bool(meta.get("audio_codec")))
+
+
+def read_frames(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[np.ndarray]:
+    """Yield the frames of a video as (H, W, 3) RGB floats in [0, 1], decoding one at a time."""
+    path = Path(path)
+    reader, meta = _open_reader(path)
+    width, height = meta["size"]
+    if width * height > max_pixels:
+        reader.close()
+        raise VideoError(
+            f"Input {path} is {width}x{height}, more than the limit of {max_pixels} pixels per frame "
+            "(--max-pixels)."
+        )
+    try:
+        for raw in reader:
+            yield np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3).astype(np.float32) / 255.0
+    finally:
+        reader.close()
+
+
+def fps_fraction(fps: float) -> Fraction:
+    """A frame rate as ffmpeg wants it: NTSC rates (29.97 = 30000/1001 ...) exactly, others
+    as the nearest fraction with a small denominator."""
+    ntsc = round(fps * 1.001)
+    if ntsc % 6 == 0 and abs(fps - ntsc / 1.001) < 0.01 and abs(fps - ntsc) > 0.01:
+        return Fraction(ntsc * 1000, 1001)
+    return Fraction(fps).limit_denominator(1000)
+
+
+def encode(
+    store: FrameStore,
+    frames: int,
+    output: Path,
+    fps: float | Fraction,
+    audio: Path | None = None,
+    trim_audio: bool = False,
+    force: bool = False,
+) -> list[str]:
+    """Join frames ``0 .. frames-1`` of ``store`` into ``output`` (.mp4 or .gif), atomically.
+
+    ``audio``: a file whose first audio track, if it has one, goes into an MP4, whole, or cut
+    to the video's length with ``trim_audio`` (when only part of a video was dreamed). Returns notes
+    for the user (e.g. a crop to even sides, which H.264 in yuv420p requires).
+    """
+    output = check_video_output(output, force)
+    fmt = video_format(output)
+    if frames < 1 or store.count() < frames:
+        raise VideoError(f"Frames folder {store.folder} does not hold the {frames} frames to encode.")
+    rate = fps if isinstance(fps, Fraction) else fps_fraction(fps)
+    notes = []
+    cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+           "-framerate", str(rate), "-start_number", "0", "-i", str(store.pattern)]
+    if fmt == "mp4":
+        width, height = store.frame_size()
+        if width % 2 or height % 2:
+            notes.append(f"H.264 needs even sides, so {output.name} is cropped from {width}x{height} "
+                         f"to {width - width % 2}x{height - height % 2}.")
+        if audio is not None:
+            cmd += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0?", "-c:a", "aac", "-b:a", "192k"]
+            if trim_audio:
+                cmd += ["-shortest"]
+        cmd += ["-frames:v", str(frames), "-vf", "crop=trunc(iw/2)*2:trunc(ih/2)*2",
+                "-c:v", "libx264", "-preset", "medium", "-crf", str(H264_CRF), "-pix_fmt", "yuv420p",
+                "-movflags", "+faststart", "-f", "mp4"]
+    else:
+        if audio is not None:
+            notes.append(f"GIF holds no sound, so {output.name} has none.")
+        cmd += ["-frames:v", str(frames), "-filter_complex",
+                "split[a][b];[a]palettegen=stats_mode=full[p];[b][p]paletteuse=dither=sierra2_4a",
+                "-loop", "0", "-f", "gif"]
+
+    def run(tmp: Path) -> None:
+        result = subprocess.run(cmd + [str(tmp)], capture_output=True, text=True)
+        if result.returncode != 0:
+            lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+            raise VideoError(f"ffmpeg could not write {output} ({lines[-1] if lines else 'no message'}).")
+
+    try:
+        _atomic_write(output, run)
+    except OSError as exc:
+        raise VideoError(f"Cannot write {output}: {exc.strerror or exc}.") from None
+    return notes
