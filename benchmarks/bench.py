@@ -27,7 +27,6 @@ import dataclasses
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -283,9 +282,11 @@ def run_memory(results: dict, width: int, height: int, steps: int) -> None:
         rgb = np.stack([(x * 255 // width), (y * 255 // height), ((x ^ y) & 255)], -1).astype(np.uint8)
         Image.fromarray(rgb).save(src, quality=90)
         del rgb, x, y
-        code = ("import resource, sys, time; from inceptionism.cli import main; t = time.time(); "
+        # VmHWM, not ru_maxrss: a child's ru_maxrss starts from its parent's size at fork.
+        code = ("import sys, time; from inceptionism.cli import main; t = time.time(); "
                 "rc = main(sys.argv[1:]); "
-                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.time() - t); sys.exit(rc)")
+                "hwm = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0]; "
+                "print(hwm, time.time() - t); sys.exit(rc)")
         proc = subprocess.run([sys.executable, "-c", code, "dream", str(src), "-o", str(Path(tmp) / "out.jpg"),
                                "--steps", str(steps), "--quiet"], capture_output=True, text=True)
         if proc.returncode != 0:
