@@ -710,6 +710,9 @@ def models() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit status instead of raising."""
+    from .runtime import tune_allocator
+
+    tune_allocator()
     try:
         cli.main(args=argv, prog_name="inceptionism", standalone_mode=False)
         return 0
