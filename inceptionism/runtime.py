@@ -17,7 +17,7 @@ M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 
 
-def tune_allocator(mmap_threshold: int = 64 << 20, trim_threshold: int = 256 << 20) -> bool:
+def tune_allocator(mmap_threshold: int = 64 << 20, trim_threshold: int = 64 << 20) -> bool:
     """Set glibc malloc's thresholds; returns False (and changes nothing) elsewhere."""
     name = ctypes.util.find_library("c")
     if name is None:
