@@ -25,6 +25,7 @@ from .errors import InceptionismError
 from .explore import TOUR_CONFIG, TOUR_SIZE, TourCallback, shrink, tour
 from .io.images import pil_to_rgb, to_pil
 from .models import LayerInfo, get_spec, layer_table, load_model
+from .models.optimize import optimize
 from .models.zoo import DEFAULT_MODEL
 from .objectives import Objective, guide, parse
 from .transforms import resize
@@ -61,14 +62,19 @@ class Dreamer:
         weights: str | Path | None = None,
         device: str = "cpu",
         progress: bool = True,
+        fast: bool = True,
     ):
         """``weights``: a state-dict file to use instead of the model's own source.
-        ``progress``: show a progress bar on stderr if the weights must be downloaded."""
+        ``progress``: show a progress bar on stderr if the weights must be downloaded.
+        ``fast``: fold batch norms and run channels-last (the same function, faster; see
+        models/optimize.py); off, the network dreams exactly as loaded."""
         self.spec = get_spec(model)
         self.device = resolve_device(device)
         self.model = load_model(model, weights, self.device, progress=progress)
         # Where the weights came from, as recorded with outputs and in video fingerprints.
         self.weights_source = str(weights) if weights is not None else self.spec.weights.describe()
+        if fast:
+            self.model = optimize(self.model)
 
     @property
     def layer_names(self) -> tuple[str, ...]:

@@ -88,7 +88,9 @@ def pil_to_rgb(img: Image.Image) -> tuple[np.ndarray, Image.Image | None]:
         return np.repeat(a[..., None], 3, axis=2), alpha
     if img.mode != "RGB":
         img = img.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
-    return np.asarray(img, dtype=np.float32) / 255.0, alpha
+    rgb = np.asarray(img, dtype=np.float32)  # a new array: dividing in place saves a copy
+    rgb /= 255.0
+    return rgb, alpha
 
 
 def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
@@ -199,7 +201,11 @@ def _atomic_write(path: Path, write) -> None:
 
 def to_pil(rgb: np.ndarray, alpha: Image.Image | None = None) -> Image.Image:
     """RGB floats in [0, 1] (H, W, 3) -> 8-bit Pillow image, with ``alpha`` re-attached."""
-    img = Image.fromarray((np.clip(rgb, 0, 1) * 255).round().astype(np.uint8), "RGB")
+    out = np.empty(rgb.shape, np.uint8)
+    rows = max(1, (1 << 22) // max(1, rgb[0].size))  # ~4M values a slice: no full-size temporaries
+    for r in range(0, rgb.shape[0], rows):
+        out[r:r + rows] = (np.clip(rgb[r:r + rows], 0, 1) * 255).round()
+    img = Image.fromarray(out, "RGB")
     if alpha is not None:
         img.putalpha(alpha)
     return img

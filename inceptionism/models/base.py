@@ -82,6 +82,9 @@ class DreamNet(nn.Module):
     def __init__(self, net: LayeredNet, normalization: Normalization):
         super().__init__()
         self.net = net
+        self.normalization = normalization
+        # The layout the network runs fastest in; the dream loop feeds it tiles in this layout.
+        self.memory_format = torch.contiguous_format
         self.register_buffer("mean", torch.tensor(normalization.mean).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(normalization.std).view(1, 3, 1, 1))
 

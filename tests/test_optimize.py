@@ -1,0 +1,118 @@
+"""The speed-ups change nothing a viewer could see: folded and channels-last models compute
+the same function, the lean tiled gradient equals the plain rolled one, and bfloat16
+dreams the same dream."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from inceptionism.dream import DreamConfig, dream, objective_gradient
+from inceptionism.models.optimize import fold_batchnorm, optimize
+from inceptionism.objectives import layer
+from inceptionism.transforms import roll
+
+from .conftest import to_tensor
+
+
+def test_folded_network_has_no_batchnorm_and_same_outputs(lite0):
+    folded = fold_batchnorm(lite0.net)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in lite0.net.modules())  # untouched
+    x = lite0.normalize(torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(0)))
+    layers = ["stem", "b3", "b10", "head", "logits"]
+    with torch.no_grad():
+        want, got = lite0.net.features(x, layers), folded.features(x, layers)
+    for name in layers:
+        scale = want[name].abs().max()
+        assert (want[name] - got[name]).abs().max() / scale < 1e-4, name
+
+
+def test_optimized_model_gradients_match(lite0, chelsea):
+    fast = optimize(lite0)
+    assert fast.memory_format == torch.channels_last
+    x = to_tensor(chelsea[:128, :160])
+    grads = []
+    for model in (lite0, fast):
+        xi = x.clone().contiguous(memory_format=model.memory_format).requires_grad_(True)
+        loss = model.features(xi, ["b10"])["b10"].pow(2).mean()
+        grads.append(torch.autograd.grad(loss, xi)[0])
+    rel = (grads[0] - grads[1]).abs().max() / grads[0].abs().max()
+    assert rel < 1e-3
+
+
+def test_wrapped_tiles_equal_rolling_the_image(tiny_model):
+    """objective_gradient with a shift == roll the image, take the plain gradient, roll back."""
+    x = torch.rand(1, 3, 50, 70, generator=torch.Generator().manual_seed(3))
+    config = DreamConfig(smoothing=0.0, tile_size=512)
+    got, value, mean_abs = objective_gradient(tiny_model, x, layer("c3"), config, shift=(7, -11))
+    rolled = roll(x, 7, -11).requires_grad_(True)
+    loss = tiny_model.features(rolled, ["c3"])["c3"].pow(2).mean()
+    want = roll(torch.autograd.grad(loss, rolled)[0], -7, 11)
+    assert torch.allclose(got, want, atol=1e-7, rtol=1e-5)
+    assert value == pytest.approx(loss.item(), rel=1e-6)
+    assert mean_abs == pytest.approx(want.abs().mean().item(), rel=1e-5)
+
+
+def test_bfloat16_dreams_the_same_dream(lite0, chelsea):
+    """Dreams are chaotic: even float32 rounding differences move every eye elsewhere after
+    a few octaves, so pixel equality is no criterion. What must hold: bfloat16 points the
+    gradient the same way, and the finished dream is as strong."""
+    fast = optimize(lite0)
+    x = to_tensor(chelsea[:160, :224])
+    config = DreamConfig(octaves=2, steps=6)
+    grads = {
+        p: objective_gradient(fast, x, layer("b10"), dataclasses.replace(config, precision=p))[0]
+        for p in ("float32", "bfloat16")
+    }
+    cosine = torch.nn.functional.cosine_similarity(
+        grads["float32"].flatten(), grads["bfloat16"].flatten(), dim=0)
+    assert cosine > 0.8  # unrelated gradients would give about 0
+
+    def gain(precision):
+        y = dream(fast, x, layer("b10"), dataclasses.replace(config, precision=precision))
+        with torch.no_grad():
+            return (lite0.features(y, ["b10"])["b10"].pow(2).mean()
+                    / lite0.features(x, ["b10"])["b10"].pow(2).mean()).item()
+
+    f32, bf16 = gain("float32"), gain("bfloat16")
+    assert f32 > 1.5 and 0.8 < bf16 / f32 < 1.25, (f32, bf16)
+
+
+@pytest.mark.parametrize("name", ["googlenet", "inception_v3", "vgg16", "resnet50"])
+def test_every_classic_model_folds_to_the_same_function(name):
+    """BN folding is generic (torch.fx on each named stage): check it on each architecture,
+    with the parity fixture's synthetic weights."""
+    from inceptionism.models import get_spec
+    from inceptionism.models.base import DreamNet
+
+    from .torchvision_parity import synthetic_state_dict
+
+    spec = get_spec(name)
+    net = spec.build()
+    net.load_state_dict(synthetic_state_dict(name))
+    model = DreamNet(net, spec.normalization).eval().requires_grad_(False)
+    fast = optimize(model)
+    size = 160 if name == "inception_v3" else 96
+    x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0))
+    # neighbouring stages too: an in-place activation must never overwrite a tapped layer
+    names = model.layer_names
+    layers = list(dict.fromkeys([*spec.default_layers, spec.logits_layer, *names[:3], *names[-4:]]))
+    results = []
+    for m, memory_format in ((model, torch.contiguous_format), (fast, torch.channels_last)):
+        xi = x.contiguous(memory_format=memory_format).requires_grad_(True)
+        acts = m.features(xi, layers)
+        loss = sum(a.pow(2).mean() for a in acts.values())
+        results.append(({k: v.detach() for k, v in acts.items()}, torch.autograd.grad(loss, xi)[0]))
+    (want, want_grad), (got, got_grad) = results
+    for layer_name in layers:
+        scale = want[layer_name].abs().max()
+        assert (want[layer_name] - got[layer_name]).abs().max() / scale < 1e-4, layer_name
+    # Max-pools route gradients to one of several equal inputs; NHWC and NCHW kernels may
+    # pick different ones, so compare the gradients' direction, not element by element.
+    cosine = torch.nn.functional.cosine_similarity(want_grad.flatten(), got_grad.flatten(), dim=0)
+    assert cosine > 0.999, cosine
+    # every batch norm inside a stage is gone; only one that is a stage by itself may stay
+    own_stage = sum(isinstance(fast.net.stage(n), torch.nn.BatchNorm2d) for n in fast.layer_names)
+    left = sum(isinstance(m, torch.nn.BatchNorm2d) for m in fast.net.modules())
+    assert left == own_stage, f"{left - own_stage} batch norms were not folded"
