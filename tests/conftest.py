@@ -29,6 +29,17 @@ class TinyNet(LayeredNet):
                 p.copy_(torch.randn(p.shape, generator=g) * 0.3)
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """For tests that check results, not speed. On a CPU shared with other work, PyTorch's
+    default of one OpenMP thread per core made them 10-70x slower (threads spin waiting for
+    each other), so they run on one thread (and the subprocesses they start set it too)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def tiny_model() -> DreamNet:
     return DreamNet(TinyNet(), Normalization((0.5,) * 3, (0.25,) * 3)).eval().requires_grad_(False)

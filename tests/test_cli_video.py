@@ -24,15 +24,7 @@ from .conftest import sample_path
 FAST = ["--octaves", "2", "--steps", "2", "-q"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """These tests check results, not speed. On a CPU shared with other work, PyTorch's
-    default of one OpenMP thread per core made them 10-70x slower (threads spin waiting for
-    each other), so they run on one thread and the subprocesses they start do too."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture

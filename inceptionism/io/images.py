@@ -56,20 +56,23 @@ class LoadedImage:
         return self.rgb.shape[1], self.rgb.shape[0]
 
 
-def _check_input_path(path: Path) -> None:
+def check_input_file(path: Path, kind: str = "image", error: type[Exception] = ImageError) -> None:
+    """Refuse, with one sentence, an input ``path`` that is missing, a folder, empty or
+    unreadable. ``kind`` names what it should be ("image", "video")."""
     try:
-        _check_input_path_unguarded(path)
+        if not path.exists():
+            raise error(f"Input file {path} does not exist.")
+        if path.is_dir():
+            raise error(f"Input {path} is a directory, not {'an' if kind[0] in 'aeiou' else 'a'} "
+                        f"{kind} file.")
+        if path.stat().st_size == 0:
+            raise error(f"Input file {path} is empty (0 bytes).")
     except PermissionError:
-        raise ImageError(f"Input {path} cannot be read: permission denied.") from None
+        raise error(f"Input {path} cannot be read: permission denied.") from None
 
 
-def _check_input_path_unguarded(path: Path) -> None:
-    if not path.exists():
-        raise ImageError(f"Input file {path} does not exist.")
-    if path.is_dir():
-        raise ImageError(f"Input {path} is a directory, not an image file.")
-    if path.stat().st_size == 0:
-        raise ImageError(f"Input file {path} is empty (0 bytes).")
+def _check_input_path(path: Path) -> None:
+    check_input_file(path, "image")
 
 
 def pil_to_rgb(img: Image.Image) -> tuple[np.ndarray, Image.Image | None]:

@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import VideoError
-from .images import DEFAULT_MAX_PIXELS, _atomic_write, check_destination, to_pil
+from .images import DEFAULT_MAX_PIXELS, _atomic_write, check_destination, check_input_file, to_pil
 
 VIDEO_FORMATS = {".mp4": "mp4", ".gif": "gif"}
 FRAME_NAME = "frame_{:06d}.png"
@@ -207,12 +207,7 @@ class VideoInfo:
 def _open_reader(path: Path):
     import imageio_ffmpeg
 
-    if not path.exists():
-        raise VideoError(f"Input file {path} does not exist.")
-    if path.is_dir():
-        raise VideoError(f"Input {path} is a directory, not a video file.")
-    if path.stat().st_size == 0:
-        raise VideoError(f"Input file {path} is empty (0 bytes).")
+    check_input_file(path, "video", VideoError)
     reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
     try:
         meta = next(reader)
