@@ -43,20 +43,29 @@ from inceptionism.objectives import Objective, layer
 from inceptionism.transforms import gaussian_blur, roll
 
 MP = 1_000_000
+DEVICE = torch.device("cpu")  # --device; the suite never needs a GPU
+
+
+def sync() -> None:
+    """Wait for queued GPU work, so wall-clock times mean something (no-op on the CPU)."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
 
 
 # ---------------------------------------------------------------------------- machine
 def matmul_rate(dtype: torch.dtype = torch.float32, n: int = 2048, seconds: float = 2.0) -> float:
     """Best sustained FLOP/s of an n x n matrix multiply in ``dtype`` on this machine."""
-    a = torch.randn(n, n).to(dtype)
-    b = torch.randn(n, n).to(dtype)
+    a = torch.randn(n, n).to(DEVICE, dtype)
+    b = torch.randn(n, n).to(DEVICE, dtype)
     for _ in range(3):
         a @ b
     best = float("inf")
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
+        sync()
         t = time.perf_counter()
         a @ b
+        sync()
         best = min(best, time.perf_counter() - t)
     return 2 * n**3 / best
 
@@ -72,7 +81,12 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    info["bf16_supported"] = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    info["device"] = str(DEVICE)
+    if DEVICE.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(DEVICE)
+        info["bf16_supported"] = bool(torch.cuda.is_bf16_supported())
+    else:
+        info["bf16_supported"] = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     return info
 
 
@@ -81,7 +95,7 @@ def bench_model(name: str) -> tuple[DreamNet, str]:
     """The registered model with real weights if they are at hand, else synthetic ones."""
     spec = get_spec(name)
     if spec.weights.status() in ("embedded", "cached"):
-        return load_model(name), "real"
+        return load_model(name, device=DEVICE), "real"
     net = spec.build()
     g = torch.Generator().manual_seed(0)
     with torch.no_grad():
@@ -94,7 +108,7 @@ def bench_model(name: str) -> tuple[DreamNet, str]:
                     t.copy_(torch.randn(t.shape, generator=g) * (2 / fan_in) ** 0.5)
                 else:
                     t.copy_(0.1 * torch.randn(t.shape, generator=g) + (1 if key.endswith("weight") else 0))
-    return _DreamNet(net, spec.normalization).eval().requires_grad_(False), "synthetic"
+    return _DreamNet(net, spec.normalization).eval().requires_grad_(False).to(DEVICE), "synthetic"
 
 
 def size_for(megapixels: float, aspect: float = 4 / 3) -> tuple[int, int]:
@@ -129,8 +143,10 @@ def time_steps(step: Callable, model, image, objective, config, repeats: int) ->
     step(model, image, objective, config, rng)
     times = []
     for _ in range(repeats):
+        sync()
         t = time.perf_counter()
         image, _ = step(model, image, objective, config, rng)
+        sync()
         times.append(time.perf_counter() - t)
     return statistics.median(times)
 
@@ -160,7 +176,7 @@ def run_steps(results: dict, models: list[str], sizes: list[float], repeats: int
         config = DreamConfig()
         for mp in sizes:
             h, w = size_for(mp)
-            image = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0))
+            image = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0)).to(DEVICE)
             variants = {
                 "baseline": (baseline_step, model, config),
                 "ours fp32": (ascent_step, fast, config),
@@ -192,7 +208,7 @@ def baseline_dream(model, image, objective, config):
 
     rng = random.Random(config.seed)
     sizes = octave_sizes(image.shape[-2], image.shape[-1], config)
-    detail = torch.zeros((1, 3) + sizes[0])
+    detail = torch.zeros((1, 3) + sizes[0], device=image.device)
     for size in sizes:
         base = resize(image, size)
         dreamed = (base + resize(detail, size)).clamp(0, 1)
@@ -219,10 +235,11 @@ def dream_photo(megapixels: float) -> torch.Tensor:
 
 def one_dream(variant: str, megapixels: float, out: str) -> None:
     """Child process: dream ``variant`` from a cold start, print seconds, save the result."""
-    model = load_model("efficientnet_lite0")
+    model = load_model("efficientnet_lite0", device=DEVICE)
     objective = layer(get_spec("efficientnet_lite0").default_layers[0])
-    image = dream_photo(megapixels)
+    image = dream_photo(megapixels).to(DEVICE)
     config = DreamConfig()
+    sync()
     t = time.perf_counter()
     if variant == "baseline":
         result = baseline_dream(model, image, objective, config)
@@ -236,8 +253,9 @@ def one_dream(variant: str, megapixels: float, out: str) -> None:
         elif variant == "ours bf16":
             config = dataclasses.replace(config, precision="bfloat16")
         result = dream(fast, image, objective, config)
+    sync()
     print(time.perf_counter() - t)
-    torch.save(result, out)
+    torch.save(result.cpu(), out)
 
 
 def run_dreams(results: dict, megapixels: float) -> None:
@@ -257,7 +275,8 @@ def run_dreams(results: dict, megapixels: float) -> None:
                 continue
             out = Path(tmp) / "dream.pt"
             proc = subprocess.run([sys.executable, "-m", "benchmarks.bench", "--one-dream", variant,
-                                   "--megapixels", str(megapixels), "--out", str(out)],
+                                   "--megapixels", str(megapixels), "--out", str(out),
+                                   "--device", str(DEVICE)],
                                   capture_output=True, text=True, check=True)
             timings[variant] = float(proc.stdout.split()[-1])
             runs[variant] = torch.load(out)
@@ -283,12 +302,12 @@ def run_dreams(results: dict, megapixels: float) -> None:
 
 def run_scaling(results: dict, sizes: list[float], repeats: int) -> None:
     print("\n## Linearity: ms per step vs pixels (ours fp32, default model)")
-    model = optimize(load_model("efficientnet_lite0"))
+    model = optimize(load_model("efficientnet_lite0", device=DEVICE))
     objective = layer("b10")
     base = None
     for mp in sizes:
         h, w = size_for(mp)
-        image = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0))
+        image = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0)).to(DEVICE)
         t = time_steps(ascent_step, model, image, objective, DreamConfig(), repeats)
         base = base or (t, mp)
         time_ratio, pixel_ratio = t / base[0], mp / base[1]
@@ -336,10 +355,20 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, one repeat")
     parser.add_argument("--json", help="write the results to this JSON file")
     parser.add_argument("--skip", default="", help="comma list of parts to skip: steps,dreams,scaling,memory")
+    parser.add_argument("--device", default="cpu",
+                        help="cpu (default), cuda, cuda:N or auto; peak memory is measured on the CPU only")
     parser.add_argument("--one-dream", choices=DREAM_VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--megapixels", type=float, default=1.0, help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global DEVICE
+    from inceptionism.api import resolve_device
+    from inceptionism.errors import InceptionismError
+
+    try:
+        DEVICE = resolve_device(args.device)
+    except InceptionismError as exc:
+        sys.exit(f"error: {exc}")
     if args.one_dream:
         one_dream(args.one_dream, args.megapixels, args.out)
         return
@@ -359,7 +388,7 @@ def main() -> None:
         run_dreams(results, 0.25 if args.quick else 1)
     if "scaling" not in skip:
         run_scaling(results, [0.25, 1] if args.quick else [1, 4, 16], 1 if args.quick else 2)
-    if "memory" not in skip:
+    if "memory" not in skip and DEVICE.type == "cpu":
         run_memory(results, *((1920, 1080, 1) if args.quick else (7680, 4320, 2)))
     if args.json:
         with open(args.json, "w") as fh:
