@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from .conftest import TinyNet, sample_path, to_tensor
+from .conftest import TinyNet, sample_path
 from PIL import Image
 from torch import nn
 
