@@ -187,6 +187,7 @@ class Dreamer:
         of ``layers`` (default: every layer, shallow to deep). Lay the result out with
         :func:`inceptionism.io.sheet.contact_sheet`."""
         x = shrink(as_tensor(image), size).to(self.device, torch.float32)
+        config = self.fit_config(config)
         dreams = tour(self.model, x, list(layers or self.layer_names), config, callback)
         return Tour(_pil(x), [(name, _pil(d)) for name, d in dreams.items()])
 

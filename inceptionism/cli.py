@@ -21,7 +21,14 @@ from . import __version__
 from .dream import PRECISIONS, PYRAMIDS, DreamConfig, StepInfo
 from .errors import InceptionismError, Interrupted
 from .explore import TOUR_CONFIG, TOUR_SIZE
-from .io.images import DEFAULT_MAX_PIXELS, check_output_path, load_image, read_metadata, save_image
+from .io.images import (
+    DEFAULT_MAX_PIXELS,
+    check_output_path,
+    check_output_size,
+    load_image,
+    read_metadata,
+    save_image,
+)
 from .io.params import Recipe
 from .models import get_spec, layer_table, list_models
 from .models.weights import sha256_of
@@ -29,6 +36,8 @@ from .models.zoo import DEFAULT_MODEL
 from .presets import PRESETS, get_preset
 from .video import FRAME_CONFIG, FlowConfig, ZoomMotion
 
+# click >= 8.2 raises this for a bare `inceptionism`; older versions print the help themselves
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 D = DreamConfig()  # the defaults shown in --help come from the API's own config
 SAMPLES = {"chelsea": "chelsea.png", "coffee": "coffee.png"}
 
@@ -238,6 +247,8 @@ def dream(input: Path, output: Path, model: str, objective: str | None, device: 
         model, objective, device = stored.model, stored.objective, stored.device
         weights = Path(stored.weights_file) if stored.weights_file else None
         guide = Path(stored.guide) if stored.guide else None
+        stored_files = tuple(p for p in (guide, weights) if p is not None)
+        check_output_path(output, force, inputs=sources + stored_files)  # never overwrite them
         if meta.get("inceptionism") != __version__:
             click.echo(f"note: {params_from} was made by inceptionism {meta.get('inceptionism')}, "
                        f"this is {__version__}; the image may differ.", err=True)
@@ -248,6 +259,7 @@ def dream(input: Path, output: Path, model: str, objective: str | None, device: 
     config = pop_config(kwargs, base=stored.config if stored else None)
     config.validate()
     image = load_image(input, max_pixels=max_pixels)
+    check_output_size(output, *image.size)  # before the work, not after
     guide_image = load_image(guide, max_pixels=max_pixels) if guide is not None else None
     dreamer = Dreamer(model, weights=weights, device=device, progress=not quiet)
     spec = dreamer.objective(objective).spec
@@ -545,8 +557,10 @@ class SizeType(click.ParamType):
         if isinstance(value, tuple):
             return value
         w, sep, h = str(value).lower().partition("x")
-        if not sep or not w.isdigit() or not h.isdigit() or int(w) < 1 or int(h) < 1:
+        if not sep or not w.isdigit() or not h.isdigit():
             self.fail(f"'{value}' is not a size like 640x360", param, ctx)
+        if int(w) < 2 or int(h) < 2:
+            self.fail(f"'{value}' is too small: frames need at least 2 pixels a side", param, ctx)
         return int(w), int(h)
 
 
@@ -587,6 +601,8 @@ def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotat
     config.validate()
     motion = ZoomMotion(zoom=zoom, rotate=rotate, shift=shift)
     objectives = _video_objectives(objective, cycle)
+    if len(set(outputs)) < len(outputs):
+        raise InceptionismError("The same output is given twice with -o.")
     for output in outputs:  # fail before any work
         check_video_output(output, force, inputs=(input,))
     image = load_image(input, max_pixels=max_pixels)
@@ -646,6 +662,8 @@ def video(input: Path, outputs: tuple[Path, ...], carry: float, flow: bool, fram
     config.validate()
     flow_config = FlowConfig(carry=carry, flow=flow)
     objectives = _video_objectives(objective, cycle)
+    if len(set(outputs)) < len(outputs):
+        raise InceptionismError("The same output is given twice with -o.")
     for output in outputs:  # fail before any work
         check_video_output(output, force, inputs=(input,))
     info = probe(input)
@@ -721,6 +739,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         _err("interrupted; nothing was written.")
         return 130
+    except _NO_ARGS_IS_HELP as exc:  # bare `inceptionism`: just the help
+        click.echo(exc.ctx.get_help())
+        return 0
     except click.ClickException as exc:
         _err(exc.format_message())
         return exc.exit_code

@@ -2,7 +2,8 @@
 
 Reading: any format Pillow reads (JPEG, PNG, WebP, TIFF, BMP, GIF's first frame, ...), with
 the EXIF orientation applied; grayscale, palette, CMYK and 16-bit images become RGB floats in
-[0, 1] (16-bit precision kept until the output is written); an alpha channel is set aside
+[0, 1] (16-bit grayscale keeps its precision until the output is written; Pillow reads
+16-bit colour PNGs as 8-bit); an alpha channel is set aside
 unchanged and put back on output. Every way a file can be unreadable becomes an
 :class:`ImageError` whose message names the file and the problem.
 
@@ -41,6 +42,7 @@ OUTPUT_FORMATS = {
     ".gif": ("GIF", True, False),
 }
 SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
+MAX_SIDE = {"JPEG": 65500, "WEBP": 16383, "GIF": 65535}  # what each format can encode
 METADATA_KEY = "inceptionism"
 
 
@@ -139,6 +141,17 @@ def output_format(path: Path) -> tuple[str, bool, bool]:
         ) from None
 
 
+def check_output_size(path: str | Path, width: int, height: int) -> None:
+    """Refuse, before any work, an image too large for the output's format."""
+    fmt, _, _ = output_format(Path(path))
+    limit = MAX_SIDE.get(fmt)
+    if limit is not None and max(width, height) > limit:
+        raise ImageError(
+            f"{fmt} cannot hold a {width}x{height} image (at most {limit} pixels a side); "
+            "write a .png or .tif instead."
+        )
+
+
 def sidecar_path(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
@@ -222,6 +235,7 @@ def save_image(
 ) -> list[str]:
     """Write ``image`` (and its metadata) atomically; return notes for the user, if any."""
     path = check_output_path(path, force)
+    check_output_size(path, *image.size)
     fmt, keeps_alpha, embeds = output_format(path)
     notes = []
     if image.mode == "RGBA" and not keeps_alpha:
@@ -239,6 +253,10 @@ def save_image(
             _atomic_write(sidecar_path(path), lambda tmp: tmp.write_text(text + "\n"))
     except OSError as exc:
         raise ImageError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+    except (ValueError, OverflowError) as exc:  # an encoder's own limits
+        raise ImageError(f"Cannot write {path} as {fmt}: {exc}.") from None
+    if text is None or embeds:  # a sidecar from an earlier output would now be stale
+        sidecar_path(path).unlink(missing_ok=True)
     return notes
 
 
@@ -249,11 +267,18 @@ def read_metadata(path: str | Path) -> dict:
     sidecar = sidecar_path(path)
     try:
         if sidecar.is_file():
-            return json.loads(sidecar.read_text())
-        with Image.open(path) as img:
-            text = img.info.get(METADATA_KEY) if hasattr(img, "info") else None
+            text = sidecar.read_text()
+        else:
+            with Image.open(path) as img:
+                text = img.info.get(METADATA_KEY) if hasattr(img, "info") else None
     except (OSError, ValueError, UnidentifiedImageError) as exc:
         raise ImageError(f"Cannot read parameters from {path} ({exc}).") from None
     if text is None:
         raise ImageError(f"{path} holds no inceptionism parameters.")
-    return json.loads(text)
+    try:
+        meta = json.loads(text)
+    except ValueError:
+        raise ImageError(f"The parameters stored in {path} are damaged (not valid JSON).") from None
+    if not isinstance(meta, dict):
+        raise ImageError(f"The parameters stored in {path} are damaged (not a JSON object).")
+    return meta

@@ -66,6 +66,8 @@ class Recipe:
                 f"{source} holds no dream parameters to re-run ({', '.join(missing)} missing); "
                 "a layer-tour sheet cannot be re-run, but its tiles can."
             )
+        if not isinstance(meta["config"], dict):
+            raise InceptionismError(f"The parameters stored in {source} are damaged (config).")
         stored = dict(meta["config"])
         known = {f.name for f in dataclasses.fields(DreamConfig)}
         unknown = sorted(set(stored) - known)
@@ -75,7 +77,12 @@ class Recipe:
                 f"this version does not know ({', '.join(unknown)})."
             )
         config = DreamConfig(**stored)
-        config.validate()
+        try:
+            config.validate()  # also catches wrong types: "3" >= 0 raises TypeError
+        except TypeError:
+            raise InceptionismError(
+                f"The parameters stored in {source} are damaged (a setting has the wrong type)."
+            ) from None
         weights = meta.get("weights_file") or {}
         guide = meta.get("guide") or {}
         return cls(
