@@ -108,7 +108,7 @@ def bench_model(name: str) -> tuple[DreamNet, str]:
                     t.copy_(torch.randn(t.shape, generator=g) * (2 / fan_in) ** 0.5)
                 else:
                     t.copy_(0.1 * torch.randn(t.shape, generator=g) + (1 if key.endswith("weight") else 0))
-    return _DreamNet(net, spec.normalization).eval().requires_grad_(False).to(DEVICE), "synthetic"
+    return _DreamNet(net, spec.normalization, spec.min_input_size).eval().requires_grad_(False).to(DEVICE), "synthetic"
 
 
 def size_for(megapixels: float, aspect: float = 4 / 3) -> tuple[int, int]:

@@ -11,7 +11,6 @@ It also lists its layers (:meth:`Dreamer.layers`), builds guided objectives
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,26 +131,8 @@ class Dreamer:
     ) -> Tensor:
         """(1, 3, H, W) RGB in [0, 1] -> dreamed tensor of the same shape, on the CPU."""
         objective = self.objective(objective)
-        config = self.fit_config(config)
         out = dream(self.model, image.to(self.device, torch.float32), objective, config, callback)
         return out.cpu()
-
-    def fit_config(self, config: DreamConfig) -> DreamConfig:
-        """``config`` with ``min_size`` raised to the smallest input this model accepts.
-
-        Some networks refuse small inputs (Inception v3 needs 75 pixels a side), so no octave
-        may be smaller; tiles are at least half ``tile_size``, so that must be large enough
-        too, and a ``tile_size`` that is not is refused.
-        """
-        smallest = self.spec.min_input_size
-        if config.tile_size < 2 * smallest:
-            raise InceptionismError(
-                f"Model {self.spec.name} needs tiles of at least {smallest} pixels a side, so "
-                f"the tile size must be at least {2 * smallest} (got {config.tile_size})."
-            )
-        if config.min_size < smallest:
-            config = dataclasses.replace(config, min_size=smallest)
-        return config
 
     def dream_array(
         self,
@@ -187,7 +168,6 @@ class Dreamer:
         of ``layers`` (default: every layer, shallow to deep). Lay the result out with
         :func:`inceptionism.io.sheet.contact_sheet`."""
         x = shrink(as_tensor(image), size).to(self.device, torch.float32)
-        config = self.fit_config(config)
         dreams = tour(self.model, x, list(layers or self.layer_names), config, callback)
         return Tour(_pil(x), [(name, _pil(d)) for name, d in dreams.items()])
 

@@ -42,6 +42,7 @@ activations, which is what lets an 8K image dream in under 2 GiB.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -111,6 +112,24 @@ class StepInfo:
 
 
 StepCallback = Callable[[StepInfo], None]
+
+
+def fit_to_model(config: DreamConfig, model: DreamNet) -> DreamConfig:
+    """``config`` with ``min_size`` raised to the smallest input ``model`` accepts.
+
+    Some networks refuse small inputs (Inception v3 needs 75 pixels a side), so no octave
+    may be smaller; tiles are at least half ``tile_size``, so that must be large enough
+    too, and a ``tile_size`` that is not is refused.
+    """
+    smallest = model.min_input_size
+    if config.tile_size < 2 * smallest:
+        raise InceptionismError(
+            f"This model needs tiles of at least {smallest} pixels a side, so the tile size "
+            f"must be at least {2 * smallest} (got {config.tile_size})."
+        )
+    if config.min_size < smallest:
+        config = dataclasses.replace(config, min_size=smallest)
+    return config
 
 
 def octave_sizes(height: int, width: int, config: DreamConfig) -> list[tuple[int, int]]:
@@ -224,6 +243,7 @@ def dream(
     Returns a new tensor of the same shape with values in [0, 1].
     """
     config.validate()
+    config = fit_to_model(config, model)
     if image.dim() != 4 or image.shape[:2] != (1, 3):
         raise ValueError(f"expected a (1, 3, H, W) image tensor, got {tuple(image.shape)}")
     rng = random.Random(config.seed)

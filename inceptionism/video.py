@@ -224,7 +224,6 @@ def render_zoom(
 ) -> int:
     """Render (or resume) a zoom loop of ``frames`` frames from ``image`` ((H, W, 3) RGB
     floats) into ``store``, with a :class:`~inceptionism.Dreamer`. Returns the frame count."""
-    config = dreamer.fit_config(config)  # the model's smallest input, as `dream` does
     config.validate()
     motion.validate()
     if frames < 1:
@@ -269,7 +268,6 @@ def render_video(
     """Dream the first ``frames`` frames of ``source`` (an iterable of (H, W, 3) RGB floats,
     identified by ``source_id``, e.g. its file's digest) into ``store``, resuming after the
     frames already there. Returns the number of frames stored."""
-    config = dreamer.fit_config(config)
     config.validate()
     flow.validate()
     if frames < 1:

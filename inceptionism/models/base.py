@@ -79,10 +79,13 @@ class Normalization:
 class DreamNet(nn.Module):
     """A :class:`LayeredNet` that takes RGB in [0, 1], so gradients land in pixel space."""
 
-    def __init__(self, net: LayeredNet, normalization: Normalization):
+    def __init__(self, net: LayeredNet, normalization: Normalization, min_input_size: int = 1):
         super().__init__()
         self.net = net
         self.normalization = normalization
+        # The smallest side the whole network accepts (Inception v3: 75); the dream loop
+        # never feeds it an octave or a tile smaller than that.
+        self.min_input_size = min_input_size
         # The layout the network runs fastest in; the dream loop feeds it tiles in this layout.
         self.memory_format = torch.contiguous_format
         self.register_buffer("mean", torch.tensor(normalization.mean).view(1, 3, 1, 1))

@@ -89,7 +89,7 @@ def optimize(model: DreamNet, fold_bn: bool = True, channels_last: bool = True) 
     if fold_bn:  # the folded stages are our own copies, free to change
         for name in net.stage_names:
             activations_in_place(net.stage(name))
-    fast = DreamNet(net, model.normalization).to(device).eval().requires_grad_(False)
+    fast = DreamNet(net, model.normalization, model.min_input_size).to(device).eval().requires_grad_(False)
     if channels_last:
         fast = fast.to(memory_format=torch.channels_last)
         fast.memory_format = torch.channels_last

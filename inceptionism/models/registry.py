@@ -82,5 +82,5 @@ def load_model(
         raise WeightsError(
             f"Weights file {path} does not fit model {name} ({first.rstrip(':')})."
         ) from None
-    model = DreamNet(net, spec.normalization).eval().requires_grad_(False)
+    model = DreamNet(net, spec.normalization, spec.min_input_size).eval().requires_grad_(False)
     return model.to(device)
