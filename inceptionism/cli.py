@@ -726,6 +726,150 @@ def models() -> None:
                f"--weights FILE uses a file of your own instead.")
 
 
+class BatchBar:
+    """Files done, images per minute and ETA across a batch, fed by its progress callback."""
+
+    def __init__(self, enabled: bool, total: int):
+        self.enabled = enabled
+        self.total = total
+        self.bar = None
+
+    def __call__(self, info) -> None:
+        if info.last is not None and info.last.status == "failed":
+            message = f"failed: {info.last.input}: {info.last.error}"
+            (self.bar.write(message, file=sys.stderr) if self.bar is not None
+             else click.echo(message, err=True))
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=info.total, unit="photo", file=sys.stderr, dynamic_ncols=True,
+                            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} photos [{elapsed}{postfix}]")
+        eta = info.eta
+        eta_text = "" if eta is None else f", ETA {time.strftime('%H:%M:%S', time.gmtime(eta))}"
+        self.bar.set_postfix_str(
+            f"{info.done} done, {info.skipped} skipped, {info.failed} failed, "
+            f"{info.per_minute:.1f} images/min{eta_text}", refresh=False)
+        self.bar.update(info.settled - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+RAY_HELP = ("Run on a Ray cluster: --ray=ADDRESS (auto, HOST:PORT or ray://HOST:PORT) joins one, "
+            "a bare --ray starts one on this machine. Needs the 'ray' extra; workers need "
+            "inceptionism installed, but no shared files.")
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("-o", "--output", "outdir", type=click.Path(path_type=Path, file_okay=False),
+              required=True, help="Folder for the dreams: OUTDIR/<path below the input folder>.EXT, "
+                                  "plus manifest.jsonl.")
+@click.option("--format", "ext", type=click.Choice(["png", "jpg", "webp", "tif"]), default="png",
+              show_default=True, help="Output format (png keeps the parameters inside the file; "
+                                      "the others get a .json beside).")
+@click.option("-r", "--recursive", is_flag=True,
+              help="Also take photos from sub-folders (and let ** in patterns cross folders).")
+@model_options
+@click.option("--guide", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Guided dream: every photo follows this image's features (see `dream --help`).")
+@click.option("--params-from", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              metavar="PREVIOUS", help="Dream every photo with the parameters stored in PREVIOUS, "
+                                       "an earlier output; options given here override them.")
+@config_options
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Local worker processes, each loading the model once (with --ray: how many Ray "
+                   "actors; default there: one per CPU of the cluster, or per GPU with cuda).")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="PyTorch threads per worker. Default: the cores shared out among the local "
+                   "workers; 1 per Ray actor.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None,
+              metavar="[ADDRESS]", help=RAY_HELP)
+@click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS,
+              show_default=True, help="Refuse (record as failed) inputs larger than this.")
+@click.option("-f", "--force", is_flag=True,
+              help="Replace outputs that exist but were made from another input or with other "
+                   "parameters (matching ones are always skipped).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def batch(inputs: tuple[str, ...], outdir: Path, ext: str, recursive: bool, model: str,
+          objective: str | None, weights: Path | None, device: str, guide: Path | None,
+          params_from: Path | None, workers: int, threads: int | None, ray_address: str | None,
+          max_pixels: int, force: bool, quiet: bool, **kwargs) -> None:
+    """Dream every photo of INPUT... (files, folders, glob patterns) with one recipe into
+    OUTDIR, keeping the inputs' relative paths.
+
+    Resumable: an output already made from the same photo with the same parameters is
+    skipped, so running the same command again after a crash or Ctrl-C does only what is
+    missing. A photo that cannot be dreamed is recorded (stderr and OUTDIR/manifest.jsonl)
+    and the batch goes on; the exit status is 1 if any failed.
+
+    \b
+    Examples:
+      inceptionism batch holiday/ -o dreams/ --recursive --layers b8
+      inceptionism batch 'shots/*.jpg' -o dreams/ --workers 2
+      inceptionism batch photos/ -o dreams/ --ray=auto
+    """
+    from .batch import dream_batch
+    from .io.batch import discover
+
+    if guide is not None and not guide.is_file():
+        raise InceptionismError(f"Guide image {guide} does not exist.")
+    stored = None
+    if params_from is not None:
+        if kwargs.get("preset") is not None:
+            raise InceptionismError("Use either --preset or --params-from, not both.")
+        if not params_from.is_file():
+            raise InceptionismError(f"Earlier output {params_from} does not exist.")
+        stored = Recipe.from_metadata(read_metadata(params_from), params_from)
+        stored = dataclasses.replace(
+            stored,
+            model=model if given("model") else stored.model,
+            objective=objective if given("objective") else stored.objective,
+            device=device if given("device") else stored.device,
+            weights_file=str(weights) if given("weights") else stored.weights_file,
+            weights_sha256=None if given("weights") else stored.weights_sha256,
+            guide=str(guide) if given("guide") else stored.guide,
+            guide_sha256=None if given("guide") else stored.guide_sha256,
+        )
+        stored.verify_files(params_from)
+    preset = kwargs.get("preset")
+    config = pop_config(kwargs, base=stored.config if stored else None)
+    config.validate()
+    if stored is not None:
+        recipe = dataclasses.replace(stored, config=config)
+    else:
+        from .api import Dreamer
+
+        # The objective in its canonical spec (as stored), checked against the model's layers
+        # here, once, rather than in every worker.
+        spec = Dreamer(model, weights=weights, device=device, progress=not quiet).objective(objective).spec
+        recipe = Recipe(model=model, objective=spec, config=config,
+                        weights_file=str(weights) if weights else None,
+                        guide=str(guide) if guide else None, device=device, preset=preset)
+    items = discover(list(inputs), recursive=recursive, exclude=outdir)
+    progress = BatchBar(enabled=not quiet, total=len(items))
+    try:
+        try:
+            summary = dream_batch(items, outdir, recipe, ext=f".{ext}", workers=workers,
+                                  threads=threads, use_ray=ray_address is not None,
+                                  ray_address=ray_address or None, force=force,
+                                  max_pixels=max_pixels, callback=progress)
+        finally:
+            progress.close()
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted; the outputs in {outdir} are complete, and running the "
+                          "same command again does only the photos still missing.") from None
+    click.echo(f"{summary.done} done, {summary.skipped} skipped, {summary.failed} failed of "
+               f"{summary.total} photos in {summary.seconds:.1f} s; manifest: {summary.manifest}",
+               err=True)
+    if not summary.ok:
+        raise InceptionismError(f"{summary.failed} of {summary.total} photos could not be dreamed "
+                                f"(listed above and in {summary.manifest}).")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit status instead of raising."""
     from .runtime import tune_allocator

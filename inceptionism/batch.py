@@ -1,0 +1,425 @@
+"""Batches: one recipe dreamed over many photos, in one process, N local processes or on Ray.
+
+The unit of work is one photo: a :class:`PhotoTask` carries the input's *bytes* (never a
+path, so a worker on another machine needs no shared file system) and a
+:class:`PhotoWorker`, which loads the model once, turns it into a :class:`PhotoResult` holding
+the encoded output file (parameters included). The driver, :func:`run_batch`, is the only
+part that touches OUTDIR: it decides what is already done, feeds the workers with a bounded
+number of tasks in flight, writes each result atomically and keeps the manifest.
+
+Backends (all give the same images for the same thread count; see tests/test_batch_ray.py):
+
+* ``InlineBackend``: the photos one after another in this process (``--workers 1``).
+* ``ProcessBackend``: N local worker processes (``--workers N``), each loading the model
+  once and running ``cores / N`` threads.
+* ``inceptionism.cluster.RayBackend``: Ray actors (``--ray [ADDRESS]``).
+
+Skipping: an output is done when the parameters stored in it match this batch's recipe and
+the SHA-256 of the input it was made from matches the input's. So re-running a batch after
+a crash, or Ctrl-C, does only what is missing, and changing any setting redoes everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .errors import ImageError, InceptionismError
+from .io.batch import (
+    BatchItem,
+    EncodedImage,
+    Manifest,
+    ManifestEntry,
+    encode_image,
+    plan_outputs,
+    prepare_outdir,
+    write_output,
+)
+from .io.images import DEFAULT_MAX_PIXELS, read_metadata
+from .io.params import Recipe
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything a worker needs to dream any photo of the batch; picklable, and carrying the
+    bytes of the files the recipe names (weights, guide), since workers may have no access to
+    the driver's files."""
+
+    recipe: Recipe
+    metadata: dict  # the recipe's stored parameters, computed once by the driver
+    ext: str  # output extension, ".png"
+    threads: int = 1  # torch threads per worker
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    guide_bytes: bytes | None = None
+    weights_bytes: bytes | None = None
+    fast: bool = True
+
+
+@dataclass(frozen=True)
+class PhotoTask:
+    index: int  # position in the batch
+    name: str  # the input's path as the user sees it (for messages)
+    data: bytes  # the input file
+
+
+@dataclass(frozen=True)
+class PhotoResult:
+    index: int
+    encoded: EncodedImage | None  # None when it failed
+    seconds: float
+    error: str | None = None
+    worker: str = ""
+
+
+def _set_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+
+
+class PhotoWorker:
+    """Loads the model once, then dreams one photo per :meth:`run`. Errors in a photo become
+    a failed :class:`PhotoResult` with one sentence; they never escape."""
+
+    def __init__(self, spec: WorkerSpec, name: str = "local"):
+        from .api import Dreamer
+
+        _set_threads(spec.threads)
+        self.spec = spec
+        self.name = name
+        self.tmp = Path(tempfile.mkdtemp(prefix="inceptionism-worker-"))
+        weights = None
+        if spec.weights_bytes is not None:
+            weights = self.tmp / "weights.pt"
+            weights.write_bytes(spec.weights_bytes)
+        self.dreamer = Dreamer(spec.recipe.model, weights=weights, device=spec.recipe.device,
+                               progress=False, fast=spec.fast)
+        self.goal = self.dreamer.objective(spec.recipe.objective)
+        if spec.guide_bytes is not None:
+            from .io.images import load_image
+
+            guide = self.tmp / ("guide" + Path(spec.recipe.guide or "guide.png").suffix)
+            guide.write_bytes(spec.guide_bytes)
+            self.goal = self.dreamer.guided(spec.recipe.objective,
+                                            load_image(guide, spec.max_pixels).rgb)
+
+    def run(self, task: PhotoTask) -> PhotoResult:
+        t0 = time.perf_counter()
+        try:
+            encoded = self._dream(task)
+        except InceptionismError as exc:
+            return PhotoResult(task.index, None, time.perf_counter() - t0, str(exc), self.name)
+        except MemoryError:
+            return PhotoResult(task.index, None, time.perf_counter() - t0,
+                               "Out of memory; try a smaller --tile-size.", self.name)
+        except Exception as exc:  # a bug of ours: recorded, and the batch goes on
+            return PhotoResult(task.index, None, time.perf_counter() - t0,
+                               f"Unexpected {type(exc).__name__}: {exc}.", self.name)
+        return PhotoResult(task.index, encoded, time.perf_counter() - t0, None, self.name)
+
+    def _dream(self, task: PhotoTask) -> EncodedImage:
+        from .io.images import load_image, to_pil
+
+        # The loader's checks and messages work on files; the file gets the input's own name
+        # (in a folder of its own), and the message names the input as the user knows it.
+        folder = Path(tempfile.mkdtemp(dir=self.tmp))
+        path = folder / Path(task.name).name
+        try:
+            path.write_bytes(task.data)
+            try:
+                image = load_image(path, max_pixels=self.spec.max_pixels)
+            except ImageError as exc:
+                raise ImageError(str(exc).replace(str(path), task.name)) from None
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        rgb = self.dreamer.dream_array(image.rgb, self.goal, self.spec.recipe.config)
+        metadata = {**self.spec.metadata, "device": str(self.dreamer.device),
+                    "objective_name": self.goal.name, "input": Path(task.name).name,
+                    "input_sha256": hashlib.sha256(task.data).hexdigest()}
+        return encode_image(to_pil(rgb, image.alpha), self.spec.ext, metadata)
+
+    def close(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# --- backends: tasks in, results out (in any order), at most `in_flight` at a time ----------
+
+
+class InlineBackend:
+    """One photo at a time, in this process: the reference every other backend must match."""
+
+    workers = 1
+
+    def __init__(self, spec: WorkerSpec):
+        self.spec = spec
+        self.worker: PhotoWorker | None = None
+
+    def __enter__(self) -> InlineBackend:
+        self.worker = PhotoWorker(self.spec, "local-0")
+        return self
+
+    def results(self, tasks: Iterator[PhotoTask]) -> Iterator[PhotoResult]:
+        for task in tasks:
+            yield self.worker.run(task)
+
+    def __exit__(self, *exc) -> None:
+        if self.worker is not None:
+            self.worker.close()
+
+
+_WORKER: PhotoWorker | None = None  # the model of a ProcessBackend worker process, loaded once
+
+
+def _init_process(spec: WorkerSpec) -> None:
+    global _WORKER
+    _WORKER = PhotoWorker(spec, f"local-{os.getpid()}")
+
+
+def _run_in_process(task: PhotoTask) -> PhotoResult:
+    return _WORKER.run(task)
+
+
+class ProcessBackend:
+    """N local worker processes (spawned, not forked: forking a process that has started
+    PyTorch's thread pools can deadlock), each loading the model once."""
+
+    def __init__(self, spec: WorkerSpec, workers: int):
+        self.spec = spec
+        self.workers = workers
+        self.pool = None
+
+    def __enter__(self) -> ProcessBackend:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_init_process, initargs=(self.spec,))
+        return self
+
+    def results(self, tasks: Iterator[PhotoTask]) -> Iterator[PhotoResult]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        limit = 2 * self.workers  # one running and one waiting per worker
+        pending: dict = {}
+        try:
+            while True:
+                for task in tasks:
+                    pending[self.pool.submit(_run_in_process, task)] = task
+                    if len(pending) >= limit:
+                        break
+                if not pending:
+                    return
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    pending.pop(future)
+                    yield future.result()
+        except BrokenProcessPool:
+            raise InceptionismError(
+                "A local worker process died (out of memory?); the outputs written so far are "
+                "complete, and running the same command again goes on from there."
+            ) from None
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --- the driver ----------------------------------------------------------------------------
+
+
+@dataclass
+class BatchProgress:
+    """Sent to the progress callback after each input is settled."""
+
+    total: int  # inputs in the batch
+    done: int = 0  # dreamed by this run
+    skipped: int = 0  # already done by an earlier run
+    failed: int = 0
+    started: float = field(default_factory=time.time)
+    last: ManifestEntry | None = None
+
+    @property
+    def settled(self) -> int:
+        return self.done + self.skipped + self.failed
+
+    @property
+    def per_minute(self) -> float:
+        """Images dreamed per minute by this run (skipped ones cost nothing, so do not count)."""
+        elapsed = max(time.time() - self.started, 1e-9)
+        return (self.done + self.failed) * 60 / elapsed
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at this run's rate; None before the first image is finished."""
+        rate = self.per_minute
+        return (self.total - self.settled) * 60 / rate if rate > 0 else None
+
+
+BatchCallback = Callable[[BatchProgress], None]
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    total: int
+    done: int
+    skipped: int
+    failed: int
+    seconds: float
+    manifest: Path
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+
+def recipe_metadata(recipe: Recipe, weights_description: str) -> dict:
+    """The stored parameters every output of the batch shares (before the input's own)."""
+    return {"inceptionism": __version__, **recipe.to_metadata(weights_description)}
+
+
+def already_done(output: Path, metadata: dict, input_sha256: str) -> bool:
+    """Whether ``output`` holds a dream of this input made with exactly these parameters.
+    The device is compared only where the recipe names one (``auto`` may resolve either way)."""
+    if not output.is_file():
+        return False
+    try:
+        stored = read_metadata(output)
+    except InceptionismError:
+        return False
+    keys = [k for k in metadata if not (k == "device" and metadata[k] == "auto")]
+    return stored.get("input_sha256") == input_sha256 and all(
+        stored.get(k) == metadata[k] for k in keys)
+
+
+def run_batch(
+    items: list[BatchItem],
+    outdir: Path,
+    spec: WorkerSpec,
+    backend,
+    force: bool = False,
+    callback: BatchCallback | None = None,
+) -> BatchSummary:
+    """Dream every item into ``outdir`` with ``backend`` (a context manager with a
+    ``results(tasks)`` generator); return counts. One bad input is recorded in the manifest
+    and the batch goes on; a folder that cannot be written stops it (OutputFolderError)."""
+    outputs = plan_outputs(items, outdir, spec.ext)
+    prepare_outdir(outdir)
+    progress = BatchProgress(total=len(items))
+    t0 = time.time()
+    with Manifest(outdir) as manifest:
+
+        def settle(entry: ManifestEntry) -> None:
+            manifest.add(entry)
+            progress.done += entry.status == "done"
+            progress.skipped += entry.status == "skipped"
+            progress.failed += entry.status == "failed"
+            progress.last = entry
+            if callback is not None:
+                callback(progress)
+
+        def tasks() -> Iterator[PhotoTask]:
+            """Read each input when its turn comes (memory holds only the tasks in flight);
+            settle the ones already done, or unreadable, on the way."""
+            for index, (item, out) in enumerate(zip(items, outputs)):
+                try:
+                    data = item.path.read_bytes()
+                except OSError as exc:
+                    settle(ManifestEntry(str(item.path), "failed", None, 0.0,
+                                         f"Input {item.path} cannot be read: "
+                                         f"{exc.strerror or exc}."))
+                    continue
+                digest = hashlib.sha256(data).hexdigest()
+                if already_done(out, spec.metadata, digest):
+                    settle(ManifestEntry(str(item.path), "skipped", str(out), 0.0))
+                    continue
+                if not force and (out.exists() or out.with_name(out.name + ".json").exists()):
+                    settle(ManifestEntry(str(item.path), "failed", None, 0.0,
+                                         f"Output {out} already exists and was not made from "
+                                         "this input with these parameters; use --force to "
+                                         "replace it."))
+                    continue
+                yield PhotoTask(index, str(item.path), data)
+
+        with backend:
+            for result in backend.results(tasks()):
+                item, out = items[result.index], outputs[result.index]
+                if result.encoded is None:
+                    settle(ManifestEntry(str(item.path), "failed", None, round(result.seconds, 3),
+                                         result.error, result.worker))
+                    continue
+                write_output(out, result.encoded, outdir)
+                settle(ManifestEntry(str(item.path), "done", str(out), round(result.seconds, 3),
+                                     None, result.worker))
+    return BatchSummary(len(items), progress.done, progress.skipped, progress.failed,
+                        time.time() - t0, manifest.path)
+
+
+def make_spec(recipe: Recipe, ext: str, weights_description: str, threads: int = 1,
+              max_pixels: int = DEFAULT_MAX_PIXELS, fast: bool = True) -> WorkerSpec:
+    """A :class:`WorkerSpec` for ``recipe``: its stored parameters, and the bytes of the files
+    it names, read once here on the driver."""
+    recipe.config.validate()
+    ext = ext if ext.startswith(".") else f".{ext}"
+    guide = weights = None
+    try:
+        if recipe.guide is not None:
+            guide = Path(recipe.guide).read_bytes()
+        if recipe.weights_file is not None:
+            weights = Path(recipe.weights_file).read_bytes()
+    except OSError as exc:
+        raise InceptionismError(f"Cannot read {exc.filename}: {exc.strerror or exc}.") from None
+    return WorkerSpec(recipe, recipe_metadata(recipe, weights_description), ext, threads,
+                      max_pixels, guide, weights, fast)
+
+
+def default_threads(workers: int) -> int:
+    """Threads per local worker: the cores shared out evenly, at least one each."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+def local_backend(spec: WorkerSpec, workers: int):
+    return InlineBackend(spec) if workers <= 1 else ProcessBackend(spec, workers)
+
+
+def dream_batch(
+    items: Iterable[BatchItem],
+    outdir: str | Path,
+    recipe: Recipe,
+    ext: str = ".png",
+    workers: int = 1,
+    threads: int | None = None,
+    ray_address: str | None = None,
+    use_ray: bool = False,
+    force: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    callback: BatchCallback | None = None,
+) -> BatchSummary:
+    """The whole batch, as the CLI runs it: locally with ``workers`` processes, or on Ray."""
+    from .models import get_spec
+
+    items = list(items)
+    outdir = Path(outdir)
+    description = recipe.weights_file or get_spec(recipe.model).weights.describe()
+    if use_ray:
+        from .cluster import RayBackend
+
+        spec = make_spec(recipe, ext, description, threads or 1, max_pixels)
+        backend = RayBackend(spec, address=ray_address, workers=workers if workers > 1 else None)
+    else:
+        spec = make_spec(recipe, ext, description, threads or default_threads(workers), max_pixels)
+        backend = local_backend(spec, workers)
+    return run_batch(items, outdir, spec, backend, force=force, callback=callback)
+
+
+__all__ = [
+    "BatchProgress", "BatchSummary", "InlineBackend", "PhotoResult", "PhotoTask", "PhotoWorker",
+    "ProcessBackend", "WorkerSpec", "already_done", "dream_batch", "make_spec", "run_batch",
+]

@@ -1,0 +1,224 @@
+"""The same jobs on a Ray cluster (``--ray [ADDRESS]``); Ray is an optional extra.
+
+What runs where:
+
+* The **driver** (the machine where the command runs) finds the inputs, reads each one when
+  its turn comes, and writes every output itself, atomically. No shared file system is
+  assumed: inputs go to the workers as bytes through Ray's object store, and each result
+  (the encoded output file) comes back the same way.
+* Each **worker** is a Ray actor (:class:`inceptionism.batch.PhotoWorker` inside) that loads
+  the model once and then dreams photos, or layers of the layer tour, one at a time.
+* **Bounded work in flight:** at most two tasks per actor are submitted at once (one running,
+  one waiting, so an actor never idles on the driver's round trip); a folder of a million
+  photos holds only those in memory.
+* **Failures:** a photo that cannot be dreamed comes back as a failed result with its one
+  sentence. A worker *process* that dies (killed, out of memory, its machine gone) is Ray's
+  business: the actor is created with ``max_restarts`` and ``max_task_retries``, so Ray starts
+  it again (the model loads again) and re-runs the tasks it held. Nothing is retried by us.
+
+Ray's own reference: Ray Core's actor fault tolerance ("max_restarts", "max_task_retries")
+and ``ray.wait`` for consuming results as they finish.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import numpy as np
+
+from .batch import PhotoResult, PhotoTask, PhotoWorker, WorkerSpec
+from .errors import InceptionismError
+
+# Ray restarts a dead actor this many times, re-running the tasks it held each time; a photo
+# whose worker dies more often than that is recorded as failed.
+MAX_RESTARTS = 4
+TASKS_PER_ACTOR = 2  # in flight per actor: one running, one queued behind it
+
+
+def import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise InceptionismError(
+            "--ray needs Ray, an optional extra: pip install 'inceptionism[ray]'."
+        ) from None
+    return ray
+
+
+class Connection:
+    """``with Connection(address):`` joins the cluster at ``address`` (``auto``, ``ray://...``
+    or ``HOST:PORT``), or starts a local one when ``address`` is None; leaves it on exit.
+    A cluster this process did not start (or joined before) is left running."""
+
+    def __init__(self, address: str | None = None):
+        self.address = address
+        self.started = False
+
+    def __enter__(self):
+        ray = import_ray()
+        if ray.is_initialized():
+            return ray
+        options = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR",
+                   "configure_logging": True}
+        try:
+            if self.address:
+                ray.init(address=self.address, **options)
+            else:
+                ray.init(num_cpus=os.cpu_count() or 1, **options)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            where = f"at {self.address}" if self.address else "on this machine"
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InceptionismError(f"Cannot start or reach a Ray cluster {where} ({first}).") from None
+        self.started = True
+        return ray
+
+    def __exit__(self, *exc) -> None:
+        if self.started:
+            import ray
+
+            ray.shutdown()
+
+
+class _DreamActor:
+    """The body of a Ray actor: a :class:`PhotoWorker` (the model loaded once)."""
+
+    def __init__(self, spec: WorkerSpec):
+        import ray
+
+        node = ray.get_runtime_context().get_node_id()[:8]
+        self.worker = PhotoWorker(spec, f"ray-{node}-{os.getpid()}")
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def run(self, task: PhotoTask) -> PhotoResult:
+        return self.worker.run(task)
+
+    def tour_layer(self, image: np.ndarray, layer_name: str, config) -> np.ndarray:
+        """One tile of the layer tour: (1, 3, H, W) float array -> dreamed array."""
+        import torch
+
+        from .dream import dream
+        from .objectives import layer
+
+        dreamer = self.worker.dreamer
+        x = torch.from_numpy(image).to(dreamer.device)
+        return dream(dreamer.model, x, layer(layer_name), config).cpu().numpy()
+
+
+def _actor_count(ray, spec: WorkerSpec, workers: int | None) -> int:
+    if workers:
+        return workers
+    resources = ray.cluster_resources()
+    if spec.recipe.device.startswith("cuda"):
+        return max(1, int(resources.get("GPU", 0)))
+    return max(1, int(resources.get("CPU", 1)) // max(1, spec.threads))
+
+
+def start_actors(ray, spec: WorkerSpec, workers: int | None) -> list:
+    gpu = 1 if spec.recipe.device.startswith("cuda") else 0
+    actor = ray.remote(_DreamActor).options(
+        num_cpus=spec.threads, num_gpus=gpu, max_restarts=MAX_RESTARTS,
+        max_task_retries=MAX_RESTARTS)
+    # The spec goes by value: small ones travel inside the call; Ray itself moves a large one
+    # (weights' bytes) through the object store and keeps it while an actor may restart.
+    return [actor.remote(spec) for _ in range(_actor_count(ray, spec, workers))]
+
+
+def balanced(ray, actors: list, jobs: Iterator, submit) -> Iterator[tuple[object, object]]:
+    """Feed ``jobs`` to ``actors`` with at most TASKS_PER_ACTOR in flight per actor; yield
+    (job, value) as each finishes, in completion order. ``submit(actor, job)`` -> ObjectRef.
+    A task whose actor died more often than Ray retries yields the exception as its value."""
+    load = [0] * len(actors)
+    in_flight: dict = {}
+    exhausted = False
+    while True:
+        while not exhausted and len(in_flight) < TASKS_PER_ACTOR * len(actors):
+            job = next(jobs, None)
+            if job is None:
+                exhausted = True
+                break
+            i = min(range(len(actors)), key=load.__getitem__)
+            in_flight[submit(actors[i], job)] = (i, job)
+            load[i] += 1
+        if not in_flight:
+            return
+        ready, _ = ray.wait(list(in_flight), num_returns=1)
+        for ref in ready:
+            i, job = in_flight.pop(ref)
+            load[i] -= 1
+            try:
+                value = ray.get(ref)
+            except ray.exceptions.RayError as exc:
+                value = exc
+            yield job, value
+
+
+class RayBackend:
+    """Batch backend on Ray actors (see :func:`inceptionism.batch.run_batch`)."""
+
+    def __init__(self, spec: WorkerSpec, address: str | None = None, workers: int | None = None):
+        self.spec = spec
+        self.connection = Connection(address)
+        self.requested = workers
+        self.actors: list = []
+        self.ray = None
+
+    @property
+    def workers(self) -> int:
+        return len(self.actors)
+
+    def __enter__(self) -> RayBackend:
+        self.ray = self.connection.__enter__()
+        self.actors = start_actors(self.ray, self.spec, self.requested)
+        return self
+
+    def pids(self) -> list[int]:
+        """The worker processes' ids (on this machine's cluster: for tests and benchmarks)."""
+        return self.ray.get([a.pid.remote() for a in self.actors])
+
+    def results(self, tasks: Iterator[PhotoTask]) -> Iterator[PhotoResult]:
+        for task, value in balanced(self.ray, self.actors, iter(tasks),
+                                    lambda actor, task: actor.run.remote(task)):
+            if isinstance(value, Exception):
+                value = PhotoResult(task.index, None, 0.0,
+                                    f"Its Ray worker died {MAX_RESTARTS + 1} times "
+                                    f"({type(value).__name__}); it was not dreamed.")
+            yield value
+
+    def __exit__(self, *exc) -> None:
+        for actor in self.actors:
+            try:
+                self.ray.kill(actor)
+            except Exception:  # already gone
+                pass
+        self.actors = []
+        self.connection.__exit__(*exc)
+
+
+def tour_on_ray(spec: WorkerSpec, image, layers: list[str], config, address: str | None = None,
+                workers: int | None = None, callback=None) -> dict:
+    """The layer tour with one Ray task per layer: ``image`` (1, 3, H, W) tensor -> {layer:
+    dream tensor}, the same tensors :func:`inceptionism.explore.tour` gives."""
+    import torch
+
+    x = np.ascontiguousarray(image.detach().cpu().numpy(), dtype=np.float32)
+    with Connection(address) as ray:
+        actors = start_actors(ray, spec, workers)
+        try:
+            x_ref = ray.put(x)  # one copy in the object store, read by every task
+            dreams = {}
+            jobs = iter(layers)
+            for name, value in balanced(ray, actors, jobs,
+                                        lambda actor, name: actor.tour_layer.remote(x_ref, name, config)):
+                if isinstance(value, Exception):
+                    raise InceptionismError(f"The Ray worker dreaming layer {name} kept dying "
+                                            f"({type(value).__name__}).")
+                dreams[name] = torch.from_numpy(value)
+                if callback is not None:
+                    callback(name, len(dreams), len(layers))
+        finally:
+            for actor in actors:
+                ray.kill(actor)
+    return {name: dreams[name] for name in layers}
