@@ -163,6 +163,7 @@ class RayBackend:
         self.connection = Connection(address)
         self.requested = workers
         self.actors: list = []
+        self.started_pids: list[int] = []
         self.ray = None
 
     @property
@@ -172,11 +173,15 @@ class RayBackend:
     def __enter__(self) -> RayBackend:
         self.ray = self.connection.__enter__()
         self.actors = start_actors(self.ray, self.spec, self.requested)
+        # Waits until every actor has loaded its model (a spec that cannot load fails here,
+        # once, not once per photo); the ids serve tests and benchmarks.
+        try:
+            self.started_pids = self.ray.get([a.pid.remote() for a in self.actors])
+        except self.ray.exceptions.RayActorError as exc:
+            self.__exit__(None, None, None)
+            cause = getattr(exc, "cause", None) or exc
+            raise InceptionismError(f"The Ray workers could not start ({cause}).") from None
         return self
-
-    def pids(self) -> list[int]:
-        """The worker processes' ids (on this machine's cluster: for tests and benchmarks)."""
-        return self.ray.get([a.pid.remote() for a in self.actors])
 
     def results(self, tasks: Iterator[PhotoTask]) -> Iterator[PhotoResult]:
         for task, value in balanced(self.ray, self.actors, iter(tasks),
