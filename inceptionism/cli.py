@@ -813,7 +813,7 @@ def batch(inputs: tuple[str, ...], outdir: Path, ext: str, recursive: bool, mode
       inceptionism batch photos/ -o dreams/ --ray=auto
     """
     from .batch import dream_batch
-    from .io.batch import discover
+    from .io.batch import discover, plan_outputs, prepare_outdir
 
     if guide is not None and not guide.is_file():
         raise InceptionismError(f"Guide image {guide} does not exist.")
@@ -838,6 +838,10 @@ def batch(inputs: tuple[str, ...], outdir: Path, ext: str, recursive: bool, mode
     preset = kwargs.get("preset")
     config = pop_config(kwargs, base=stored.config if stored else None)
     config.validate()
+    # Inputs, output names and the output folder are checked before the model loads.
+    items = discover(list(inputs), recursive=recursive, exclude=outdir)
+    plan_outputs(items, outdir, ext)
+    prepare_outdir(outdir)
     if stored is not None:
         recipe = dataclasses.replace(stored, config=config)
     else:
@@ -849,7 +853,6 @@ def batch(inputs: tuple[str, ...], outdir: Path, ext: str, recursive: bool, mode
         recipe = Recipe(model=model, objective=spec, config=config,
                         weights_file=str(weights) if weights else None,
                         guide=str(guide) if guide else None, device=device, preset=preset)
-    items = discover(list(inputs), recursive=recursive, exclude=outdir)
     progress = BatchBar(enabled=not quiet, total=len(items))
     try:
         try:

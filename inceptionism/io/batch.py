@@ -78,15 +78,19 @@ def discover(inputs: list[str | Path], recursive: bool = False,
     * a glob pattern (``*``, ``?``, ``[``, and ``**`` with ``recursive``): the files it matches,
       named after their path below the pattern's fixed leading folders.
 
-    Files under ``exclude`` (the output folder) are left out, so re-running a batch whose output
-    folder lies inside its input folder never dreams its own outputs. An input that matches
+    Files under ``exclude`` (the output folder) are left out when it lies inside a folder being
+    searched, so re-running a batch whose output folder is a sub-folder of its input folder never
+    dreams its own outputs. An input that matches
     nothing is refused: it is more likely a typo than a wish for an empty batch.
     """
     items: dict[Path, BatchItem] = {}
 
-    def add(path: Path, relative: Path) -> None:
+    def add(path: Path, relative: Path, root: Path | None = None) -> None:
+        # The output folder's files are left out when it lies *inside* the folder searched;
+        # when it is that folder itself (or above), leaving out its files would leave nothing.
         key = path.resolve()
-        if key not in items and not _under(path, exclude):
+        skip = root is not None and _under(path, exclude) and not _under(root, exclude)
+        if key not in items and not skip:
             items[key] = BatchItem(path, relative)
 
     for raw in inputs:
@@ -102,13 +106,13 @@ def discover(inputs: list[str | Path], recursive: bool = False,
             for m in matches:
                 mp = Path(m)
                 if mp.is_file():
-                    add(mp, mp.relative_to(base) if _under(mp, base) else Path(mp.name))
+                    add(mp, mp.relative_to(base) if _under(mp, base) else Path(mp.name), base)
         elif path.is_dir():
             walker = path.rglob("*") if recursive else path.iterdir()
             found = sorted(p for p in walker if p.is_file() and _is_photo(p)
                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
             for p in found:
-                add(p, p.relative_to(path))
+                add(p, p.relative_to(path), path)
         elif path.exists() or path.is_symlink():
             add(path, Path(path.name))
         else:
