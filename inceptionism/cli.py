@@ -40,6 +40,9 @@ from .video import FRAME_CONFIG, FlowConfig, ZoomMotion
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 D = DreamConfig()  # the defaults shown in --help come from the API's own config
 SAMPLES = {"chelsea": "chelsea.png", "coffee": "coffee.png"}
+RAY_HELP = ("Run on a Ray cluster: --ray=ADDRESS (auto, HOST:PORT or ray://HOST:PORT) joins one, "
+            "a bare --ray starts one on this machine. Needs the 'ray' extra; workers need "
+            "inceptionism installed, but no shared files.")
 
 
 def _err(message: str) -> None:
@@ -640,18 +643,41 @@ def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotat
 @click.option("--fps", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Frame rate of the output. Default: the input's (another rate changes the "
                    "speed of the picture, not of the sound).")
+@click.option("--segments", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Split the clip into this many segments dreamed independently (in parallel "
+                   "with --workers or --ray), joined in order with the sound.")
+@click.option("--warmup", type=click.IntRange(min=0), default=None, metavar="K",
+              help="Each segment starts dreaming K frames before its first kept frame (thrown "
+                   "away), so the carried dream has built up at the seam. Default: 8 "
+                   "(see docs/scaling.md).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="With --segments: local worker processes, one segment each at a time "
+                   "(with --ray: how many Ray actors; default there: one per CPU).")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="PyTorch threads per worker. Default: the cores shared out among the local "
+                   "workers; 1 per Ray actor.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None,
+              metavar="[ADDRESS]", help="With --segments: " + RAY_HELP)
 @video_options
 @model_options
 @config_options(defaults=FRAME_CONFIG)
 def video(input: Path, outputs: tuple[Path, ...], carry: float, flow: bool, frames: int | None,
-          fps: float | None, cycle: tuple[str, ...], cycle_every: int | None,
+          fps: float | None, segments: int, warmup: int | None, workers: int,
+          threads: int | None, ray_address: str | None, cycle: tuple[str, ...],
+          cycle_every: int | None,
           frames_dir: Path | None, restart: bool, max_pixels: int, force: bool, quiet: bool,
           model: str, objective: str | None, weights: Path | None, device: str, **kwargs) -> None:
     """Dream every frame of the video INPUT, carrying each frame's dream to the next along
     the optical flow so it moves with the scene. The sound of INPUT is kept in an MP4.
     Interrupted renders resume when the same command is run again.
 
+    Long clips can be split: --segments N dreams N parts independently (each warming up
+    --warmup frames early), locally with --workers or on a Ray cluster with --ray. Zoom loops
+    cannot be split (each frame is the previous dreamed frame, zoomed).
+
+    \b
     Example: inceptionism video clip.mp4 -o dream.mp4 --layers b8
+             inceptionism video clip.mp4 -o dream.mp4 --segments 4 --workers 2
     """
     from .api import Dreamer
     from .io.video import FrameStore, check_video_output, default_frames_dir, file_digest, probe
@@ -679,10 +705,31 @@ def video(input: Path, outputs: tuple[Path, ...], carry: float, flow: bool, fram
     dreamer = Dreamer(model, weights=weights, device=device)
     source_id = file_digest(input)
 
+    if segments == 1 and (warmup is not None or ray_address is not None or workers > 1):
+        raise InceptionismError("--warmup, --workers and --ray split a video: give --segments N too.")
+
     def render(on_frame):
-        return render_video(dreamer, read_frames(input, max_pixels), store, total, source_id,
-                            objectives, flow_config, config, cycle_every=cycle_every,
-                            restart=restart, on_frame=on_frame)
+        if segments == 1:
+            return render_video(dreamer, read_frames(input, max_pixels), store, total, source_id,
+                                objectives, flow_config, config, cycle_every=cycle_every,
+                                restart=restart, on_frame=on_frame)
+        from .segments import DEFAULT_WARMUP, default_threads, process_runner, render_segments
+
+        weights_text = str(weights) if weights else None
+        if ray_address is not None:
+            from .cluster import ray_segment_runner
+
+            runner = ray_segment_runner(input, ray_address or None, model, weights_text, device,
+                                        workers if workers > 1 else None, threads or 1, max_pixels)
+        elif workers > 1:
+            runner = process_runner(input, store.folder, model, weights_text, device, workers,
+                                    threads or default_threads(workers), max_pixels)
+        else:
+            runner = None
+        return render_segments(dreamer, input, store, total, source_id, segments,
+                               DEFAULT_WARMUP if warmup is None else warmup, objectives,
+                               flow_config, config, cycle_every=cycle_every, restart=restart,
+                               on_frame=on_frame, runner=runner, max_pixels=max_pixels)
 
     _render_and_encode(render, store, total, outputs, fps or info.fps,
                        audio=input if info.has_audio else None, trim_audio=total < info.frames,
@@ -757,10 +804,6 @@ class BatchBar:
         if self.bar is not None:
             self.bar.close()
 
-
-RAY_HELP = ("Run on a Ray cluster: --ray=ADDRESS (auto, HOST:PORT or ray://HOST:PORT) joins one, "
-            "a bare --ray starts one on this machine. Needs the 'ray' extra; workers need "
-            "inceptionism installed, but no shared files.")
 
 
 @cli.command()

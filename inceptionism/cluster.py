@@ -227,3 +227,96 @@ def tour_on_ray(spec: WorkerSpec, image, layers: list[str], config, address: str
             for actor in actors:
                 ray.kill(actor)
     return {name: dreams[name] for name in layers}
+
+
+# --- video segments on Ray ----------------------------------------------------------------
+
+
+class _VideoActor:
+    """The body of a Ray actor that dreams video segments with a model loaded once."""
+
+    def __init__(self, model: str, weights: bytes | None, device: str, threads: int):
+        import tempfile
+        from pathlib import Path
+
+        import torch
+
+        from .api import Dreamer
+
+        torch.set_num_threads(max(1, threads))
+        self.tmp = Path(tempfile.mkdtemp(prefix="inceptionism-video-"))
+        path = None
+        if weights is not None:
+            path = self.tmp / "weights.pt"
+            path.write_bytes(weights)
+        self.dreamer = Dreamer(model, weights=path, device=device, progress=False)
+
+    def segment(self, video: bytes, suffix: str, max_pixels: int, job):
+        """Yield (index, uint8 frame) for each kept frame of ``job`` (a streaming generator:
+        each frame goes back to the driver as soon as it is made)."""
+        import tempfile
+
+        from .io.video import read_frames
+        from .segments import run_job
+
+        with tempfile.NamedTemporaryFile(suffix=suffix, dir=self.tmp) as f:
+            f.write(video)
+            f.flush()
+            for i, x in run_job(self.dreamer, read_frames(f.name, max_pixels), job):
+                yield i, (x[0].permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
+
+
+def ray_segment_runner(video, address: str | None, model: str, weights: str | None, device: str,
+                       workers: int | None, threads: int, max_pixels: int):
+    """A ``runner`` for :func:`inceptionism.segments.render_segments` on Ray actors: the clip
+    goes to the object store once; each segment streams its frames back to the driver, which
+    stores them (so the frames folder lives only where the command runs)."""
+    from pathlib import Path
+
+    def run(jobs, save, announce) -> None:
+        if not jobs:
+            return
+        with Connection(address) as ray:
+            gpu = 1 if device.startswith("cuda") else 0
+            actor = ray.remote(_VideoActor).options(num_cpus=threads, num_gpus=gpu,
+                                                     max_restarts=MAX_RESTARTS,
+                                                     max_task_retries=MAX_RESTARTS)
+            if workers:
+                count = workers
+            else:
+                resources = ray.cluster_resources()
+                count = int(resources.get("GPU", 0)) if gpu else int(resources.get("CPU", 1)) // threads
+            weights_bytes = Path(weights).read_bytes() if weights else None
+            actors = [actor.remote(model, weights_bytes, device, threads)
+                      for _ in range(max(1, min(count, len(jobs))))]
+            try:
+                clip = ray.put(Path(video).read_bytes())
+                queue = list(jobs)
+                free = list(range(len(actors)))
+                streams: dict = {}
+                while queue or streams:
+                    while queue and free:
+                        a = free.pop()
+                        gen = actors[a].segment.options(num_returns="streaming").remote(
+                            clip, Path(video).suffix, max_pixels, queue.pop(0))
+                        streams[gen] = a
+                    ready, _ = ray.wait(list(streams), num_returns=1)
+                    for gen in ready:
+                        try:
+                            ref = next(gen)
+                        except StopIteration:
+                            free.append(streams.pop(gen))
+                            continue
+                        try:
+                            index, frame = ray.get(ref)
+                        except ray.exceptions.RayError as exc:
+                            raise InceptionismError(
+                                f"A Ray worker failed on a video segment ({type(exc).__name__}); "
+                                "the frames stored so far are kept, and running the same command "
+                                "again goes on from there.") from None
+                        save(index, frame.astype(np.float32) / 255)
+            finally:
+                for a in actors:
+                    ray.kill(a)
+
+    return run
