@@ -348,11 +348,15 @@ def _safe_name(layer: str) -> str:
 @config_options(defaults=TOUR_CONFIG)
 @click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS,
               show_default=True, help="Refuse inputs larger than this many pixels.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None,
+              metavar="[ADDRESS]", help="Dream the layers on a Ray cluster, one task per layer. "
+                                        + RAY_HELP)
 @click.option("-f", "--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def explore(input: Path, output: Path, model: str, device: str, weights: Path | None,
             tour_layers: str | None, size: int, columns: int | None, original: bool,
-            tiles_dir: Path | None, max_pixels: int, force: bool, quiet: bool, **kwargs) -> None:
+            tiles_dir: Path | None, max_pixels: int, ray_address: str | None, force: bool,
+            quiet: bool, **kwargs) -> None:
     """Layer tour: dream INPUT at every layer of the model, shallow to deep, and lay the
     dreams out as one contact sheet with each layer's name under its tile.
 
@@ -387,11 +391,15 @@ def explore(input: Path, output: Path, model: str, device: str, weights: Path | 
         tile_paths = {n: tiles_dir / f"{_safe_name(n)}.png" for n in names}
         for path in tile_paths.values():
             check_output_path(path, force, inputs=(input,))
-    progress = TourProgress(enabled=not quiet)
-    try:
-        tour = dreamer.explore(image.rgb, names, config, size, callback=progress)
-    finally:
-        progress.close()
+    if ray_address is not None:
+        tour = _explore_on_ray(dreamer, image.rgb, names, config, size, ray_address or None,
+                               model, weights, device, quiet)
+    else:
+        progress = TourProgress(enabled=not quiet)
+        try:
+            tour = dreamer.explore(image.rgb, names, config, size, callback=progress)
+        finally:
+            progress.close()
     from .io.sheet import contact_sheet
 
     tiles = ([("original", tour.original)] if original else []) + tour.dreams
@@ -414,6 +422,26 @@ def explore(input: Path, output: Path, model: str, device: str, weights: Path | 
     if not quiet:
         where = f" and {len(tile_paths)} tiles in {tiles_dir}" if tile_paths else ""
         click.echo(f"wrote {output}{where}", err=True)
+
+
+def _explore_on_ray(dreamer, rgb, names, config, size, address, model, weights, device, quiet):
+    """The layer tour with one Ray task per layer (the same tiles as on this machine)."""
+    from .api import Tour, _pil, as_tensor
+    from .batch import make_spec
+    from .cluster import tour_on_ray
+    from .explore import shrink
+
+    x = shrink(as_tensor(rgb), size)
+    recipe = Recipe(model=model, objective=names[0], config=config,
+                    weights_file=str(weights) if weights else None, device=device)
+    spec = make_spec(recipe, ".png", dreamer.weights_source, threads=1)
+
+    def report(name: str, done: int, total: int) -> None:
+        if not quiet:
+            click.echo(f"layer {name} done ({done}/{total})", err=True)
+
+    dreams = tour_on_ray(spec, x, names, config, address=address, callback=report)
+    return Tour(_pil(x), [(name, _pil(d)) for name, d in dreams.items()])
 
 
 @cli.command()

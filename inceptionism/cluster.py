@@ -103,7 +103,7 @@ class _DreamActor:
         from .objectives import layer
 
         dreamer = self.worker.dreamer
-        x = torch.from_numpy(image).to(dreamer.device)
+        x = torch.from_numpy(np.array(image)).to(dreamer.device)  # writable copy
         return dream(dreamer.model, x, layer(layer_name), config).cpu().numpy()
 
 
@@ -220,7 +220,7 @@ def tour_on_ray(spec: WorkerSpec, image, layers: list[str], config, address: str
                 if isinstance(value, Exception):
                     raise InceptionismError(f"The Ray worker dreaming layer {name} kept dying "
                                             f"({type(value).__name__}).")
-                dreams[name] = torch.from_numpy(value)
+                dreams[name] = torch.from_numpy(np.array(value))  # the store's copy is read-only
                 if callback is not None:
                     callback(name, len(dreams), len(layers))
         finally:

@@ -169,9 +169,10 @@ def render_segments(
     max_pixels: int | None = None,
 ) -> int:
     """Dream the first ``frames`` frames of ``video`` in ``segments`` independent segments
-    into ``store`` (resuming each after its stored frames). ``runner(jobs, save, announce)`` runs the
-    jobs elsewhere (local processes, Ray) and calls ``save(index, rgb)`` for each frame made;
-    by default they run here, one after another. Returns the number of frames."""
+    into ``store`` (resuming each after its stored frames). ``runner(jobs, save, announce)``
+    runs the jobs elsewhere (local processes, Ray) and calls ``save(index, rgb)`` for each frame
+    it brings back, or ``announce(index)`` for each its workers stored themselves; by default
+    they run here, one after another. Returns the number of frames."""
     from .io.images import DEFAULT_MAX_PIXELS
     from .io.video import read_frames
 

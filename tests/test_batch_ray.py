@@ -113,3 +113,16 @@ def test_a_worker_killed_mid_batch_loses_nothing(ray_cluster, photos, inline_out
     pids = {int(e["worker"].rsplit("-", 1)[1]) for e in entries}
     assert pids - set(backend.started_pids), "no photo was made by the restarted worker"
     assert not list(out.rglob("*.part"))
+
+
+def test_explore_on_ray_gives_the_local_sheet(ray_cluster, tmp_path, photos, one_thread):
+    from inceptionism.cli import main
+
+    photo = photos / "p0.jpg"
+    common = ["explore", str(photo), "-l", "b2,b6,b10", "--size", "64", "--steps", "2", "-q"]
+    assert main([*common, "-o", str(tmp_path / "local.png"), "--tiles-dir", str(tmp_path / "a")]) == 0
+    assert main([*common, "-o", str(tmp_path / "ray.png"), "--tiles-dir", str(tmp_path / "b"),
+                 "--ray"]) == 0
+    assert np.array_equal(pixels(tmp_path / "local.png"), pixels(tmp_path / "ray.png"))
+    for name in ("b2", "b6", "b10"):
+        assert np.array_equal(pixels(tmp_path / "a" / f"{name}.png"), pixels(tmp_path / "b" / f"{name}.png"))
