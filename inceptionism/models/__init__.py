@@ -3,7 +3,16 @@
 from . import zoo  # noqa: F401  (registers the built-in models)
 from .base import DreamNet, LayeredNet, Normalization
 from .inspect import LayerInfo, layer_table
-from .registry import ModelSpec, get_spec, list_models, load_model, register_model
+from .registry import (
+    ModelSpec,
+    get_spec,
+    list_models,
+    load_model,
+    register_model,
+    restore_spec,
+    set_weights,
+    use_weights,
+)
 
 __all__ = [
     "DreamNet",
