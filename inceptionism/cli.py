@@ -18,7 +18,7 @@ import click
 from click.core import ParameterSource
 
 from . import __version__
-from .dream import PRECISIONS, PYRAMIDS, DreamConfig, StepInfo
+from .dream import PRECISIONS, PYRAMIDS, DreamConfig
 from .errors import InceptionismError, Interrupted
 from .explore import TOUR_CONFIG, TOUR_SIZE
 from .io.images import DEFAULT_MAX_PIXELS, save_image
@@ -36,7 +36,7 @@ from .jobs import (
 )
 from .models import get_spec, layer_table, list_models
 from .models.zoo import DEFAULT_MODEL
-from .presets import PRESETS, get_preset
+from .presets import PRESETS
 from .video import FRAME_CONFIG, FlowConfig, ZoomMotion
 
 # click >= 8.2 raises this for a bare `inceptionism`; older versions print the help themselves
@@ -71,25 +71,33 @@ def cli_message(exc: InceptionismError) -> str:
 
 
 class ProgressBar:
-    """A tqdm bar on stderr fed by the dream's step callback (octave, step, ETA)."""
+    """A tqdm bar on stderr fed by a step callback: a still dream's :class:`StepInfo` (octave,
+    size, objective) or, with ``tour=True``, the layer tour's ``TourStep`` (layer)."""
 
-    def __init__(self, enabled: bool):
+    def __init__(self, enabled: bool, tour: bool = False):
         self.enabled = enabled
+        self.tour = tour
         self.bar = None
 
-    def __call__(self, info: StepInfo) -> None:
+    def __call__(self, info) -> None:
         if not self.enabled:
             return
-        if self.bar is None:
+        step = info.step if self.tour else info
+        if self.bar is None:  # every layer of a tour dreams the same octaves and steps
             from tqdm import tqdm
 
-            self.bar = tqdm(total=info.octaves * info.steps, unit="step", file=sys.stderr,
-                            dynamic_ncols=True, leave=False)
-        h, w = info.size
-        # Redraw at once when a new octave starts, so every octave shows up at least once.
-        self.bar.set_description(f"octave {info.octave + 1}/{info.octaves} ({w}x{h})",
-                                 refresh=info.step == 0)
-        self.bar.set_postfix_str(f"objective {info.objective:.3g}", refresh=False)
+            total = (info.count if self.tour else 1) * step.octaves * step.steps
+            self.bar = tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=True,
+                            leave=False)
+        if self.tour:
+            self.bar.set_description(f"layer {info.layer} ({info.index + 1}/{info.count})",
+                                     refresh=False)
+        else:
+            h, w = info.size
+            # Redraw at once when a new octave starts, so every octave shows up at least once.
+            self.bar.set_description(f"octave {info.octave + 1}/{info.octaves} ({w}x{h})",
+                                     refresh=info.step == 0)
+            self.bar.set_postfix_str(f"objective {info.objective:.3g}", refresh=False)
         self.bar.update(1)
 
     def close(self) -> None:
@@ -197,20 +205,6 @@ def given(name: str) -> bool:
     return source not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
 
 
-def pop_config(kwargs: dict, base: DreamConfig | None = None) -> DreamConfig:
-    """Take --preset and the DreamConfig fields out of a command's keyword arguments.
-
-    Precedence, lowest first: ``base`` (stored parameters; default: the options' defaults),
-    then the preset, then every option the user gave explicitly.
-    """
-    preset = kwargs.pop("preset", None)
-    values = {field.name: kwargs.pop(field.name) for field in dataclasses.fields(DreamConfig)}
-    config = base if base is not None else DreamConfig(**values)
-    if preset is not None:
-        config = get_preset(preset).apply(config)
-    return dataclasses.replace(config, **{k: v for k, v in values.items() if given(k)})
-
-
 @cli.command()
 @click.argument("input", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
@@ -270,32 +264,6 @@ def _config_values(kwargs: dict) -> dict:
     return {field.name: kwargs.pop(field.name) for field in dataclasses.fields(DreamConfig)}
 
 
-class TourProgress:
-    """A tqdm bar over the whole layer tour, fed by its per-step callback."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.bar = None
-
-    def __call__(self, info) -> None:
-        if not self.enabled:
-            return
-        if self.bar is None:  # every layer dreams the same octaves and steps
-            from tqdm import tqdm
-
-            total = info.count * info.step.octaves * info.step.steps
-            self.bar = tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=True,
-                            leave=False)
-        if self.bar is not None:
-            self.bar.set_description(f"layer {info.layer} ({info.index + 1}/{info.count})",
-                                     refresh=False)
-            self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 @cli.command()
 @click.argument("input", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
@@ -340,7 +308,7 @@ def explore(input: Path, output: Path, model: str, device: str, weights: Path | 
         overrides={k: v for k, v in values.items() if given(k)}, max_pixels=max_pixels,
         overwrite=force,
     )
-    progress = TourProgress(enabled=not quiet)
+    progress = ProgressBar(enabled=not quiet, tour=True)
     try:
         result = run_tour(request, Hooks(on_step=progress, on_note=_note))
     finally:

@@ -57,8 +57,7 @@ def test_octave_callback_sees_each_octave_image(tiny_model, chelsea, one_thread)
 
 
 def test_python_dream_with_stored_params_reruns_bit_identically(photo, tmp_path, one_thread):
-    first = run_dream(DreamRequest(input=photo, output=tmp_path / "a.png", objective="b6",
-                                   config=SMALL))
+    run_dream(DreamRequest(input=photo, output=tmp_path / "a.png", objective="b6", config=SMALL))
     again = run_dream(DreamRequest(input=photo, output=tmp_path / "b.png",
                                    params_from=tmp_path / "a.png"))
     a, b = (np.asarray(Image.open(tmp_path / n)) for n in ("a.png", "b.png"))

@@ -25,4 +25,7 @@ __all__ = [
     "list_models",
     "load_model",
     "register_model",
+    "restore_spec",
+    "set_weights",
+    "use_weights",
 ]
