@@ -32,7 +32,7 @@ import hashlib
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import torch
@@ -44,6 +44,9 @@ from .errors import InceptionismError
 from .models.base import DreamNet
 from .objectives import Objective
 from .transforms import quantize8, to_array, to_tensor, warp, zoom_rotate_shift
+
+if TYPE_CHECKING:
+    from .api import Dreamer
 
 # Per-frame dream defaults for videos. A frame starts from the previous frame's dream, so it
 # needs only a few steps to keep the dream growing; fewer octaves keep the detail fine-grained
@@ -198,12 +201,12 @@ def flow_step(
 # --- whole renders: loops over a store ----------------------------------------------------------
 
 
-def _model_params(dreamer) -> dict:
+def _model_params(dreamer: Dreamer) -> dict:
     return {"inceptionism": __version__, "model": dreamer.spec.name, "weights": dreamer.weights_source}
 
 
 def render_zoom(
-    dreamer,
+    dreamer: Dreamer,
     image: np.ndarray,
     store: Store,
     frames: int,
@@ -248,7 +251,7 @@ def render_zoom(
 
 
 def render_video(
-    dreamer,
+    dreamer: Dreamer,
     source: Iterable[np.ndarray],
     store: Store,
     frames: int,

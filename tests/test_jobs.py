@@ -146,3 +146,43 @@ def test_pillow_bomb_guard_stays_on_while_another_thread_loads(tmp_path):
         assert load_image(big, max_pixels=10_000_000).size == (3000, 2000)
     finally:
         Image.MAX_IMAGE_PIXELS = limit
+
+
+def test_a_cancelled_zoom_keeps_its_frames_and_resumes(photo, tmp_path, one_thread):
+    from inceptionism import ZoomRequest, run_zoom
+
+    token = CancelToken()
+    frames = []
+
+    def on_frame(info):
+        frames.append(info.index)
+        if info.index == 1:
+            token.cancel()  # stops inside frame 2's dream
+
+    request = ZoomRequest(input=photo, outputs=[tmp_path / "z.gif"], frames=4,
+                          config=DreamConfig(octaves=1, steps=2, min_size=32))
+    with pytest.raises(Cancelled, match="2 of 4 frames are safe"):
+        run_zoom(request, Hooks(on_frame=on_frame, cancel=token))
+    assert frames == [0, 1] and not (tmp_path / "z.gif").exists()
+    resumed = []
+    result = run_zoom(request, Hooks(on_frame=lambda info: resumed.append(info)))
+    assert [i.index for i in resumed] == [2, 3] and resumed[0].first == 2
+    assert result.frames == 4 and (tmp_path / "z.gif").stat().st_size > 0
+
+
+def test_every_remedy_the_library_names_is_worded_by_the_cli():
+    """A library error with a remedy key the CLI does not know would lose its hint."""
+    import re
+    from pathlib import Path
+
+    import inceptionism
+    from inceptionism.cli import REMEDIES
+
+    root = Path(inceptionism.__file__).parent
+    used = {key for path in root.rglob("*.py")
+            for key in re.findall(r'remedy="(\w+)"', path.read_text())}
+    assert used and used <= set(REMEDIES), used - set(REMEDIES)
+    for path in root.rglob("*.py"):  # and no library message names an option itself
+        if path.name != "cli.py":
+            assert not re.search(r'f?"[^"\n]*--(force|restart|max-pixels|weights|device|frames-dir)',
+                                 path.read_text()), path

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
@@ -30,7 +30,10 @@ from ..io.images import (
 )
 from ..models.zoo import DEFAULT_MODEL
 from ..presets import get_preset
-from .base import Hooks, require_file
+from .base import Hooks
+
+if TYPE_CHECKING:
+    from ..api import Dreamer, require_file
 from .recipe import Recipe, output_metadata
 
 
@@ -104,7 +107,8 @@ def _stored_recipe(request: DreamRequest, hooks: Hooks) -> Recipe:
     return stored
 
 
-def run_dream(request: DreamRequest, hooks: Hooks | None = None, dreamer=None) -> DreamResult:
+def run_dream(request: DreamRequest, hooks: Hooks | None = None,
+              dreamer: Dreamer | None = None) -> DreamResult:
     """Dream on ``request.input``; write ``request.output`` if given. ``dreamer``: an already
     loaded :class:`~inceptionism.Dreamer` to reuse (it must match the request's model)."""
     from ..api import Dreamer

@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
@@ -21,6 +21,9 @@ from ..io.sheet import contact_sheet
 from ..models.zoo import DEFAULT_MODEL
 from ..presets import get_preset
 from .base import Hooks
+
+if TYPE_CHECKING:
+    from ..api import Dreamer
 from .recipe import Recipe, output_metadata
 
 
@@ -77,7 +80,8 @@ def _tile_paths(request: TourRequest, names: Sequence[str]) -> dict[str, Path]:
     return paths
 
 
-def run_tour(request: TourRequest, hooks: Hooks | None = None, dreamer=None) -> TourResult:
+def run_tour(request: TourRequest, hooks: Hooks | None = None,
+              dreamer: Dreamer | None = None) -> TourResult:
     """Dream the tour, draw the sheet, write it (and the tiles) if asked."""
     from ..api import Dreamer
 

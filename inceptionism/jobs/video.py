@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..dream import DreamConfig
 from ..errors import Cancelled, InceptionismError, Interrupted
@@ -29,6 +29,9 @@ from ..models.zoo import DEFAULT_MODEL
 from ..presets import get_preset
 from ..video import FRAME_CONFIG, FlowConfig, ZoomMotion, render_video, render_zoom
 from .base import Hooks
+
+if TYPE_CHECKING:
+    from ..api import Dreamer
 
 
 @dataclass(frozen=True)
@@ -124,13 +127,14 @@ def _render_and_encode(request: VideoOptions, render: Callable, store: FrameStor
     return VideoResult(tuple(request.outputs), made, float(fps), store.folder, tuple(notes))
 
 
-def _dreamer(request: VideoOptions, dreamer):
+def _dreamer(request: VideoOptions, dreamer: Dreamer | None) -> Dreamer:
     from ..api import Dreamer
 
     return dreamer or Dreamer(request.model, weights=request.weights, device=request.device)
 
 
-def run_zoom(request: ZoomRequest, hooks: Hooks | None = None, dreamer=None) -> VideoResult:
+def run_zoom(request: ZoomRequest, hooks: Hooks | None = None,
+              dreamer: Dreamer | None = None) -> VideoResult:
     """Render (or resume) a zoom loop and encode it."""
     from PIL import Image, ImageOps
 
@@ -158,7 +162,8 @@ def run_zoom(request: ZoomRequest, hooks: Hooks | None = None, dreamer=None) -> 
                               hooks, notes)
 
 
-def run_video(request: VideoRequest, hooks: Hooks | None = None, dreamer=None) -> VideoResult:
+def run_video(request: VideoRequest, hooks: Hooks | None = None,
+              dreamer: Dreamer | None = None) -> VideoResult:
     """Dream (or resume dreaming) a video's frames and encode them, keeping its sound."""
     notes: list[str] = []
     hooks = (hooks or Hooks()).collecting(notes)
