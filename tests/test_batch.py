@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inceptionism.batch import InlineBackend, ProcessBackend, make_spec, run_batch
+from inceptionism.jobs.batch import InlineBackend, ProcessBackend, make_spec
+from inceptionism.jobs.batch import drive as run_batch
 from inceptionism.cli import main
 from inceptionism.dream import DreamConfig
 from inceptionism.errors import InceptionismError
 from inceptionism.io.batch import OutputFolderError, discover, plan_outputs, read_manifest
-from inceptionism.io.params import Recipe
+from inceptionism.jobs.recipe import Recipe
 from tests.test_cli import open_dir, run_unprivileged  # noqa: F401  (a fixture and a helper)
 
 FAST = ["--octaves", "2", "--steps", "2"]

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inceptionism.batch import InlineBackend, make_spec, run_batch
+from inceptionism.jobs.batch import InlineBackend, make_spec
+from inceptionism.jobs.batch import drive as run_batch
 from inceptionism.dream import DreamConfig
 from inceptionism.io.batch import discover, read_manifest
 from inceptionism.io.images import read_metadata
-from inceptionism.io.params import Recipe
+from inceptionism.jobs.recipe import Recipe
 
 pytest.importorskip("ray")
 
@@ -54,7 +55,7 @@ def inline_out(photos, tmp_path_factory, one_thread) -> Path:
 
 def test_ray_batch_gives_the_one_process_images_and_records_a_broken_input(
         ray_cluster, photos, inline_out, tmp_path):
-    from inceptionism.cluster import RayBackend
+    from inceptionism.jobs.cluster import RayBackend
 
     mixed = tmp_path / "mixed"
     mixed.mkdir()
@@ -88,7 +89,7 @@ def test_ray_batch_gives_the_one_process_images_and_records_a_broken_input(
 def test_a_worker_killed_mid_batch_loses_nothing(ray_cluster, photos, inline_out, tmp_path):
     """SIGKILL one actor's process while it holds photos: Ray restarts it and re-runs them
     (max_restarts / max_task_retries); every output is complete and right."""
-    from inceptionism.cluster import RayBackend
+    from inceptionism.jobs.cluster import RayBackend
 
     out = tmp_path / "out"
     spec = make_spec(RECIPE, ".png", "embedded", threads=1)

@@ -85,7 +85,7 @@ def test_seams_and_warm_up(dreamer, clip, sequential, tmp_path):
 
 
 def test_local_processes_and_ray_give_the_in_process_frames(dreamer, clip, tmp_path, ray_cluster):
-    from inceptionism.cluster import ray_segment_runner
+    from inceptionism.jobs.cluster import ray_segment_runner
 
     here = segmented(dreamer, clip, tmp_path / "here", 3, 2)
     runner = process_runner(clip, tmp_path / "procs", "efficientnet_lite0", None, "cpu", 2, 1,
@@ -121,4 +121,5 @@ def test_cli_joins_the_segments_in_order_with_the_sound(clip, tmp_path, capsys):
 def test_split_options_need_segments(clip, tmp_path, capsys):
     code = main(["video", str(clip), "-o", str(tmp_path / "d.mp4"), "--warmup", "3", "-q"])
     err = capsys.readouterr().err
-    assert code == 1 and err == "error: --warmup, --workers and --ray split a video: give --segments N too.\n"
+    assert code == 1 and err == ("error: --warmup, --workers and --ray split a video: give "
+                                 "--segments N too.\n")

@@ -28,11 +28,11 @@ from pathlib import Path
 from PIL import Image, PngImagePlugin
 
 from ..errors import ImageError, InceptionismError
+from .files import atomic_write
 from .images import (
     METADATA_KEY,
     OUTPUT_FORMATS,
     SAVE_OPTIONS,
-    _atomic_write,
     check_output_size,
     output_format,
     sidecar_path,
@@ -222,10 +222,10 @@ def write_output(path: Path, encoded: EncodedImage, outdir: Path) -> None:
     A full or read-only folder raises :class:`OutputFolderError` (the batch stops)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, lambda tmp: tmp.write_bytes(encoded.data))
+        atomic_write(path, lambda tmp: tmp.write_bytes(encoded.data))
         side = sidecar_path(path)
         if encoded.sidecar is not None:
-            _atomic_write(side, lambda tmp: tmp.write_text(encoded.sidecar + "\n"))
+            atomic_write(side, lambda tmp: tmp.write_text(encoded.sidecar + "\n"))
         else:
             side.unlink(missing_ok=True)  # a stale one from an older output
     except OSError as exc:

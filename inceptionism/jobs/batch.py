@@ -1,9 +1,14 @@
-"""Batches: one recipe dreamed over many photos, in one process, N local processes or on Ray.
+"""The batch job: one recipe dreamed over many photos, in one process, N local processes or
+on Ray.
+
+    from inceptionism.jobs import BatchRequest, run_batch
+    result = run_batch(BatchRequest(inputs=("holiday/",), outdir=Path("dreams"), recursive=True))
 
 The unit of work is one photo: a :class:`PhotoTask` carries the input's *bytes* (never a
 path, so a worker on another machine needs no shared file system) and a
-:class:`PhotoWorker`, which loads the model once, turns it into a :class:`PhotoResult` holding
-the encoded output file (parameters included). The driver, :func:`run_batch`, is the only
+:class:`PhotoWorker`, which loads the model once, runs the still-dream job
+(:func:`~inceptionism.jobs.run_dream`) on it and returns a :class:`PhotoResult` holding the
+encoded output file (parameters included). The driver, :func:`drive`, is the only
 part that touches OUTDIR: it decides what is already done, feeds the workers with a bounded
 number of tasks in flight, writes each result atomically and keeps the manifest.
 
@@ -12,7 +17,7 @@ Backends (all give the same images for the same thread count; see tests/test_bat
 * ``InlineBackend``: the photos one after another in this process (``--workers 1``).
 * ``ProcessBackend``: N local worker processes (``--workers N``), each loading the model
   once and running ``cores / N`` threads.
-* ``inceptionism.cluster.RayBackend``: Ray actors (``--ray [ADDRESS]``).
+* ``inceptionism.jobs.cluster.RayBackend``: Ray actors (``--ray [ADDRESS]``).
 
 Skipping: an output is done when the parameters stored in it match this batch's recipe and
 the SHA-256 of the input it was made from matches the input's. So re-running a batch after
@@ -26,14 +31,17 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from . import __version__
-from .errors import ImageError, InceptionismError
-from .io.batch import (
+from .. import __version__
+from ..errors import Cancelled, InceptionismError
+from ..io.batch import (
     BatchItem,
+    discover,
     EncodedImage,
     Manifest,
     ManifestEntry,
@@ -42,8 +50,13 @@ from .io.batch import (
     prepare_outdir,
     write_output,
 )
-from .io.images import DEFAULT_MAX_PIXELS, read_metadata
-from .io.params import Recipe
+from ..dream import DreamConfig
+from ..io.images import DEFAULT_MAX_PIXELS, read_metadata
+from ..models.zoo import DEFAULT_MODEL
+from ..presets import get_preset
+from .base import Hooks, require_file
+from .recipe import Recipe
+from .still import DreamRequest, run_dream
 
 
 @dataclass(frozen=True)
@@ -85,30 +98,27 @@ def _set_threads(threads: int) -> None:
 
 
 class PhotoWorker:
-    """Loads the model once, then dreams one photo per :meth:`run`. Errors in a photo become
-    a failed :class:`PhotoResult` with one sentence; they never escape."""
+    """Loads the model once, then runs the still-dream job on one photo per :meth:`run`.
+    Errors in a photo become a failed :class:`PhotoResult` with one sentence; they never
+    escape."""
 
     def __init__(self, spec: WorkerSpec, name: str = "local"):
-        from .api import Dreamer
+        from ..api import Dreamer
 
         _set_threads(spec.threads)
         self.spec = spec
         self.name = name
         self.tmp = Path(tempfile.mkdtemp(prefix="inceptionism-worker-"))
-        weights = None
+        # The files the recipe names, from their bytes: this worker may not see the driver's.
+        self.weights = self.guide = None
         if spec.weights_bytes is not None:
-            weights = self.tmp / "weights.pt"
-            weights.write_bytes(spec.weights_bytes)
-        self.dreamer = Dreamer(spec.recipe.model, weights=weights, device=spec.recipe.device,
-                               progress=False, fast=spec.fast)
-        self.goal = self.dreamer.objective(spec.recipe.objective)
+            self.weights = self.tmp / "weights.pt"
+            self.weights.write_bytes(spec.weights_bytes)
         if spec.guide_bytes is not None:
-            from .io.images import load_image
-
-            guide = self.tmp / ("guide" + Path(spec.recipe.guide or "guide.png").suffix)
-            guide.write_bytes(spec.guide_bytes)
-            self.goal = self.dreamer.guided(spec.recipe.objective,
-                                            load_image(guide, spec.max_pixels).rgb)
+            self.guide = self.tmp / ("guide" + Path(spec.recipe.guide or "guide.png").suffix)
+            self.guide.write_bytes(spec.guide_bytes)
+        self.dreamer = Dreamer(spec.recipe.model, weights=self.weights, device=spec.recipe.device,
+                               progress=False, fast=spec.fast)
 
     def run(self, task: PhotoTask) -> PhotoResult:
         t0 = time.perf_counter()
@@ -125,25 +135,29 @@ class PhotoWorker:
         return PhotoResult(task.index, encoded, time.perf_counter() - t0, None, self.name)
 
     def _dream(self, task: PhotoTask) -> EncodedImage:
-        from .io.images import load_image, to_pil
-
-        # The loader's checks and messages work on files; the file gets the input's own name
-        # (in a folder of its own), and the message names the input as the user knows it.
+        # The job reads files: the input gets its own name (in a folder of its own), and a
+        # message names the input as the user knows it.
+        recipe = self.spec.recipe
         folder = Path(tempfile.mkdtemp(dir=self.tmp))
         path = folder / Path(task.name).name
         try:
             path.write_bytes(task.data)
+            request = DreamRequest(input=path, model=recipe.model, objective=recipe.objective,
+                                   weights=self.weights, guide=self.guide, device=recipe.device,
+                                   config=recipe.config, max_pixels=self.spec.max_pixels,
+                                   download_progress=False)
             try:
-                image = load_image(path, max_pixels=self.spec.max_pixels)
-            except ImageError as exc:
-                raise ImageError(str(exc).replace(str(path), task.name)) from None
+                result = run_dream(request, dreamer=self.dreamer)
+            except InceptionismError as exc:
+                raise InceptionismError(str(exc).replace(str(path), task.name)) from None
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-        rgb = self.dreamer.dream_array(image.rgb, self.goal, self.spec.recipe.config)
-        metadata = {**self.spec.metadata, "device": str(self.dreamer.device),
-                    "objective_name": self.goal.name, "input": Path(task.name).name,
-                    "input_sha256": hashlib.sha256(task.data).hexdigest()}
-        return encode_image(to_pil(rgb, image.alpha), self.spec.ext, metadata)
+        # The files are stored as the driver named them (same SHA-256), and the preset the
+        # settings came from, so every output re-runs from the driver's machine.
+        metadata = {**result.metadata,
+                    **{k: self.spec.metadata[k] for k in ("weights", "weights_file", "guide",
+                                                         "preset")}}
+        return encode_image(result.image, self.spec.ext, metadata)
 
     def close(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -299,17 +313,19 @@ def already_done(output: Path, metadata: dict, input_sha256: str) -> bool:
         stored.get(k) == metadata[k] for k in keys)
 
 
-def run_batch(
+def drive(
     items: list[BatchItem],
     outdir: Path,
     spec: WorkerSpec,
     backend,
     force: bool = False,
     callback: BatchCallback | None = None,
+    cancel=None,
 ) -> BatchSummary:
     """Dream every item into ``outdir`` with ``backend`` (a context manager with a
     ``results(tasks)`` generator); return counts. One bad input is recorded in the manifest
-    and the batch goes on; a folder that cannot be written stops it (OutputFolderError)."""
+    and the batch goes on; a folder that cannot be written stops it (OutputFolderError).
+    ``cancel`` (a CancelToken) stops it between photos with :class:`Cancelled`."""
     outputs = plan_outputs(items, outdir, spec.ext)
     prepare_outdir(outdir)
     progress = BatchProgress(total=len(items))
@@ -329,6 +345,9 @@ def run_batch(
             """Read each input when its turn comes (memory holds only the tasks in flight);
             settle the ones already done, or unreadable, on the way."""
             for index, (item, out) in enumerate(zip(items, outputs)):
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled(f"cancelled; the outputs in {outdir} are complete, and the "
+                                    "same batch again does only the photos still missing.")
                 try:
                     data = item.path.read_bytes()
                 except OSError as exc:
@@ -343,8 +362,8 @@ def run_batch(
                 if not force and (out.exists() or out.with_name(out.name + ".json").exists()):
                     settle(ManifestEntry(str(item.path), "failed", None, 0.0,
                                          f"Output {out} already exists and was not made from "
-                                         "this input with these parameters; use --force to "
-                                         "replace it."))
+                                         "this input with these parameters; it is replaced only "
+                                         "when overwriting is asked for (--force)."))
                     continue
                 yield PhotoTask(index, str(item.path), data)
 
@@ -389,37 +408,119 @@ def local_backend(spec: WorkerSpec, workers: int):
     return InlineBackend(spec) if workers <= 1 else ProcessBackend(spec, workers)
 
 
-def dream_batch(
-    items: Iterable[BatchItem],
-    outdir: str | Path,
-    recipe: Recipe,
-    ext: str = ".png",
-    workers: int = 1,
-    threads: int | None = None,
-    ray_address: str | None = None,
-    use_ray: bool = False,
-    force: bool = False,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    callback: BatchCallback | None = None,
-) -> BatchSummary:
-    """The whole batch, as the CLI runs it: locally with ``workers`` processes, or on Ray."""
-    from .models import get_spec
+@dataclass(frozen=True)
+class BatchRequest:
+    """Dream every photo of ``inputs`` (files, folders, glob patterns) with one recipe into
+    ``outdir``, as ``OUTDIR/<path below the input folder>`` with ``ext``. The recipe fields
+    mean what they mean in :class:`~inceptionism.jobs.DreamRequest`."""
 
-    items = list(items)
-    outdir = Path(outdir)
+    inputs: Sequence[str | Path]
+    outdir: Path
+    recursive: bool = False  # also sub-folders (and ** in patterns)
+    ext: str = ".png"  # output format
+    model: str | None = None
+    objective: str | None = None
+    weights: Path | None = None
+    guide: Path | None = None
+    device: str | None = None
+    params_from: Path | None = None  # an earlier output whose stored recipe to use
+    config: DreamConfig | None = None
+    preset: str | None = None
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    overwrite: bool = False  # replace outputs made from another input or with other settings
+    workers: int = 1  # local worker processes (with ray: Ray actors; 1 there: one per CPU/GPU)
+    threads: int | None = None  # torch threads per worker (None: cores shared out; 1 on Ray)
+    ray: str | None = None  # None: this machine; "": a local Ray cluster; else its address
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    total: int
+    done: int  # dreamed by this run
+    skipped: int  # already done by an earlier run (same recipe, same photo)
+    failed: int
+    seconds: float
+    manifest: Path  # OUTDIR/manifest.jsonl: every input with status, output, seconds, error
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+
+def batch_recipe(request: BatchRequest) -> Recipe:
+    """The one recipe of the batch, its objective in canonical spec form, checked against the
+    model's layers (the architecture only: no weights are loaded here)."""
+    from ..models import get_spec
+    from ..objectives import parse
+
+    if request.params_from is not None:
+        if request.preset is not None:
+            raise InceptionismError("Use either a preset or stored parameters, not both.")
+        require_file(request.params_from, "Earlier output")
+        stored = Recipe.from_metadata(read_metadata(request.params_from), request.params_from)
+        w, g = request.weights, request.guide
+        recipe = dataclasses.replace(
+            stored, model=request.model or stored.model,
+            objective=request.objective if request.objective is not None else stored.objective,
+            device=request.device or stored.device,
+            weights_file=str(w) if w is not None else stored.weights_file,
+            weights_sha256=None if w is not None else stored.weights_sha256,
+            guide=str(g) if g is not None else stored.guide,
+            guide_sha256=None if g is not None else stored.guide_sha256)
+        recipe.verify_files(request.params_from)
+        config = recipe.config
+    else:
+        config = request.config or DreamConfig()
+        if request.preset is not None:
+            config = get_preset(request.preset).apply(config)
+        recipe = Recipe(model=request.model or DEFAULT_MODEL, objective="", config=config,
+                        weights_file=str(request.weights) if request.weights else None,
+                        guide=str(request.guide) if request.guide else None,
+                        device=request.device or "cpu", preset=request.preset)
+    require_file(Path(recipe.guide) if recipe.guide else None, "Guide image")
+    config = dataclasses.replace(config, **request.overrides)
+    config.validate()
+    spec = get_spec(recipe.model)
+    objective = parse(recipe.objective or ",".join(spec.default_layers),
+                      logits_layer=spec.logits_layer)
+    spec.build().check_layers(objective.layers)
+    return dataclasses.replace(recipe, objective=objective.spec, config=config)
+
+
+def run_batch(request: BatchRequest, hooks: Hooks | None = None) -> BatchResult:
+    """Run a batch: check inputs, names and output folder before any work, then dream what is
+    not done yet, here, on local worker processes or on Ray. ``hooks.on_photo`` gets a
+    :class:`BatchProgress` after each photo is settled; ``hooks.cancel`` stops between photos."""
+    from ..models import get_spec
+
+    hooks = hooks or Hooks()
+    recipe = batch_recipe(request)
+    outdir = Path(request.outdir)
+    ext = request.ext if request.ext.startswith(".") else f".{request.ext}"
+    items = discover(list(request.inputs), recursive=request.recursive, exclude=outdir)
+    plan_outputs(items, outdir, ext)  # refuses collisions and outputs onto inputs
+    prepare_outdir(outdir)
     description = recipe.weights_file or get_spec(recipe.model).weights.describe()
-    if use_ray:
+    if request.ray is not None:
         from .cluster import RayBackend
 
-        spec = make_spec(recipe, ext, description, threads or 1, max_pixels)
-        backend = RayBackend(spec, address=ray_address, workers=workers if workers > 1 else None)
+        spec = make_spec(recipe, ext, description, request.threads or 1, request.max_pixels)
+        backend = RayBackend(spec, address=request.ray or None,
+                             workers=request.workers if request.workers > 1 else None)
     else:
-        spec = make_spec(recipe, ext, description, threads or default_threads(workers), max_pixels)
-        backend = local_backend(spec, workers)
-    return run_batch(items, outdir, spec, backend, force=force, callback=callback)
+        threads = request.threads or default_threads(request.workers)
+        spec = make_spec(recipe, ext, description, threads, request.max_pixels)
+        backend = local_backend(spec, request.workers)
+    summary = drive(items, outdir, spec, backend, force=request.overwrite,
+                    callback=hooks.on_photo, cancel=hooks.cancel)
+    return BatchResult(summary.total, summary.done, summary.skipped, summary.failed,
+                       summary.seconds, summary.manifest)
 
 
 __all__ = [
-    "BatchProgress", "BatchSummary", "InlineBackend", "PhotoResult", "PhotoTask", "PhotoWorker",
-    "ProcessBackend", "WorkerSpec", "already_done", "dream_batch", "make_spec", "run_batch",
+    "BatchProgress", "BatchRequest", "BatchResult", "BatchSummary", "InlineBackend",
+    "PhotoResult", "PhotoTask", "PhotoWorker", "ProcessBackend", "WorkerSpec", "already_done",
+    "batch_recipe", "drive", "make_spec", "run_batch",
 ]

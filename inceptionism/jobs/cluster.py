@@ -6,7 +6,7 @@ What runs where:
   its turn comes, and writes every output itself, atomically. No shared file system is
   assumed: inputs go to the workers as bytes through Ray's object store, and each result
   (the encoded output file) comes back the same way.
-* Each **worker** is a Ray actor (:class:`inceptionism.batch.PhotoWorker` inside) that loads
+* Each **worker** is a Ray actor (:class:`inceptionism.jobs.batch.PhotoWorker` inside) that loads
   the model once and then dreams photos, or layers of the layer tour, one at a time.
 * **Bounded work in flight:** at most two tasks per actor are submitted at once (one running,
   one waiting, so an actor never idles on the driver's round trip); a folder of a million
@@ -27,8 +27,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..errors import InceptionismError
 from .batch import PhotoResult, PhotoTask, PhotoWorker, WorkerSpec
-from .errors import InceptionismError
 
 # Ray restarts a dead actor this many times, re-running the tasks it held each time; a photo
 # whose worker dies more often than that is recorded as failed.
@@ -99,8 +99,8 @@ class _DreamActor:
         """One tile of the layer tour: (1, 3, H, W) float array -> dreamed array."""
         import torch
 
-        from .dream import dream
-        from .objectives import layer
+        from ..dream import dream
+        from ..objectives import layer
 
         dreamer = self.worker.dreamer
         x = torch.from_numpy(np.array(image)).to(dreamer.device)  # writable copy
@@ -156,7 +156,7 @@ def balanced(ray, actors: list, jobs: Iterator, submit) -> Iterator[tuple[object
 
 
 class RayBackend:
-    """Batch backend on Ray actors (see :func:`inceptionism.batch.run_batch`)."""
+    """Batch backend on Ray actors (see :func:`inceptionism.jobs.batch.drive`)."""
 
     def __init__(self, spec: WorkerSpec, address: str | None = None, workers: int | None = None):
         self.spec = spec
@@ -229,6 +229,28 @@ def tour_on_ray(spec: WorkerSpec, image, layers: list[str], config, address: str
     return {name: dreams[name] for name in layers}
 
 
+def explore_on_ray(dreamer, rgb, names: list[str], config, size: int, address: str | None,
+                   weights, device: str):
+    """The layer tour job's dreams on Ray: an :class:`inceptionism.api.Tour` with the same
+    tiles :meth:`inceptionism.Dreamer.explore` makes here."""
+    from ..api import Tour, as_tensor
+    from ..explore import shrink
+    from ..io.images import to_pil
+    from .batch import make_spec
+    from .recipe import Recipe
+
+    x = shrink(as_tensor(rgb), size)
+    recipe = Recipe(model=dreamer.spec.name, objective=names[0], config=config,
+                    weights_file=str(weights) if weights else None, device=device)
+    spec = make_spec(recipe, ".png", dreamer.weights_source, threads=1)
+    dreams = tour_on_ray(spec, x, names, config, address=address)
+
+    def pil(t):
+        return to_pil(t[0].detach().cpu().permute(1, 2, 0).numpy())
+
+    return Tour(pil(x), [(name, pil(d)) for name, d in dreams.items()])
+
+
 # --- video segments on Ray ----------------------------------------------------------------
 
 
@@ -241,7 +263,7 @@ class _VideoActor:
 
         import torch
 
-        from .api import Dreamer
+        from ..api import Dreamer
 
         torch.set_num_threads(max(1, threads))
         self.tmp = Path(tempfile.mkdtemp(prefix="inceptionism-video-"))
@@ -256,8 +278,8 @@ class _VideoActor:
         each frame goes back to the driver as soon as it is made)."""
         import tempfile
 
-        from .io.video import read_frames
-        from .segments import run_job
+        from ..io.video import read_frames
+        from ..segments import run_job
 
         with tempfile.NamedTemporaryFile(suffix=suffix, dir=self.tmp) as f:
             f.write(video)
