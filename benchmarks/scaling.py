@@ -197,6 +197,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--skip-seams", action="store_true")
+    parser.add_argument("--configs", nargs="*", default=list(CONFIGS), choices=CONFIGS,
+                        help="which batch configurations to run (default: all)")
     parser.add_argument("--only-extra", action="store_true",
                         help="only the 0-step round trip and the seam metric")
     args = parser.parse_args()
@@ -214,7 +216,7 @@ def main() -> None:
     print(f"Ray local cluster started in {report['ray_cluster_start_s']:.1f} s")
     try:
         for r in range(0 if args.only_extra else args.rounds):
-            for name in CONFIGS:
+            for name in args.configs:
                 run = run_config(name, base / "photos", base / "out", cores)
                 run["round"] = r
                 report["runs"].append(run)
@@ -227,7 +229,7 @@ def main() -> None:
     finally:
         ray.shutdown()
     summary = {}
-    for name in CONFIGS if report["runs"] else ():
+    for name in args.configs if report["runs"] else ():
         runs = [r for r in report["runs"] if r["config"] == name]
         summary[name] = {"images_per_min_median": statistics.median(r["images_per_min"] for r in runs),
                          "worker_dream_s_mean": statistics.mean(r["worker_dream_s_mean"] for r in runs)}

@@ -527,8 +527,8 @@ def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotat
                    "with --workers or --ray), joined in order with the sound.")
 @click.option("--warmup", type=click.IntRange(min=0), default=None, metavar="K",
               help="Each segment starts dreaming K frames before its first kept frame (thrown "
-                   "away), so the carried dream has built up at the seam. Default: 8 "
-                   "(see docs/scaling.md).")
+                   "away), so the carried dream has built up at the seam. Default: enough for "
+                   "the cold start to fade below 15% (4 at --carry 0.6; see docs/scaling.md).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="With --segments: local worker processes, one segment each at a time "
                    "(with --ray: how many Ray actors; default there: one per CPU).")

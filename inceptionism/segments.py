@@ -24,6 +24,7 @@ for bit: its last stored frame is what the next is carried from.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -47,11 +48,26 @@ from .video import (
     to_tensor,
 )
 
-# Default warm-up: frames dreamed before each segment's first kept frame and thrown away.
-# Chosen from the seam metric (benchmarks/segments.py; docs/scaling.md): with carry 0.6 and
-# 4 steps a frame, the carried detail is 0.6^k of what it was k frames ago, so after 8 frames
-# less than 2% of the start is left and the seam is as smooth as the frames around it.
-DEFAULT_WARMUP = 8
+# Default warm-up: enough frames for what a segment starts from to fade below this share of
+# the carried dream. Each frame carries `carry` times the previous frame's detail, so after k
+# frames the cold start weighs carry**k: at the default carry 0.6 that is 4 frames (0.13).
+# Measured (benchmarks/scaling.py, docs/scaling.md): without warm-up the dream at a seam is
+# 26% weaker than around it (a visible fade); with 4 frames 1.5% weaker; with 8, none.
+WARMUP_RESIDUE = 0.15
+MAX_WARMUP = 40
+
+
+def default_warmup(carry: float) -> int:
+    """Warm-up frames for a flow ``carry``: the smallest K with carry**K <= WARMUP_RESIDUE,
+    at most MAX_WARMUP (a carry near 1 never forgets its start; no warm-up can match it)."""
+    if carry <= WARMUP_RESIDUE:
+        return 1 if carry > 0 else 0
+    if carry >= 1:
+        return MAX_WARMUP
+    return min(MAX_WARMUP, math.ceil(math.log(WARMUP_RESIDUE) / math.log(carry) - 1e-9))
+
+
+DEFAULT_WARMUP = default_warmup(0.6)  # 4 at the default carry
 
 
 @dataclass(frozen=True)
@@ -325,5 +341,5 @@ def seam_metric(frames: Sequence[np.ndarray], inputs: Sequence[np.ndarray], seam
     return out
 
 
-__all__ = ["DEFAULT_WARMUP", "Segment", "SegmentJob", "done_in", "render_segments", "seam_metric",
+__all__ = ["DEFAULT_WARMUP", "default_warmup", "Segment", "SegmentJob", "done_in", "render_segments", "seam_metric",
            "segment_frames", "split"]

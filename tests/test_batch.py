@@ -222,3 +222,40 @@ def test_run_batch_raises_output_folder_error_on_a_file(tmp_path, chelsea):
     spec = make_spec(RECIPE, ".png", "embedded", threads=1)
     with pytest.raises(OutputFolderError, match="is a file, not a folder"):
         run_batch(discover([tmp_path / "in"]), tmp_path / "out", spec, InlineBackend(spec))
+
+
+def test_batch_job_with_stored_parameters_and_outputs_that_re_run(tmp_path, chelsea, one_thread):
+    """The batch job takes an earlier output's recipe, and each of its outputs re-runs with
+    `dream --params-from` to the same pixels (so what it stores is the whole recipe)."""
+    from inceptionism.jobs import BatchRequest, CancelToken, Hooks, run_batch
+
+    photos = make_photos(tmp_path / "in", chelsea, 2)
+    first = tmp_path / "first.png"
+    assert main(["dream", str(photos[0]), "-o", str(first), "-l", "b7", "--steps", "3",
+                 "--octaves", "2", "--seed", "5", "-q"]) == 0
+    result = run_batch(BatchRequest(inputs=[tmp_path / "in"], outdir=tmp_path / "out",
+                                    params_from=first, overrides={"seed": 6}))
+    assert (result.done, result.failed) == (2, 0)
+    again = tmp_path / "again.png"
+    assert main(["dream", str(photos[1]), "-o", str(again), "--params-from",
+                 str(tmp_path / "out" / "p1.png"), "-q"]) == 0
+    assert np.array_equal(pixels(again), pixels(tmp_path / "out" / "p1.png"))
+    from inceptionism.io.images import read_metadata
+
+    meta = read_metadata(tmp_path / "out" / "p1.png")
+    assert (meta["objective"], meta["config"]["seed"], meta["config"]["steps"]) == ("b7", 6, 3)
+    # A cancel token stops the job between photos; the same request later does the rest.
+    cancel = CancelToken()
+    from inceptionism.errors import Cancelled
+
+    def stop(progress):
+        cancel.cancel()
+
+    with pytest.raises(Cancelled):
+        run_batch(BatchRequest(inputs=[tmp_path / "in"], outdir=tmp_path / "out2",
+                               objective="b5", config=DreamConfig(octaves=2, steps=2)),
+                  Hooks(on_photo=stop, cancel=cancel))
+    assert len(list((tmp_path / "out2").glob("*.png"))) == 1
+    result = run_batch(BatchRequest(inputs=[tmp_path / "in"], outdir=tmp_path / "out2",
+                                    objective="b5", config=DreamConfig(octaves=2, steps=2)))
+    assert (result.done, result.skipped) == (1, 1)

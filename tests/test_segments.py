@@ -123,3 +123,14 @@ def test_split_options_need_segments(clip, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 1 and err == ("error: --warmup, --workers and --ray split a video: give "
                                  "--segments N too.\n")
+
+
+def test_default_warm_up_lets_the_cold_start_fade_below_15_percent():
+    from inceptionism.segments import default_warmup
+
+    assert default_warmup(0.0) == 0  # nothing is carried: segments need no warm-up
+    for carry in (0.3, 0.6, 0.8, 0.9):
+        k = default_warmup(carry)
+        assert carry ** k <= 0.15 < carry ** (k - 1)
+    assert default_warmup(0.6) == 4
+    assert default_warmup(1.0) == 40  # capped

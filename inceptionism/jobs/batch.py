@@ -345,7 +345,7 @@ def drive(
             """Read each input when its turn comes (memory holds only the tasks in flight);
             settle the ones already done, or unreadable, on the way."""
             for index, (item, out) in enumerate(zip(items, outputs)):
-                if cancel is not None and cancel.is_set():
+                if cancel is not None and cancel.cancelled:
                     raise Cancelled(f"cancelled; the outputs in {outdir} are complete, and the "
                                     "same batch again does only the photos still missing.")
                 try:

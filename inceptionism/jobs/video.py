@@ -72,7 +72,7 @@ class VideoRequest(VideoOptions):
     frames: int | None = None  # only the first N frames (None: all)
     fps: float | None = None  # output frame rate (None: the input's)
     # Long videos in parallel (inceptionism.segments): the clip in `segments` parts dreamed
-    # independently, each starting `warmup` frames early (None: segments.DEFAULT_WARMUP), on
+    # independently, each starting `warmup` frames early (None: segments.default_warmup), on
     # `workers` local processes with `threads` each (None: the cores shared out), or on Ray
     # (`ray`: None no; "" a local cluster; else its address), joined in order with the sound.
     segments: int = 1
@@ -208,7 +208,7 @@ def run_video(request: VideoRequest, hooks: Hooks | None = None,
 def _render_segments(request: VideoRequest, dreamer: Dreamer, store: FrameStore, total: int,
                      source_id: str, config: DreamConfig, hooks: Hooks) -> int:
     """A split render: here, on local worker processes, or on Ray (see segments.py)."""
-    from ..segments import DEFAULT_WARMUP, default_threads, process_runner, render_segments
+    from ..segments import default_threads, default_warmup, process_runner, render_segments
 
     weights = str(request.weights) if request.weights else None
     if request.ray is not None:
@@ -224,7 +224,7 @@ def _render_segments(request: VideoRequest, dreamer: Dreamer, store: FrameStore,
                                 request.max_pixels)
     else:
         runner = None
-    warmup = DEFAULT_WARMUP if request.warmup is None else request.warmup
+    warmup = default_warmup(request.flow.carry) if request.warmup is None else request.warmup
     return render_segments(dreamer, request.input, store, total, source_id, request.segments,
                            warmup, list(request.objectives), request.flow, config,
                            cycle_every=request.cycle_every, restart=request.restart,
