@@ -67,6 +67,7 @@ REMEDIES = {
     "tiles_dir": "--tiles-dir {problem}.",
     "same_output": "{problem} with -o.",
     "segments": "--warmup, --workers and --ray split a video: give --segments N too.",
+    "recursive": "{problem} (use --recursive for sub-folders).",
 }
 
 

@@ -17,7 +17,8 @@ class InceptionismError(Exception):
     pixel limit), ``discard_frames`` (discard a frames folder's unverifiable frames),
     ``discard_or_other_folder`` (discard frames made with other parameters, or use another
     frames folder), ``weights_file`` (load the weights from a file of one's own), ``cpu``
-    (use the CPU) and ``segments`` (split the video, which the other split settings need).
+    (use the CPU), ``segments`` (split the video, which the other split settings need) and
+    ``recursive`` (search sub-folders too).
     """
 
     def __init__(self, message: str = "", *, remedy: str | None = None,

@@ -137,7 +137,7 @@ def test_resume_after_interruption_does_only_the_missing_files(tmp_path, referen
     summary = run_batch(items, tmp_path / "out", spec, InlineBackend(spec))
     assert (summary.skipped, summary.failed) == (3, 1)  # p3.png exists: replaced only with force
     entry = [e for e in read_manifest(summary.manifest) if e["status"] == "failed"][0]
-    assert "already exists" in entry["error"] and "--force" in entry["error"]
+    assert "already exists" in entry["error"] and "overwriting" in entry["error"]
     summary = run_batch(items, tmp_path / "out", spec, InlineBackend(spec), force=True)
     assert (summary.done, summary.skipped) == (1, 3)
     assert np.array_equal(pixels(tmp_path / "out" / "p3.png"), pixels(reference / "out" / "p0.png"))

@@ -118,8 +118,10 @@ def discover(inputs: list[str | Path], recursive: bool = False,
         else:
             raise InceptionismError(f"Input {text} does not exist.")
     if not items:
-        raise InceptionismError("The inputs hold no photos"
-                                + ("" if recursive else " (use --recursive for sub-folders)") + ".")
+        if recursive:
+            raise InceptionismError("The inputs hold no photos.")
+        raise InceptionismError("The inputs hold no photos (sub-folders were not searched).",
+                                remedy="recursive", problem="The inputs hold no photos")
     return list(items.values())
 
 

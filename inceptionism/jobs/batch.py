@@ -128,7 +128,7 @@ class PhotoWorker:
             return PhotoResult(task.index, None, time.perf_counter() - t0, str(exc), self.name)
         except MemoryError:
             return PhotoResult(task.index, None, time.perf_counter() - t0,
-                               "Out of memory; try a smaller --tile-size.", self.name)
+                               "Out of memory; try smaller tiles.", self.name)
         except Exception as exc:  # a bug of ours: recorded, and the batch goes on
             return PhotoResult(task.index, None, time.perf_counter() - t0,
                                f"Unexpected {type(exc).__name__}: {exc}.", self.name)
@@ -363,7 +363,7 @@ def drive(
                     settle(ManifestEntry(str(item.path), "failed", None, 0.0,
                                          f"Output {out} already exists and was not made from "
                                          "this input with these parameters; it is replaced only "
-                                         "when overwriting is asked for (--force)."))
+                                         "when overwriting is allowed."))
                     continue
                 yield PhotoTask(index, str(item.path), data)
 

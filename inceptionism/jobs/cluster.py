@@ -41,7 +41,7 @@ def import_ray():
         import ray
     except ImportError:
         raise InceptionismError(
-            "--ray needs Ray, an optional extra: pip install 'inceptionism[ray]'."
+            "Running on Ray needs Ray, an optional extra: pip install 'inceptionism[ray]'."
         ) from None
     return ray
 
