@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from inceptionism.jobs.batch import InlineBackend, make_spec
-from inceptionism.jobs.batch import drive as run_batch
+from inceptionism.jobs.batch import drive
 from inceptionism.dream import DreamConfig
 from inceptionism.io.batch import discover, read_manifest
 from inceptionism.io.images import read_metadata
@@ -43,7 +43,7 @@ def reference(photos: Path, tmp_path_factory) -> Path:
     """The one-process batch, one PyTorch thread: what every other backend must give."""
     out = tmp_path_factory.mktemp("inline")
     spec = make_spec(RECIPE, ".png", "embedded", threads=1)
-    summary = run_batch(discover([photos], recursive=True), out, spec, InlineBackend(spec))
+    summary = drive(discover([photos], recursive=True), out, spec, InlineBackend(spec))
     assert summary.done == 6 and summary.failed == 0
     return out
 
@@ -67,7 +67,7 @@ def test_ray_batch_gives_the_one_process_images_and_records_a_broken_input(
     out = tmp_path / "out"
     spec = make_spec(RECIPE, ".png", "embedded", threads=1)
     backend = RayBackend(spec, workers=2)
-    summary = run_batch(discover([mixed], recursive=True), out, spec, backend)
+    summary = drive(discover([mixed], recursive=True), out, spec, backend)
     assert (summary.done, summary.failed, summary.skipped) == (6, 1, 0)
     # Every dream is bit for bit the one-process dream (both ran one thread per worker).
     for ref in inline_out.rglob("*.png"):
@@ -104,7 +104,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(ray_cluster, photos, inline_out
         os.kill(victim, signal.SIGKILL)  # it still holds at least one photo in flight
         killed.append(victim)
 
-    summary = run_batch(discover([photos], recursive=True), out, spec, backend,
+    summary = drive(discover([photos], recursive=True), out, spec, backend,
                         callback=kill_the_other_worker)
     assert killed, "no worker was killed"
     assert (summary.done, summary.failed) == (6, 0)
