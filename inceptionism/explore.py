@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from torch import Tensor
 
 from .dream import DreamConfig, StepInfo, dream
+from .io.images import DEFAULT_MAX_PIXELS
 from .models.base import DreamNet
 from .objectives import layer
 from .transforms import resize
@@ -50,6 +51,7 @@ def tour(
     layers: Sequence[str],
     config: DreamConfig = TOUR_CONFIG,
     callback: TourCallback | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> dict[str, Tensor]:
     """Dream ``image`` (1, 3, H, W) in [0, 1] on each of ``layers``; {layer: dream}, in order."""
     model.net.check_layers(layers)
@@ -59,5 +61,5 @@ def tour(
             if callback is not None:
                 callback(TourStep(name, index, len(layers), info))
 
-        dreams[name] = dream(model, image, layer(name), config, relay)
+        dreams[name] = dream(model, image, layer(name), config, relay, max_pixels)
     return dreams
