@@ -67,6 +67,8 @@ def check_input_file(path: Path, kind: str = "image", error: type[Exception] = I
         if path.is_dir():
             raise error(f"Input {path} is a directory, not {'an' if kind[0] in 'aeiou' else 'a'} "
                         f"{kind} file.")
+        if not path.is_file():  # a pipe would block, a device never end
+            raise error(f"Input {path} is a pipe, socket or device, not a regular {kind} file.")
         if path.stat().st_size == 0:
             raise error(f"Input file {path} is empty (0 bytes).")
     except PermissionError:
