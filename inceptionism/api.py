@@ -22,7 +22,7 @@ from torch import Tensor
 from .checks import MAX_PIXELS
 from .dream import DreamConfig, StepCallback, check_working_size, dream, fit_to_model
 from .errors import InceptionismError
-from .explore import TOUR_CONFIG, TOUR_SIZE, TourCallback, shrink, tour
+from .explore import SIZE, TOUR_CONFIG, TOUR_SIZE, TourCallback, shrink, tour
 from .io.images import DEFAULT_MAX_PIXELS, pil_to_rgb, to_pil
 from .models import LayerInfo, get_spec, layer_table, load_model
 from .models.optimize import optimize
@@ -190,6 +190,7 @@ class Dreamer:
         """The layer tour: ``image`` shrunk to ``size`` on its longest side, then dreamed at each
         of ``layers`` (default: every layer, shallow to deep). Lay the result out with
         :func:`inceptionism.io.sheet.contact_sheet`."""
+        SIZE.check(size)
         x = shrink(as_tensor(image), size).to(self.device, torch.float32)
         dreams = tour(self.model, x, list(layers or self.layer_names), config, callback,
                       self.max_pixels)

@@ -28,6 +28,7 @@ _MAX_DIGITS = 30  # longer texts are no sensible setting; int() of a huge text i
 
 
 def _fmt(x: float | int) -> str:
+    """A bound or value as a person writes it: 64, 0.5, 10000000000."""
     return f"{x:g}" if isinstance(x, float) and not float(x).is_integer() else f"{int(x)}"
 
 

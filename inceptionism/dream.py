@@ -106,7 +106,7 @@ LIMITS = {
     "blend": Number("blend", 0, 1),
     "tile_size": Number("tile size", 32, 65_536, whole=True),
     "min_size": Number("min size", 8, 1_000_000, whole=True),
-    "seed": Number("seed", -(2**63), 2**64 - 1, whole=True),
+    "seed": Number("seed", 0, 2**64 - 1, whole=True),  # what torch.manual_seed takes
 }
 
 

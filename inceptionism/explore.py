@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from torch import Tensor
 
+from .checks import Number
 from .dream import DreamConfig, StepInfo, dream
 from .io.images import DEFAULT_MAX_PIXELS
 from .models.base import DreamNet
@@ -23,6 +24,7 @@ from .transforms import resize
 # fewer octaves and steps than a single dream, with a larger step to make up for them.
 TOUR_CONFIG = replace(DreamConfig(), octaves=3, steps=6, step_size=0.02)
 TOUR_SIZE = 200  # longest side (pixels) of the photo each layer dreams on
+SIZE = Number("tour size", 32, 16_384, whole=True)  # what a tour's size may be
 
 
 @dataclass(frozen=True)
