@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from .checks import MAX_PIXELS
+from .checks import MAX_PIXELS, megapixels
 from .dream import DreamConfig, StepCallback, check_working_size, dream, fit_to_model
 from .errors import InceptionismError
 from .explore import SIZE, TOUR_CONFIG, TOUR_SIZE, TourCallback, shrink, tour
@@ -118,8 +118,8 @@ class Dreamer:
             raise InceptionismError(
                 f"A {width}x{height} guide image is seen by the network at {size[1]}x{size[0]} "
                 f"(its shorter side scaled to the model's {self.spec.input_size}), which is "
-                f"{size[0] * size[1] / 1e6:.1f} megapixels, more than the limit of "
-                f"{self.max_pixels / 1e6:g} megapixels."
+                f"{megapixels(size[0] * size[1])} megapixels, more than the limit of "
+                f"{megapixels(self.max_pixels)} megapixels."
             )
         return resize(guide_image.to(self.device, torch.float32), size).clamp(0, 1)
 

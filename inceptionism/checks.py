@@ -32,6 +32,11 @@ def _fmt(x: float | int) -> str:
     return f"{x:g}" if isinstance(x, float) and not float(x).is_integer() else f"{int(x)}"
 
 
+def megapixels(pixels: float) -> str:
+    """A pixel count in megapixels as a message shows it: 409.6, 1600, 0.014."""
+    return f"{pixels / 1e6:.1f}".removesuffix(".0") if pixels >= 100_000 else f"{pixels / 1e6:.2g}"
+
+
 @dataclass(frozen=True)
 class Number:
     """One numeric setting: ``label`` (how messages name it), whole or real, and bounds."""

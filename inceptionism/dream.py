@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .checks import Number, check_choice, check_flag
+from .checks import Number, check_choice, check_flag, megapixels
 from .errors import InceptionismError
 from .io.images import DEFAULT_MAX_PIXELS
 from .models.base import DreamNet
@@ -166,11 +166,13 @@ def check_working_size(
         raise InceptionismError(f"An {what} needs at least 1 pixel a side (got {width}x{height}).")
     h, w = working_size(height, width, config)
     if h * w > max_pixels:
-        why = "" if (h, w) == (height, width) else (
-            f" (its shorter side raised to the minimum size of {config.min_size})")
+        size = f"{width}x{height} {what}"
+        if (h, w) != (height, width):
+            size += (f" is dreamed at {w}x{h} (its shorter side raised to the minimum size of "
+                     f"{config.min_size}), which")
         raise InceptionismError(
-            f"A {width}x{height} {what} is dreamed at {w}x{h}{why}, which is "
-            f"{h * w / 1e6:.1f} megapixels, more than the limit of {max_pixels / 1e6:g} megapixels."
+            f"A {size} is {megapixels(h * w)} megapixels, more than the limit of "
+            f"{megapixels(max_pixels)} megapixels."
         )
     return h, w
 
