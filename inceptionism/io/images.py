@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -205,15 +205,31 @@ def _umask() -> int:
 
 
 def _atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)``, then rename the temporary file over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
+    """Call ``write(tmp_path)``, then rename the temporary file over ``path``.
+
+    The temporary name is chosen before the file is created, inside the ``try``, so an
+    interruption at any moment (Ctrl-C or SIGTERM raised between two lines, even inside
+    the creation itself) still removes it: ``tempfile.mkstemp`` would create the file and
+    could be interrupted before it tells us its name.
+    """
+    folder = path.parent if str(path.parent) else Path(".")
+    tmp = None
     try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give it normal permissions
+        for _ in range(100):
+            tmp = folder / f".{path.name}.{secrets.token_hex(4)}.part"
+            try:
+                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise FileExistsError(f"no free temporary name beside {path}")
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # created private; give it normal permissions
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise
 
 
