@@ -20,7 +20,15 @@ from PIL import Image
 from torch import Tensor
 
 from .checks import MAX_PIXELS, megapixels
-from .dream import DreamConfig, StepCallback, check_working_size, dream, fit_to_model
+from .dream import (
+    CancelToken,
+    DreamConfig,
+    OctaveCallback,
+    StepCallback,
+    check_working_size,
+    dream,
+    fit_to_model,
+)
 from .errors import InceptionismError
 from .explore import SIZE, TOUR_CONFIG, TOUR_SIZE, TourCallback, shrink, tour
 from .io.images import DEFAULT_MAX_PIXELS, pil_to_rgb, to_pil
@@ -28,7 +36,7 @@ from .models import LayerInfo, get_spec, layer_table, load_model
 from .models.optimize import optimize
 from .models.zoo import DEFAULT_MODEL
 from .objectives import Objective, guide, parse
-from .transforms import resize
+from .transforms import resize, to_array, to_tensor
 
 
 def resolve_device(name: str = "cpu") -> torch.device:
@@ -41,9 +49,8 @@ def resolve_device(name: str = "cpu") -> torch.device:
         raise InceptionismError(f"Unknown device '{name}'; use cpu, cuda, cuda:N or auto.") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise InceptionismError(
-                "CUDA was asked for, but PyTorch sees no CUDA device here; use --device cpu."
-            )
+            problem = "CUDA was asked for, but PyTorch sees no CUDA device here"
+            raise InceptionismError(f"{problem}; use the CPU.", remedy="cpu", problem=problem)
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise InceptionismError(
                 f"There is no {device}; this machine has {torch.cuda.device_count()} CUDA device(s)."
@@ -115,12 +122,12 @@ class Dreamer:
         f = self.spec.input_size / min(height, width)
         size = (max(1, round(height * f)), max(1, round(width * f)))
         if size[0] * size[1] > self.max_pixels:
-            raise InceptionismError(
+            problem = (
                 f"A {width}x{height} guide image is seen by the network at {size[1]}x{size[0]} "
                 f"(its shorter side scaled to the model's {self.spec.input_size}), which is "
                 f"{megapixels(size[0] * size[1])} megapixels, more than the limit of "
-                f"{megapixels(self.max_pixels)} megapixels."
-            )
+                f"{megapixels(self.max_pixels)} megapixels")
+            raise InceptionismError(f"{problem}.", remedy="pixel_limit", problem=problem)
         return resize(guide_image.to(self.device, torch.float32), size).clamp(0, 1)
 
     def guided(
@@ -150,11 +157,17 @@ class Dreamer:
         objective: str | Objective | None = None,
         config: DreamConfig = DreamConfig(),
         callback: StepCallback | None = None,
+        on_octave: OctaveCallback | None = None,
+        cancel: CancelToken | None = None,
     ) -> Tensor:
-        """(1, 3, H, W) RGB in [0, 1] -> dreamed tensor of the same shape, on the CPU."""
+        """(1, 3, H, W) RGB in [0, 1] -> dreamed tensor of the same shape, on the CPU.
+
+        ``callback``: after every step; ``on_octave``: after every octave, with the image so
+        far; ``cancel``: a :class:`~inceptionism.CancelToken` that stops the dream (raising
+        :class:`~inceptionism.errors.Cancelled`) at the next step once set."""
         objective = self.objective(objective)
         out = dream(self.model, image.to(self.device, torch.float32), objective, config, callback,
-                    self.max_pixels)
+                    on_octave, cancel, max_pixels=self.max_pixels)
         return out.cpu()
 
     def dream_array(
@@ -163,10 +176,12 @@ class Dreamer:
         objective: str | Objective | None = None,
         config: DreamConfig = DreamConfig(),
         callback: StepCallback | None = None,
+        on_octave: OctaveCallback | None = None,
+        cancel: CancelToken | None = None,
     ) -> np.ndarray:
         """(H, W, 3) float RGB in [0, 1] -> dreamed array of the same shape."""
-        x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
-        return self.dream_tensor(x, objective, config, callback)[0].permute(1, 2, 0).numpy()
+        out = self.dream_tensor(to_tensor(rgb), objective, config, callback, on_octave, cancel)
+        return to_array(out)
 
     def dream(
         self,
@@ -174,10 +189,12 @@ class Dreamer:
         objective: str | Objective | None = None,
         config: DreamConfig = DreamConfig(),
         callback: StepCallback | None = None,
+        on_octave: OctaveCallback | None = None,
+        cancel: CancelToken | None = None,
     ) -> Image.Image:
         """Dream on a Pillow image. An alpha channel is carried through unchanged."""
         rgb, alpha = pil_to_rgb(image)
-        return to_pil(self.dream_array(rgb, objective, config, callback), alpha)
+        return to_pil(self.dream_array(rgb, objective, config, callback, on_octave, cancel), alpha)
 
     def explore(
         self,
@@ -186,14 +203,15 @@ class Dreamer:
         config: DreamConfig = TOUR_CONFIG,
         size: int = TOUR_SIZE,
         callback: TourCallback | None = None,
+        cancel: CancelToken | None = None,
     ) -> Tour:
         """The layer tour: ``image`` shrunk to ``size`` on its longest side, then dreamed at each
         of ``layers`` (default: every layer, shallow to deep). Lay the result out with
         :func:`inceptionism.io.sheet.contact_sheet`."""
         SIZE.check(size)
         x = shrink(as_tensor(image), size).to(self.device, torch.float32)
-        dreams = tour(self.model, x, list(layers or self.layer_names), config, callback,
-                      self.max_pixels)
+        dreams = tour(self.model, x, list(layers or self.layer_names), config, callback, cancel,
+                      max_pixels=self.max_pixels)
         return Tour(_pil(x), [(name, _pil(d)) for name, d in dreams.items()])
 
 
@@ -209,8 +227,8 @@ def as_tensor(image: Image.Image | np.ndarray | Tensor) -> Tensor:
         return image
     if isinstance(image, Image.Image):
         image, _ = pil_to_rgb(image)
-    return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)[None]
+    return to_tensor(image)
 
 
 def _pil(x: Tensor) -> Image.Image:
-    return to_pil(x[0].detach().cpu().permute(1, 2, 0).numpy())
+    return to_pil(to_array(x))

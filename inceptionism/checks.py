@@ -71,7 +71,7 @@ class Number:
     def check(self, value: object) -> int | float:
         """``value`` if it is allowed (ints stay ints), else an :class:`InceptionismError`."""
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise self._refuse(value)
+            raise self._refuse(repr(value) if isinstance(value, str) else value)
         if self.whole and not isinstance(value, numbers.Integral):
             raise self._refuse(value)
         if not math.isfinite(value):

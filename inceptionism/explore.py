@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from torch import Tensor
 
 from .checks import Number
-from .dream import DreamConfig, StepInfo, dream
+from .dream import CancelToken, DreamConfig, StepInfo, dream
 from .io.images import DEFAULT_MAX_PIXELS
 from .models.base import DreamNet
 from .objectives import layer
@@ -53,6 +53,7 @@ def tour(
     layers: Sequence[str],
     config: DreamConfig = TOUR_CONFIG,
     callback: TourCallback | None = None,
+    cancel: CancelToken | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> dict[str, Tensor]:
     """Dream ``image`` (1, 3, H, W) in [0, 1] on each of ``layers``; {layer: dream}, in order."""
@@ -63,5 +64,6 @@ def tour(
             if callback is not None:
                 callback(TourStep(name, index, len(layers), info))
 
-        dreams[name] = dream(model, image, layer(name), config, relay, max_pixels)
+        dreams[name] = dream(model, image, layer(name), config, relay, cancel=cancel,
+                             max_pixels=max_pixels)
     return dreams

@@ -21,7 +21,6 @@ A long render must survive being stopped, so frames never live only in memory:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -36,7 +35,8 @@ from PIL import Image
 
 from ..checks import FPS
 from ..errors import VideoError
-from .images import DEFAULT_MAX_PIXELS, _atomic_write, check_destination, check_input_file, to_pil
+from .files import atomic_write, file_sha256
+from .images import DEFAULT_MAX_PIXELS, check_destination, check_input_file, to_pil
 
 VIDEO_FORMATS = {".mp4": "mp4", ".gif": "gif"}
 FRAME_NAME = "frame_{:06d}.png"
@@ -76,12 +76,8 @@ def default_frames_dir(output: Path) -> Path:
 
 
 def file_digest(path: Path) -> str:
-    """SHA-256 of a file, read in chunks: identifies an input video in a fingerprint."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """SHA-256 of a file: identifies an input video in a fingerprint."""
+    return file_sha256(path)
 
 
 def _flatten(d: object, prefix: str = "") -> dict[str, object]:
@@ -206,22 +202,21 @@ class FrameStore:
         done = self.count()
         if old is None:
             if done:
-                raise VideoError(
-                    f"Frames folder {self.folder} holds frames but no {PARAMS_NAME}, so they cannot "
-                    "be checked; move them away or pass --restart to discard them."
-                )
+                problem = (f"Frames folder {self.folder} holds frames but no {PARAMS_NAME}, so they "
+                           "cannot be checked")
+                raise VideoError(f"{problem}; move them away or restart to discard them.",
+                                 remedy="discard_frames", problem=problem)
             self.digests_path.unlink(missing_ok=True)
-            _atomic_write(self.params_path,
+            atomic_write(self.params_path,
                           lambda tmp: tmp.write_text(json.dumps(params, indent=1, sort_keys=True) + "\n"))
             return 0
         if old != params:
             a, b = _flatten(old), _flatten(params)
             differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
-            raise VideoError(
-                f"Frames folder {self.folder} holds {done} frames made with other parameters "
-                f"(different {', '.join(differ)}); pass --restart to discard them, or choose "
-                "another folder with --frames-dir."
-            )
+            problem = (f"Frames folder {self.folder} holds {done} frames made with other "
+                       f"parameters (different {', '.join(differ)})")
+            raise VideoError(f"{problem}; restart to discard them, or use another frames folder.",
+                             remedy="discard_or_other_folder", problem=problem)
         digests = self.digests()
         bad = self.damaged(done, digests)
         if bad is not None:
@@ -239,7 +234,7 @@ class FrameStore:
                 p.unlink()
         keep = [self.path(i).name for i in range(index)]
         text = "".join(f"{digests[name]}  {name}\n" for name in keep)
-        _atomic_write(self.digests_path, lambda tmp: tmp.write_text(text))
+        atomic_write(self.digests_path, lambda tmp: tmp.write_text(text))
 
     def save(self, index: int, rgb: np.ndarray) -> Path:
         """Write frame ``index`` (RGB floats in [0, 1]) atomically and durably, then record
@@ -254,7 +249,7 @@ class FrameStore:
             digest.append(file_digest(tmp))
 
         try:
-            _atomic_write(path, write)
+            atomic_write(path, write)
             with open(self.digests_path, "a", encoding="ascii") as f:
                 f.write(f"{digest[0]}  {path.name}\n")
                 f.flush()
@@ -327,10 +322,9 @@ def read_frames(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Itera
     width, height = meta["size"]
     if width * height > max_pixels:
         reader.close()
-        raise VideoError(
-            f"Input {path} is {width}x{height}, more than the limit of {max_pixels} pixels per frame "
-            "(--max-pixels)."
-        )
+        problem = (f"Input {path} is {width}x{height}, more than the limit of {max_pixels} pixels "
+                   "per frame")
+        raise VideoError(f"{problem}.", remedy="pixel_limit", problem=problem)
     try:
         for raw in reader:
             yield np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3).astype(np.float32) / 255.0
@@ -403,7 +397,7 @@ def encode(
             raise VideoError(f"ffmpeg could not write {output} ({lines[-1] if lines else 'no message'}).")
 
     try:
-        _atomic_write(output, run)
+        atomic_write(output, run)
     except OSError as exc:
         raise VideoError(f"Cannot write {output}: {exc.strerror or exc}.") from None
     return notes
