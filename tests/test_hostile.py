@@ -17,13 +17,14 @@ import pytest
 import torch
 from PIL import Image
 
-from inceptionism import DreamConfig, Dreamer
+from inceptionism import DreamConfig, Dreamer, __version__
 from inceptionism.classes import class_index
 from inceptionism.cli import main
 from inceptionism.dream import LIMITS, check_working_size, dream, working_size
 from inceptionism.errors import InceptionismError, VideoError, WeightsError
 from inceptionism.io.images import load_image
 from inceptionism.io.video import FrameStore, encode
+from inceptionism.jobs import DreamRequest, Recipe, ZoomRequest, run_dream, run_zoom
 from inceptionism.models.weights import load_state_dict
 from inceptionism.objectives import MAX_TERMS, WeightedSum, layer, parse
 from inceptionism.video import FlowConfig, ZoomMotion, render_zoom
@@ -270,6 +271,53 @@ def test_cli_refuses_unicode_digits(capsys, tmp_path, photo, args):
     assert code == 2 and "not a size" in one_error_line(out.err)
 
 
+# --- 4. stored parameters are checked against their schema ---------------------------------------
+
+STORED = {"model": "efficientnet_lite0", "objective": "b3", "config": {"steps": 1, "octaves": 1},
+          "inceptionism": __version__}
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"config": {"octaves": 2.5}}, "config.octaves"),
+    ({"config": {"jitter": 2.5}}, "config.jitter"),
+    ({"config": {"step_size": "0.1"}}, "config.step_size"),
+    ({"config": "steps=3"}, "config"),
+    ({"objective": ["b3"]}, "objective"),
+    ({"model": 3}, "model"),
+    ({"weights_file": "w.pt"}, "weights_file"),
+    ({"guide": {"file": 7, "sha256": None}}, "guide.file"),
+    ({"guide": {"file": "g.png", "sha256": "not-hex"}}, "guide.sha256"),
+    ({"objective": "b3:nan"}, "objective"),
+    ({"objective": ",".join(["b3"] * 20_000)}, "objective"),
+])
+def test_a_damaged_recipe_names_the_field(tmp_path, change, field):
+    with pytest.raises(InceptionismError) as e:
+        Recipe.from_metadata({**STORED, **change}, tmp_path / "old.png")
+    message = str(e.value)
+    assert message.startswith("The parameters stored in") and f"damaged ({field}:" in message
+    assert "\n" not in message
+
+
+def stored_png(path, meta):
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("inceptionism", json.dumps(meta))
+    Image.new("RGB", (8, 8)).save(path, pnginfo=info)
+    return path
+
+
+@pytest.mark.parametrize("change", [{"config": {"octaves": 2.5}}, {"config": {"jitter": 2.5}},
+                                    {"config": ["steps"]}, {"objective": ["b3", "b4"]},
+                                    {"objective": ",".join(["b3"] * 20_000)}])
+def test_cli_rerun_of_damaged_parameters_is_one_line(capsys, tmp_path, photo, change):
+    old = stored_png(tmp_path / "old.png", {**STORED, **change})
+    code, out = run(capsys, "dream", photo, "-o", tmp_path / "again.png", "--params-from", old)
+    line = one_error_line(out.err)
+    assert code == 1 and ("damaged" in line or "at most 1000 terms" in line), line
+    assert not (tmp_path / "again.png").exists()
+
+
 # --- 5. objective parsing: linear, with a clear limit -------------------------------------------
 
 
@@ -427,6 +475,38 @@ def test_zoom_input_inside_its_own_frames_folder_survives_restart(capsys, tmp_pa
                     "--restart", "--force", "--frames", "1", *FAST)
     assert code == 0, out.err
     assert other.read_bytes() == photo.read_bytes()
+
+
+def test_jobs_protect_every_file_they_read(tmp_path, photo):
+    """The same protection through the Python API (the jobs), not only the CLI."""
+    from inceptionism.models import get_spec
+
+    weights = tmp_path / "weights.png"
+    weights.write_bytes(get_spec("efficientnet_lite0").weights.resolve().read_bytes())
+    before = weights.read_bytes()
+    with pytest.raises(InceptionismError, match="input"):
+        run_dream(DreamRequest(input=photo, output=weights, weights=weights, overwrite=True,
+                               overrides={"steps": 1, "octaves": 1}))
+    folder = tmp_path / "z.frames"
+    folder.mkdir()
+    inside = folder / "frame_000000.png"
+    inside.write_bytes(photo.read_bytes())
+    with pytest.raises(VideoError, match="inside the frames folder"):
+        run_zoom(ZoomRequest(input=inside, outputs=[tmp_path / "z.gif"], frames=1, restart=True,
+                             overwrite=True))
+    assert weights.read_bytes() == before and inside.read_bytes() == photo.read_bytes()
+
+
+def test_jobs_check_numbers_before_any_work(tmp_path, photo):
+    with pytest.raises(InceptionismError, match="Frame rate"):
+        run_zoom(ZoomRequest(input=photo, outputs=[tmp_path / "z.gif"], frames=2,
+                             fps=math.nan))
+    with pytest.raises(InceptionismError, match="40000x40000 frame"):
+        run_zoom(ZoomRequest(input=photo, outputs=[tmp_path / "z.gif"], frames=2,
+                             size=(40000, 40000)))
+    with pytest.raises(InceptionismError, match="Step size"):
+        run_dream(DreamRequest(input=photo, overrides={"step_size": math.inf}))
+    assert not list(tmp_path.glob("z*"))
 
 
 # --- minor ---------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from pathlib import Path
 from .. import __version__
 from ..dream import DreamConfig
 from ..errors import InceptionismError
+from ..objectives import parse
 from ..io.files import file_sha256 as sha256_of
 
 REQUIRED = ("model", "objective", "config")
@@ -129,6 +130,10 @@ class Recipe:
 
         model = text("model", limit=200)
         objective = text("objective")
+        try:  # the same reader a re-run uses (layer names are checked by the model later)
+            parse(objective)
+        except InceptionismError as exc:
+            raise damaged("objective", _lower(str(exc))) from None
         device = text("device", optional=True, limit=200) or "cpu"
         preset = text("preset", optional=True, limit=200)
         weights_file, weights_sha256 = stored_file("weights_file")
