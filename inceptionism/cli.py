@@ -14,6 +14,7 @@ import re
 import signal
 import sys
 import time
+import warnings
 from importlib import resources
 from pathlib import Path
 
@@ -273,6 +274,7 @@ def dream(input: Path, output: Path, model: str, objective: str | None, device: 
       inceptionism dream cat.png -o guided.png --guide flowers.jpg --layers b9
       inceptionism dream --params-from dream.png cat.png -o again.png
     """
+    _quiet_warnings(quiet)
     if params_from is not None and kwargs.get("preset") is not None:
         raise InceptionismError("Use either --preset or --params-from, not both.")
     preset, values = kwargs.pop("preset"), _config_values(kwargs)
@@ -337,6 +339,7 @@ def explore(input: Path, output: Path, model: str, device: str, weights: Path | 
     \b
     Example: inceptionism explore cat.png -o sheet.png --tiles-dir tiles
     """
+    _quiet_warnings(quiet)
     preset, values = kwargs.pop("preset"), _config_values(kwargs)
     names = None if tour_layers is None else [n.strip() for n in tour_layers.split(",")]
     request = TourRequest(
@@ -474,6 +477,7 @@ def _video_request(kwargs: dict, objective: str | None, cycle: tuple[str, ...],
 
 def _render(job, request, quiet: bool, folder: Path) -> None:
     """Run a video job with a frame-rate bar; report what was written."""
+    _quiet_warnings(quiet)
     progress = FrameProgress(enabled=not quiet, folder=folder)
     hooks = Hooks(on_frame=progress, on_note=_note,
                   on_encode=None if quiet else lambda p: click.echo(f"encoding {p}", err=True))
@@ -608,6 +612,18 @@ def models() -> None:
                f"--weights FILE uses a file of your own instead.")
 
 
+def _warning_note(message, category, filename, lineno, file=None, line=None) -> None:
+    """A library's warning (Pillow, imageio) as one ``note:`` line, not two lines of source."""
+    text = str(message).strip()
+    click.echo(f"note: {text.splitlines()[0] if text else category.__name__}", err=True)
+
+
+def _quiet_warnings(quiet: bool) -> None:
+    """With --quiet, no library warnings either (main() restores the filters)."""
+    if quiet:
+        warnings.simplefilter("ignore")
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (``timeout``, systemd, ``docker stop``), raised where Python is at the time,
     so every clean-up that Ctrl-C runs (temporary files removed, frames kept) runs too."""
@@ -631,7 +647,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:  # not the main thread (embedded): leave signals to the host
         previous = None
     try:
-        return _main(argv)
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_note
+            return _main(argv)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

@@ -519,6 +519,37 @@ def test_non_finite_pixels_are_refused(tiny_model):
         dream(tiny_model, image, layer("c2"), DreamConfig(steps=1, min_size=8))
 
 
+def test_audio_only_video_is_named_as_such(tmp_path, capsys):
+    from inceptionism.io.video import ffmpeg_exe
+
+    audio = tmp_path / "audio.mp4"
+    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i",
+                    "sine=frequency=440:duration=0.5", "-c:a", "aac", str(audio)], check=True)
+    code, out = run(capsys, "video", audio, "-o", tmp_path / "v.gif", "-q")
+    assert code == 1 and "holds no video stream" in one_error_line(out.err)
+
+
+def test_library_warnings_are_one_note_and_silent_under_quiet(capsys, tmp_path, photo,
+                                                               monkeypatch):
+    import warnings
+
+    import inceptionism.jobs.still as still
+
+    load = still.load_image
+
+    def noisy(*args, **kwargs):
+        warnings.warn("Palette images with Transparency should be converted\nsecond line")
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(still, "load_image", noisy)
+    code, out = run(capsys, "dream", photo, "-o", tmp_path / "q.png", *FAST)
+    assert code == 0 and out.err == ""
+    code, out = run(capsys, "dream", photo, "-o", tmp_path / "l.png", "--octaves", "1",
+                    "--steps", "1")
+    notes = [line for line in out.err.splitlines() if line.startswith("note: ")]
+    assert code == 0 and notes == ["note: Palette images with Transparency should be converted"]
+
+
 def test_load_image_error_is_still_one_sentence(tmp_path):
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
+from ..checks import megapixels
 from ..errors import ImageError
 from .files import atomic_write
 
@@ -135,8 +136,9 @@ def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
         with open(path, "rb") as fp, _open_unguarded(fp, path) as img:
             width, height = img.size
             if width * height > max_pixels:
-                problem = (f"Input {path} is {width}x{height} ({width * height / 1e6:.0f} "
-                           f"megapixels), more than the limit of {max_pixels / 1e6:.0f} megapixels")
+                problem = (f"Input {path} is {width}x{height} ({megapixels(width * height)} "
+                           f"megapixels), more than the limit of {megapixels(max_pixels)} "
+                           "megapixels")
                 raise ImageError(f"{problem}.", remedy="pixel_limit", problem=problem)
             img.seek(0)  # first frame of an animation
             img.load()

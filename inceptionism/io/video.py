@@ -294,7 +294,11 @@ def _open_reader(path: Path):
         meta = next(reader)
     except (OSError, RuntimeError, StopIteration) as exc:
         reader.close()
-        last = str(exc).strip().splitlines()[-1] if str(exc).strip() else "no video stream"
+        text = str(exc)
+        if "Stream #" in text and "Video:" not in text:  # streams, but none of them a picture
+            raise VideoError(f"Input {path} holds no video stream (only sound or data), so "
+                             "there are no frames to dream.") from None
+        last = text.strip().splitlines()[-1] if text.strip() else "no video stream"
         raise VideoError(f"Input {path} is not a video that ffmpeg can read ({last}).") from None
     return reader, meta
 
