@@ -135,3 +135,28 @@ def test_sigterm_during_a_zoom_keeps_whole_frames_only(tmp_path, moment):
     store = FrameStore(folder)
     if folder.exists():
         assert store.damaged(store.count()) is None  # every frame kept is whole and recorded
+
+
+def test_a_signal_held_while_a_child_starts_is_delivered_after(tmp_path):
+    """Cut just after its fork, a child would run on, orphaned, and write its file after ours
+    was cleaned up; so the start is not cut, and the signal comes right after it."""
+    from inceptionism.io.files import signals_deferred
+
+    class Stop(Exception):
+        pass
+
+    def stop(signum, frame):
+        raise Stop()
+
+    old = signal.signal(signal.SIGTERM, stop)
+    reached = []
+    try:
+        with pytest.raises(Stop):
+            with signals_deferred():
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.05)  # the handler would have run here
+                reached.append(True)
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert reached == [True]
+    assert signal.getsignal(signal.SIGTERM) is old

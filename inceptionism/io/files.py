@@ -6,8 +6,12 @@ A leaf: imports nothing from the rest of the package.
 from __future__ import annotations
 
 import hashlib
+import contextlib
 import os
 import secrets
+import signal
+import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,3 +62,44 @@ def atomic_write(path: str | Path, write: Callable[[Path], None], durable: bool 
         if tmp is not None:
             tmp.unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def signals_deferred(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)):
+    """Within the block, Ctrl-C and SIGTERM wait: they are delivered, to whatever handlers
+    were there, when it ends. For the few lines that must not be cut in two, such as starting
+    a child process (cut after its fork, the child runs on, orphaned, and writes its file after
+    ours was cleaned up). Python runs signal handlers in the main thread only, so elsewhere
+    this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    old = {}
+    try:
+        for signum in signums:
+            old[signum] = signal.signal(signum, lambda n, frame: pending.append(n))
+        yield
+    finally:
+        for signum, handler in old.items():
+            signal.signal(signum, handler)
+        for signum in pending:
+            signal.raise_signal(signum)
+
+
+def run_to_end(cmd: list[str]) -> subprocess.CompletedProcess:
+    """Run ``cmd`` capturing its stderr (text). If this process is interrupted meanwhile, the
+    child is killed and waited for before the interruption goes on, so it can never outlive
+    the clean-up of the files it writes."""
+    proc = None
+    try:
+        with signals_deferred():  # a signal held here is raised as the block ends: below
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE, text=True)
+        _, err = proc.communicate()
+    except BaseException:
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, None, err)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -35,7 +34,7 @@ from PIL import Image
 
 from ..checks import FPS
 from ..errors import VideoError
-from .files import atomic_write, file_sha256
+from .files import atomic_write, file_sha256, run_to_end
 from .images import DEFAULT_MAX_PIXELS, check_destination, check_input_file, to_pil
 
 VIDEO_FORMATS = {".mp4": "mp4", ".gif": "gif"}
@@ -395,7 +394,7 @@ def encode(
                 "-loop", "0", "-f", "gif"]
 
     def run(tmp: Path) -> None:
-        result = subprocess.run(cmd + [str(tmp)], capture_output=True, text=True)
+        result = run_to_end(cmd + [str(tmp)])
         if result.returncode != 0:
             lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
             raise VideoError(f"ffmpeg could not write {output} ({lines[-1] if lines else 'no message'}).")
