@@ -32,6 +32,19 @@ Two variants, both off by default (the notebook's procedure above):
   finer and a coarser blur into the one at sigma; at the default sigma of 0.5 it looks much
   like a single blur, and it matters with growth or a larger sigma.
 
+Two ways to keep part of the photo, both applied by this loop so that stills, tiles, zooms and
+videos get them alike:
+
+- A *mask* (``dream(..., mask=...)``), one weight per pixel in [0, 1]: each step's update is
+  multiplied by it (resized to the octave), each octave starts from the photo where it is 0,
+  and the result is ``photo + mask * (dream - photo)``. Black (0) leaves the photo bit for
+  bit, white (1) dreams exactly as without a mask, grey partly; a blurred mask fades the
+  dream in without a seam, since both the update and the blend follow its gradient.
+- ``keep_colors``: only the luminance changes. The dream's luma (BT.601, as in JPEG's
+  YCbCr) is put on the photo by adding the same amount to R, G and B, which leaves Cb and Cr
+  (the photo's own colours) unchanged, after neural-style's ``-original_colors`` (Gatys et
+  al., "Preserving Color in Neural Artistic Style Transfer", 2016).
+
 Memory: the roll is never materialized. Tiles are cut from the rolled frame by wrapped
 indexing, each tile's gradient is blurred and written straight into one gradient buffer
 reused by every step of an octave, and the update is done in place. At the largest octave
@@ -53,7 +66,14 @@ from torch import Tensor
 from .errors import InceptionismError
 from .models.base import DreamNet
 from .objectives import Objective
-from .transforms import cascade_blur, gaussian_blur, resize, split_evenly
+from .transforms import (
+    cascade_blur,
+    gaussian_blur,
+    keep_luminance,
+    resize,
+    resize_mask,
+    split_evenly,
+)
 
 PYRAMIDS = ("octave", "recursive")
 PRECISIONS = ("float32", "bfloat16")
@@ -77,6 +97,7 @@ class DreamConfig:
     # Arithmetic of the network's forward and backward passes. bfloat16 is faster on CPUs
     # with AVX512-BF16/AMX and on recent GPUs; the image and the update stay float32.
     precision: str = "float32"
+    keep_colors: bool = False  # change only the luminance: the photo keeps its own colours
 
     def validate(self) -> None:
         checks = [
@@ -211,11 +232,14 @@ def ascent_step(
     rng: random.Random,
     sigma: float | None = None,
     grad: Tensor | None = None,
+    weight: Tensor | None = None,
 ) -> tuple[Tensor, float]:
     """One normalized gradient-ascent step with jitter, done in place on ``image``.
 
     ``sigma`` is the gradient blur for this step (default: ``config.smoothing``); ``grad``
-    an optional buffer of the image's shape, reused between steps.
+    an optional buffer of the image's shape, reused between steps; ``weight`` an optional
+    (1, 1, H, W) mask in [0, 1] that scales the update pixel by pixel. The step size is
+    normalized by the whole gradient, so where the weight is 1 the step is the unmasked one.
     Returns (image, objective value).
     """
     height, width = image.shape[-2:]
@@ -227,6 +251,8 @@ def ascent_step(
         dx += rng.randrange(config.tile_size)
     grad, value, mean_abs = objective_gradient(
         model, image, objective, config, (dy, dx), grad, sigma)
+    if weight is not None:
+        grad.mul_(weight)
     image.add_(grad, alpha=config.step_size / (mean_abs + 1e-8)).clamp_(0, 1)
     return image, value
 
@@ -237,22 +263,28 @@ def dream(
     objective: Objective,
     config: DreamConfig = DreamConfig(),
     callback: StepCallback | None = None,
+    mask: Tensor | None = None,
 ) -> Tensor:
     """Dream on ``image`` (1, 3, H, W), RGB in [0, 1], on the model's device.
 
+    ``mask``: optional per-pixel weights in [0, 1], (1, 1, H, W) or (H, W) of the image's
+    size: 0 keeps the photo bit for bit, 1 dreams fully (see the module's docstring).
     Returns a new tensor of the same shape with values in [0, 1].
     """
     config.validate()
     config = fit_to_model(config, model)
     if image.dim() != 4 or image.shape[:2] != (1, 3):
         raise ValueError(f"expected a (1, 3, H, W) image tensor, got {tuple(image.shape)}")
-    rng = random.Random(config.seed)
     height, width = image.shape[-2:]
-    work = image
+    if mask is not None:
+        mask = check_mask(mask, (height, width)).to(image.device, torch.float32)
+    rng = random.Random(config.seed)
+    work, work_mask = image, mask
     if min(height, width) < config.min_size:
         # Too small for the network to see anything: dream on an up-scaled copy.
         f = config.min_size / min(height, width)
         work = resize(image, (round(height * f), round(width * f)))
+        work_mask = None if mask is None else resize_mask(mask, work.shape[-2:])
 
     sizes = octave_sizes(work.shape[-2], work.shape[-1], config)
     dreamed = detail = None
@@ -265,10 +297,14 @@ def dream(
         else:  # re-inject the detail dreamed so far, up-scaled, in place
             dreamed = resize(detail, size).add_(base).clamp_(0, 1)
             detail = None
+        weight = None if work_mask is None else resize_mask(work_mask, size)
+        if weight is not None:  # masked-out pixels start each octave from the photo itself
+            dreamed = torch.lerp(base, dreamed, weight)
         grad = torch.empty_like(dreamed)
         for step in range(config.steps):
             sigma = smoothing_sigma(config, step)
-            dreamed, value = ascent_step(model, dreamed, objective, config, rng, sigma, grad)
+            dreamed, value = ascent_step(model, dreamed, objective, config, rng, sigma, grad,
+                                         weight)
             if callback is not None:
                 callback(StepInfo(octave, len(sizes), step, config.steps, size, value))
         del grad
@@ -276,4 +312,27 @@ def dream(
             detail = dreamed.sub_(base)
     if dreamed.shape[-2:] != image.shape[-2:]:
         dreamed = resize(dreamed, (height, width)).clamp(0, 1)
+    if config.keep_colors:
+        dreamed = keep_luminance(dreamed, image)
+    if mask is not None:
+        # lerp(a, b, 0) is a and lerp(a, b, 1) is b exactly: black keeps the photo bit for
+        # bit, white keeps the dream as it is.
+        dreamed = torch.lerp(image, dreamed, mask)
     return dreamed
+
+
+def check_mask(mask: Tensor, size: tuple[int, int]) -> Tensor:
+    """``mask`` as a (1, 1, H, W) float tensor in [0, 1] of ``size`` (H, W), or an error."""
+    if mask.dim() == 2:
+        mask = mask[None, None]
+    if mask.dim() != 4 or mask.shape[:2] != (1, 1):
+        raise ValueError(f"expected a (H, W) or (1, 1, H, W) mask, got {tuple(mask.shape)}")
+    if tuple(mask.shape[-2:]) != tuple(size):
+        raise InceptionismError(
+            f"The mask is {mask.shape[-1]}x{mask.shape[-2]} but the image is {size[1]}x{size[0]}; "
+            "resize it to the image first."
+        )
+    mask = mask.float()
+    if not bool(torch.isfinite(mask).all()) or mask.min() < 0 or mask.max() > 1:
+        raise InceptionismError("A mask's values must lie between 0 and 1.")
+    return mask
