@@ -22,7 +22,7 @@ from torch import Tensor
 from .dream import DreamConfig, StepCallback, dream
 from .errors import InceptionismError
 from .explore import TOUR_CONFIG, TOUR_SIZE, TourCallback, shrink, tour
-from .io.images import pil_to_rgb, to_pil
+from .io.images import mask_from_pil, pil_to_rgb, to_pil
 from .models import LayerInfo, get_spec, layer_table, load_model
 from .models.optimize import optimize
 from .models.zoo import DEFAULT_MODEL
@@ -128,10 +128,16 @@ class Dreamer:
         objective: str | Objective | None = None,
         config: DreamConfig = DreamConfig(),
         callback: StepCallback | None = None,
+        mask: Tensor | np.ndarray | None = None,
     ) -> Tensor:
-        """(1, 3, H, W) RGB in [0, 1] -> dreamed tensor of the same shape, on the CPU."""
+        """(1, 3, H, W) RGB in [0, 1] -> dreamed tensor of the same shape, on the CPU.
+        ``mask``: (H, W) weights in [0, 1], white dreams, black is left as it is."""
         objective = self.objective(objective)
-        out = dream(self.model, image.to(self.device, torch.float32), objective, config, callback)
+        if mask is not None:
+            mask = torch.as_tensor(np.asarray(mask, dtype=np.float32) if isinstance(
+                mask, np.ndarray) else mask).to(self.device)
+        out = dream(self.model, image.to(self.device, torch.float32), objective, config, callback,
+                    mask=mask)
         return out.cpu()
 
     def dream_array(
@@ -140,10 +146,13 @@ class Dreamer:
         objective: str | Objective | None = None,
         config: DreamConfig = DreamConfig(),
         callback: StepCallback | None = None,
+        mask: np.ndarray | None = None,
     ) -> np.ndarray:
-        """(H, W, 3) float RGB in [0, 1] -> dreamed array of the same shape."""
+        """(H, W, 3) float RGB in [0, 1] -> dreamed array of the same shape; ``mask`` as
+        in :meth:`dream_tensor`."""
         x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
-        return self.dream_tensor(x, objective, config, callback)[0].permute(1, 2, 0).numpy()
+        out = self.dream_tensor(x, objective, config, callback, mask)
+        return out[0].permute(1, 2, 0).numpy()
 
     def dream(
         self,
@@ -151,10 +160,14 @@ class Dreamer:
         objective: str | Objective | None = None,
         config: DreamConfig = DreamConfig(),
         callback: StepCallback | None = None,
+        mask: Image.Image | None = None,
     ) -> Image.Image:
-        """Dream on a Pillow image. An alpha channel is carried through unchanged."""
+        """Dream on a Pillow image. An alpha channel is carried through unchanged.
+        ``mask``: a black-and-white (or grey) image, resized to the photo: white dreams,
+        black is left as it is, grey partly."""
         rgb, alpha = pil_to_rgb(image)
-        return to_pil(self.dream_array(rgb, objective, config, callback), alpha)
+        weights = None if mask is None else mask_from_pil(mask, image.size)
+        return to_pil(self.dream_array(rgb, objective, config, callback, weights), alpha)
 
     def explore(
         self,

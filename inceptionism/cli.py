@@ -153,6 +153,9 @@ def config_options(f=None, *, defaults: DreamConfig = D):
                           "(inception_v3: 75)."),
         click.option("--seed", type=int, default=d.seed, show_default=True,
                      help="Random seed: the same inputs and seed give the same image."),
+        click.option("--keep-colors/--no-keep-colors", default=d.keep_colors, show_default=True,
+                     help="Change only the luminance: the photo keeps its own colours (like "
+                          "neural-style's -original_colors)."),
         click.option("--precision", type=click.Choice(PRECISIONS), default=D.precision,
                      show_default=True,
                      help="Network arithmetic; bfloat16 is faster on CPUs with AVX512-BF16 or "

@@ -41,6 +41,7 @@ from torch import Tensor
 from . import __version__
 from .dream import DreamConfig, dream
 from .errors import InceptionismError
+from .io.video import video_module
 from .models.base import DreamNet
 from .objectives import Objective
 from .transforms import quantize8, warp, zoom_rotate_shift
@@ -154,17 +155,19 @@ def pixels_digest(rgb: np.ndarray) -> str:
 
 
 def zoom_step(
-    model: DreamNet, previous: Tensor, objective: Objective, motion: ZoomMotion, config: DreamConfig
+    model: DreamNet, previous: Tensor, objective: Objective, motion: ZoomMotion, config: DreamConfig,
+    mask: Tensor | None = None,
 ) -> Tensor:
-    """Next frame of a zoom loop: move the camera, dream, round to 8 bits."""
+    """Next frame of a zoom loop: move the camera, dream (where ``mask`` allows), round to
+    8 bits. The mask stays put in the frame while the picture moves under it."""
     moved = zoom_rotate_shift(previous, motion.zoom, motion.rotate, motion.shift)
-    return quantize8(dream(model, moved, objective, config))
+    return quantize8(dream(model, moved, objective, config, mask=mask))
 
 
 def optical_flow(frame: Tensor, previous: Tensor) -> Tensor:
     """Dense flow from ``frame`` back to ``previous``: (1, 2, H, W) of (dx, dy) pixels such
     that ``frame(p) ~ previous(p + flow(p))`` (Farnebäck's method on the gray images)."""
-    import cv2
+    cv2 = video_module("cv2")
 
     def gray(x: Tensor) -> np.ndarray:
         rgb = (to_array(x).clip(0, 1) * 255).round().astype(np.uint8)
@@ -197,10 +200,15 @@ def flow_step(
     objective: Objective,
     flow: FlowConfig,
     config: DreamConfig,
+    mask: Tensor | None = None,
 ) -> Tensor:
-    """Dream frame t of a video, starting from what frame t-1 dreamed (if there was one)."""
+    """Dream frame t of a video, starting from what frame t-1 dreamed (if there was one).
+    Where ``mask`` is black the frame is kept as it is."""
     start = frame if prev_dream is None else carry(prev_dream, prev_frame, frame, flow)
-    return quantize8(dream(model, start, objective, config))
+    out = dream(model, start, objective, config, mask=mask)
+    if mask is not None and prev_dream is not None:  # black: the frame, not what was carried
+        out = torch.lerp(frame, out, mask.view(1, 1, *mask.shape[-2:]))
+    return quantize8(out)
 
 
 # --- whole renders: loops over a store ----------------------------------------------------------
@@ -208,6 +216,18 @@ def flow_step(
 
 def _model_params(dreamer) -> dict:
     return {"inceptionism": __version__, "model": dreamer.spec.name, "weights": dreamer.weights_source}
+
+
+def _mask_params(mask: np.ndarray | None) -> dict:
+    """A mask joins the fingerprint only when there is one, so renders made before masks
+    existed still resume."""
+    return {} if mask is None else {"mask": pixels_digest(mask)}
+
+
+def _mask_tensor(mask: np.ndarray | None, device) -> Tensor | None:
+    if mask is None:
+        return None
+    return torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32)).to(device)
 
 
 def render_zoom(
@@ -221,9 +241,12 @@ def render_zoom(
     cycle_every: int | None = None,
     restart: bool = False,
     on_frame: FrameCallback | None = None,
+    mask: np.ndarray | None = None,
 ) -> int:
     """Render (or resume) a zoom loop of ``frames`` frames from ``image`` ((H, W, 3) RGB
-    floats) into ``store``, with a :class:`~inceptionism.Dreamer`. Returns the frame count."""
+    floats) into ``store``, with a :class:`~inceptionism.Dreamer`. ``mask``: (H, W) weights in
+[0, 1] of the frame's size (white dreams, black keeps the moving picture). Returns the frame
+count."""
     config.validate()
     motion.validate()
     if frames < 1:
@@ -236,15 +259,18 @@ def render_zoom(
         "cycle": cycle.describe(),
         "config": dataclasses.asdict(config),
         "motion": dataclasses.asdict(motion),
+        **_mask_params(mask),
     }
     done = store.open(params, restart)
+    weights = _mask_tensor(mask, dreamer.device)
     previous = to_tensor(store.load(done - 1)).to(dreamer.device) if done else None
     for i in range(done, frames):
         cfg = frame_config(config, i)
         if previous is None:
-            x = quantize8(dream(dreamer.model, to_tensor(image).to(dreamer.device), cycle.at(i), cfg))
+            x = quantize8(dream(dreamer.model, to_tensor(image).to(dreamer.device), cycle.at(i), cfg,
+                                mask=weights))
         else:
-            x = zoom_step(dreamer.model, previous, cycle.at(i), motion, cfg)
+            x = zoom_step(dreamer.model, previous, cycle.at(i), motion, cfg, weights)
         store.save(i, to_array(x))
         previous = x
         if on_frame is not None:
@@ -264,6 +290,7 @@ def render_video(
     cycle_every: int | None = None,
     restart: bool = False,
     on_frame: FrameCallback | None = None,
+    mask: np.ndarray | None = None,
 ) -> int:
     """Dream the first ``frames`` frames of ``source`` (an iterable of (H, W, 3) RGB floats,
     identified by ``source_id``, e.g. its file's digest) into ``store``, resuming after the
@@ -280,8 +307,10 @@ def render_video(
         "cycle": cycle.describe(),
         "config": dataclasses.asdict(config),
         "flow": dataclasses.asdict(flow),
+        **_mask_params(mask),
     }
     done = store.open(params, restart)
+    weights = _mask_tensor(mask, dreamer.device)
     prev_frame = prev_dream = None
     count = 0
     for i, rgb in enumerate(source):
@@ -295,7 +324,7 @@ def render_video(
             prev_frame, prev_dream = frame, to_tensor(store.load(i)).to(dreamer.device)
             continue
         x = flow_step(dreamer.model, frame, prev_frame, prev_dream, cycle.at(i), flow,
-                      frame_config(config, i))
+                      frame_config(config, i), weights)
         store.save(i, to_array(x))
         prev_frame, prev_dream = frame, x
         if on_frame is not None:

@@ -41,10 +41,24 @@ PARAMS_NAME = "params.json"
 H264_CRF = 18  # x264 quality: 18 is visually near-lossless, which dream textures need
 
 
-def ffmpeg_exe() -> str:
-    import imageio_ffmpeg
+VIDEO_EXTRA = "pip install 'inceptionism[video]'"
 
-    return imageio_ffmpeg.get_ffmpeg_exe()
+
+def video_module(name: str):
+    """Import ``name`` (imageio_ffmpeg or cv2), which only videos need, or say in one sentence
+    how to install it: they come with the optional ``video`` extra (about 320 MB)."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise VideoError(
+            f"Videos need OpenCV and ffmpeg, which are not installed; run: {VIDEO_EXTRA}"
+        ) from None
+
+
+def ffmpeg_exe() -> str:
+    return video_module("imageio_ffmpeg").get_ffmpeg_exe()
 
 
 def video_format(path: Path) -> str:
@@ -205,7 +219,7 @@ class VideoInfo:
 
 
 def _open_reader(path: Path):
-    import imageio_ffmpeg
+    imageio_ffmpeg = video_module("imageio_ffmpeg")
 
     check_input_file(path, "video", VideoError)
     reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
@@ -220,7 +234,7 @@ def _open_reader(path: Path):
 
 def probe(path: str | Path) -> VideoInfo:
     """Size, frame rate, exact frame count (by decoding) and whether there is audio."""
-    import imageio_ffmpeg
+    imageio_ffmpeg = video_module("imageio_ffmpeg")
 
     path = Path(path)
     reader, meta = _open_reader(path)
