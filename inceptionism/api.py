@@ -30,14 +30,26 @@ from .objectives import Objective, guide, parse
 from .transforms import resize
 
 
+DEVICES = "cpu, cuda, cuda:N, mps or auto"
+
+
+def mps_available() -> bool:
+    """Whether PyTorch can use an Apple-silicon GPU (Metal Performance Shaders) here."""
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
 def resolve_device(name: str = "cpu") -> torch.device:
-    """'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA if available, else CPU) -> a usable device."""
+    """'cpu', 'cuda', 'cuda:N', 'mps' or 'auto' (CUDA, else Apple's MPS, else the CPU) -> a
+    usable device, or one sentence saying why not."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps" if mps_available() else "cpu")
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise InceptionismError(f"Unknown device '{name}'; use cpu, cuda, cuda:N or auto.") from None
+        raise InceptionismError(f"Unknown device '{name}'; use {DEVICES}.") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise InceptionismError(
@@ -47,8 +59,14 @@ def resolve_device(name: str = "cpu") -> torch.device:
             raise InceptionismError(
                 f"There is no {device}; this machine has {torch.cuda.device_count()} CUDA device(s)."
             )
+    elif device.type == "mps":
+        if not mps_available():
+            raise InceptionismError(
+                "MPS was asked for, but PyTorch sees no Apple-silicon GPU here (it needs macOS "
+                "12.3 or later on an M-series Mac); use --device cpu."
+            )
     elif device.type != "cpu":
-        raise InceptionismError(f"Device '{name}' is not supported; use cpu, cuda, cuda:N or auto.")
+        raise InceptionismError(f"Device '{name}' is not supported; use {DEVICES}.")
     return device
 
 

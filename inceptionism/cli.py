@@ -96,7 +96,8 @@ def model_options(f=None, *, objective: bool = True):
                      help="Load the model's weights from this state-dict file instead of its own "
                           "source (e.g. a torchvision file copied by hand, offline)."),
         click.option("--device", default="cpu", show_default=True,
-                     help="cpu, cuda, cuda:N, or auto (CUDA when available)."),
+                     help="cpu, cuda, cuda:N, mps (Apple-silicon GPU), or auto (CUDA, else MPS, "
+                          "else the CPU)."),
     ]
     if not objective:
         options.pop(1)

@@ -58,6 +58,8 @@ def resize_mask(mask: Tensor, size: tuple[int, int]) -> Tensor:
     if tuple(mask.shape[-2:]) == tuple(size):
         return mask
     if size[0] <= mask.shape[-2] and size[1] <= mask.shape[-1]:
+        if mask.device.type == "mps":  # MPS pools only when the sizes divide evenly
+            return F.adaptive_avg_pool2d(mask.cpu(), size).to(mask.device)
         return F.adaptive_avg_pool2d(mask, size)
     return resize(mask, size).clamp_(0, 1)
 
