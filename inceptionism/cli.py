@@ -47,30 +47,31 @@ def _err(message: str) -> None:
 
 
 class ProgressBar:
-    """A tqdm bar on stderr fed by the dream's step callback (octave, step, ETA)."""
+    """Progress of one dream on stderr, fed by its step callback: octave, step and the time
+    left, estimated from the work done with each step weighted by its octave's pixels. A bar
+    on a terminal, a plain line every 10 seconds (and at each octave's end) elsewhere."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
-        self.bar = None
+        self.reporter = self.eta = None
 
     def __call__(self, info: StepInfo) -> None:
         if not self.enabled:
             return
-        if self.bar is None:
-            from tqdm import tqdm
+        if self.reporter is None:
+            from .progress import Eta, Reporter
 
-            self.bar = tqdm(total=info.octaves * info.steps, unit="step", file=sys.stderr,
-                            dynamic_ncols=True, leave=False)
+            self.reporter, self.eta = Reporter(), Eta()
+        done, total = info.work
         h, w = info.size
-        # Redraw at once when a new octave starts, so every octave shows up at least once.
-        self.bar.set_description(f"octave {info.octave + 1}/{info.octaves} ({w}x{h})",
-                                 refresh=info.step == 0)
-        self.bar.set_postfix_str(f"objective {info.objective:.3g}", refresh=False)
-        self.bar.update(1)
+        text = (f"octave {info.octave + 1}/{info.octaves} ({w}x{h}) step {info.step + 1}/"
+                f"{info.steps}, objective {info.objective:.3g}")
+        self.reporter.show(done / total, text, self.eta.update(done, total),
+                           force=info.step + 1 == info.steps)
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        if self.reporter is not None:
+            self.reporter.close()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -171,6 +172,17 @@ def config_options(f=None, *, defaults: DreamConfig = D):
     return decorate(f) if f is not None else decorate
 
 
+def load_dreamer(model: str, weights: Path | None, device: str, quiet: bool):
+    """The model, loaded once, with a line on stderr first: loading takes a few seconds
+    (longer with a download), and a silent pause looks like a hang."""
+    from .api import Dreamer
+
+    if not quiet:
+        source = weights or get_spec(model).weights.describe()
+        click.echo(f"loading {model} ({source}) on {device}...", err=True)
+    return Dreamer(model, weights=weights, device=device, progress=not quiet)
+
+
 def given(name: str) -> bool:
     """Whether option ``name`` of the running command was set by the user, not defaulted."""
     source = click.get_current_context().get_parameter_source(name)
@@ -222,8 +234,6 @@ def dream(input: Path, output: Path, model: str, objective: str | None, device: 
       inceptionism dream cat.png -o guided.png --guide flowers.jpg --layers b9
       inceptionism dream --params-from dream.png cat.png -o again.png
     """
-    from .api import Dreamer
-
     for path, what in ((guide, "Guide image"), (params_from, "Earlier output")):
         if path is not None and not path.is_file():
             raise InceptionismError(f"{what} {path} does not exist.")
@@ -265,7 +275,7 @@ def dream(input: Path, output: Path, model: str, objective: str | None, device: 
     image = load_image(input, max_pixels=max_pixels)
     check_output_size(output, *image.size)  # before the work, not after
     guide_image = load_image(guide, max_pixels=max_pixels) if guide is not None else None
-    dreamer = Dreamer(model, weights=weights, device=device, progress=not quiet)
+    dreamer = load_dreamer(model, weights, device, quiet)
     spec = dreamer.objective(objective).spec
     if guide_image is not None:
         goal = dreamer.guided(spec, guide_image.rgb)
@@ -298,29 +308,30 @@ def _metadata(recipe: Recipe, dreamer, input: Path) -> dict:
 
 
 class TourProgress:
-    """A tqdm bar over the whole layer tour, fed by its per-step callback."""
+    """Progress over the whole layer tour (every layer dreams the same octaves and steps),
+    fed by its per-step callback; a bar on a terminal, plain lines elsewhere."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
-        self.bar = None
+        self.reporter = self.eta = None
 
     def __call__(self, info) -> None:
         if not self.enabled:
             return
-        if self.bar is None:  # every layer dreams the same octaves and steps
-            from tqdm import tqdm
+        if self.reporter is None:
+            from .progress import Eta, Reporter
 
-            total = info.count * info.step.octaves * info.step.steps
-            self.bar = tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=True,
-                            leave=False)
-        if self.bar is not None:
-            self.bar.set_description(f"layer {info.layer} ({info.index + 1}/{info.count})",
-                                     refresh=False)
-            self.bar.update(1)
+            self.reporter, self.eta = Reporter(), Eta()
+        done, total = info.step.work
+        done, total = info.index * total + done, info.count * total
+        step = info.step
+        self.reporter.show(done / total, f"layer {info.layer} ({info.index + 1}/{info.count})",
+                           self.eta.update(done, total),
+                           force=step.octave + 1 == step.octaves and step.step + 1 == step.steps)
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        if self.reporter is not None:
+            self.reporter.close()
 
 
 def _safe_name(layer: str) -> str:
@@ -364,8 +375,6 @@ def explore(input: Path, output: Path, model: str, device: str, weights: Path | 
     \b
     Example: inceptionism explore cat.png -o sheet.png --tiles-dir tiles
     """
-    from .api import Dreamer
-
     preset = kwargs.get("preset")
     config = pop_config(kwargs, base=TOUR_CONFIG)
     config.validate()
@@ -376,7 +385,7 @@ def explore(input: Path, output: Path, model: str, device: str, weights: Path | 
         if not all(names):
             raise InceptionismError(f"Layer list '{tour_layers}' has an empty name.")
     image = load_image(input, max_pixels=max_pixels)
-    dreamer = Dreamer(model, weights=weights, device=device)
+    dreamer = load_dreamer(model, weights, device, quiet)
     names = dreamer.model.net.check_layers(names or dreamer.layer_names)
     tile_paths = {}
     if tiles_dir is not None:
@@ -450,46 +459,43 @@ def classes(search: str | None) -> None:
 
 
 class FrameProgress:
-    """Frames done, frames per minute and ETA on stderr, fed by a render's frame callback.
+    """Frames done, frames per minute and the time left on stderr, fed by a render's frame
+    callback (a bar on a terminal, a plain line every 10 seconds elsewhere).
 
     The clock starts when the object is made, just before the render, so the rate counts
     only the frames this run made (not those resumed from the frames folder) and includes
-    the first frame's time. The bar itself appears with the first new frame, so a render
-    refused at the start (a frames folder from other parameters) prints no empty bar.
+    the first frame's time. The progress appears with the first new frame, so a render
+    refused at the start (a frames folder from other parameters) prints nothing empty.
     """
 
     def __init__(self, enabled: bool, folder: Path):
         self.enabled = enabled
         self.folder = folder
         self.t0 = time.time()
-        self.bar = None
+        self.reporter = None
 
     def __call__(self, info) -> None:
         if not self.enabled:
             return
-        if self.bar is None:
-            from tqdm import tqdm
+        if self.reporter is None:
+            from .progress import Reporter
 
             if info.first:
                 click.echo(f"resuming after frame {info.first} of {info.frames} in {self.folder}",
                            err=True)
             else:
                 click.echo(f"frames go to {self.folder}", err=True)
-            # smoothing=0: tqdm's rate (and so its ETA) is this run's average since t0.
-            # delay > 0: draw nothing at creation (it would show 0 frames); update draws.
-            self.bar = tqdm(total=info.frames, initial=info.first, unit="frame", file=sys.stderr,
-                            smoothing=0, dynamic_ncols=True, delay=1e-3,
-                            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} frames "
-                                       "[{elapsed}<{remaining}{postfix}]")
-            self.bar.start_t = self.t0
+            self.reporter = Reporter()
         made = info.index + 1 - info.first
-        self.bar.set_postfix_str(f"{made / max(time.time() - self.t0, 1e-9) * 60:.1f} frames/min",
-                                 refresh=False)
-        self.bar.update(info.index + 1 - self.bar.n)
+        seconds = max(time.time() - self.t0, 1e-9)
+        left = seconds / made * (info.frames - info.index - 1)
+        self.reporter.show((info.index + 1) / info.frames,
+                           f"{info.index + 1}/{info.frames} frames, {made / seconds * 60:.1f} "
+                           "frames/min", left, force=info.index + 1 == info.frames)
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        if self.reporter is not None:
+            self.reporter.close()
 
 
 def video_options(f):
@@ -596,7 +602,6 @@ def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotat
 
     Example: inceptionism zoom cat.png -o dream.mp4 --frames 120 --size 640x360
     """
-    from .api import Dreamer
     from .io.images import to_pil
     from .io.video import FrameStore, check_video_output, default_frames_dir
     from .video import render_zoom
@@ -621,7 +626,7 @@ def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotat
 
         rgb, _ = pil_to_rgb(ImageOps.fit(to_pil(rgb), size, method=Image.Resampling.BICUBIC))
     store = FrameStore(frames_dir or default_frames_dir(outputs[0]))
-    dreamer = Dreamer(model, weights=weights, device=device)
+    dreamer = load_dreamer(model, weights, device, quiet)
 
     def render(on_frame):
         return render_zoom(dreamer, rgb, store, frames, objectives, motion, config,
@@ -657,7 +662,6 @@ def video(input: Path, outputs: tuple[Path, ...], carry: float, flow: bool, fram
 
     Example: inceptionism video clip.mp4 -o dream.mp4 --layers b8
     """
-    from .api import Dreamer
     from .io.video import FrameStore, check_video_output, default_frames_dir, file_digest, probe
     from .io.video import read_frames
     from .video import render_video
@@ -680,7 +684,7 @@ def video(input: Path, outputs: tuple[Path, ...], carry: float, flow: bool, fram
         raise InceptionismError(f"Input {input} holds no video frames.")
     total = min(frames or info.frames, info.frames)
     store = FrameStore(frames_dir or default_frames_dir(outputs[0]))
-    dreamer = Dreamer(model, weights=weights, device=device)
+    dreamer = load_dreamer(model, weights, device, quiet)
     source_id = file_digest(input)
 
     def render(on_frame):

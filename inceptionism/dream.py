@@ -130,6 +130,16 @@ class StepInfo:
     steps: int
     size: tuple[int, int]  # (H, W) of this octave
     objective: float  # objective value measured at this step (before the update)
+    sizes: tuple[tuple[int, int], ...] = ()  # (H, W) of every octave, smallest first
+
+    @property
+    def work(self) -> tuple[int, int]:
+        """(done, total) work of the dream after this step, in pixel-steps: a step costs
+        about as much as its octave has pixels, so each octave costs about twice the one
+        before, and counting steps alone misjudges the time left by a factor of 2 or more."""
+        pixels = [h * w for h, w in self.sizes] or [self.size[0] * self.size[1]] * self.octaves
+        done = sum(pixels[: self.octave]) * self.steps + pixels[self.octave] * (self.step + 1)
+        return done, sum(pixels) * self.steps
 
 
 StepCallback = Callable[[StepInfo], None]
@@ -306,7 +316,8 @@ def dream(
             dreamed, value = ascent_step(model, dreamed, objective, config, rng, sigma, grad,
                                          weight)
             if callback is not None:
-                callback(StepInfo(octave, len(sizes), step, config.steps, size, value))
+                callback(StepInfo(octave, len(sizes), step, config.steps, size, value,
+                                  tuple(sizes)))
         del grad
         if config.pyramid == "octave" and octave < len(sizes) - 1:
             detail = dreamed.sub_(base)
