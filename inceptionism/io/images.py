@@ -30,7 +30,7 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
+import struct
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +39,7 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from ..errors import ImageError
+from .files import atomic_write
 
 # Largest image accepted by default: ~100 megapixels (an 8K frame is 33 MP). Guards against
 # decompression bombs: tiny files that claim billions of pixels.
@@ -123,23 +124,53 @@ def pil_to_rgb(img: Image.Image) -> tuple[np.ndarray, Image.Image | None]:
     return rgb, alpha
 
 
+def _open_unguarded(fp, path: Path) -> Image.Image:
+    """Identify an image from its header, as ``Image.open`` does, without Pillow's global
+    decompression-bomb check: the caller checks the size against its own per-call limit.
+
+    Pillow's guard reads the process-wide ``Image.MAX_IMAGE_PIXELS``; switching that off and
+    on per call would leave other threads unguarded meanwhile, so it is never touched here.
+    """
+    prefix = fp.read(16)
+    for loader in (Image.preinit, Image.init):  # the common formats first, then every plugin
+        loader()
+        for fmt in list(Image.ID):
+            factory, accept = Image.OPEN[fmt]
+            result = not accept or accept(prefix)
+            if result and not isinstance(result, str):
+                fp.seek(0)
+                try:
+                    return factory(fp, str(path))
+                except (SyntaxError, IndexError, TypeError, struct.error):
+                    continue
+    raise UnidentifiedImageError(f"cannot identify image file {str(path)!r}")
+
+
+def is_still_image(path: str | Path) -> bool:
+    """Whether ``path`` is an image file of one frame (not a video, not an animation)."""
+    try:
+        with open(path, "rb") as fp, _open_unguarded(fp, Path(path)) as img:
+            return getattr(img, "n_frames", 1) == 1
+    except (OSError, SyntaxError, ValueError, struct.error, UnidentifiedImageError):
+        return False
+
+
 def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
     """Read an image file as sRGB floats in [0, 1], plus its alpha channel, depth, ICC
-    profile and EXIF (see the module's docstring)."""
+    profile and EXIF (see the module's docstring).
+
+    Inputs of more than ``max_pixels`` pixels are refused from the header, before any pixel
+    is decoded. Safe to call from several threads at once (no global state is changed).
+    """
     path = Path(path)
     _check_input_path(path)
-    # Pillow's own bomb guard is a global; ours is per call, checked on the header (which
-    # Image.open reads without decoding pixels), so Pillow's is lifted while we open.
-    pillow_limit = Image.MAX_IMAGE_PIXELS
     try:
-        Image.MAX_IMAGE_PIXELS = None
-        with Image.open(path) as img:
+        with open(path, "rb") as fp, _open_unguarded(fp, path) as img:
             width, height = img.size
             if width * height > max_pixels:
-                raise ImageError(
-                    f"Input {path} is {width}x{height} ({width * height / 1e6:.0f} megapixels), "
-                    f"more than the limit of {max_pixels / 1e6:.0f} megapixels (--max-pixels)."
-                )
+                problem = (f"Input {path} is {width}x{height} ({width * height / 1e6:.0f} "
+                           f"megapixels), more than the limit of {max_pixels / 1e6:.0f} megapixels")
+                raise ImageError(f"{problem}.", remedy="pixel_limit", problem=problem)
             img.seek(0)  # first frame of an animation
             deep = _deep_colour_reader(img)
             icc = img.info.get("icc_profile") or None
@@ -169,10 +200,8 @@ def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
         raise ImageError(f"Input {path} is not an image file that can be read.") from None
     except PermissionError:
         raise ImageError(f"Input {path} cannot be read: permission denied.") from None
-    except (OSError, SyntaxError, ValueError, ImageCms.PyCMSError) as exc:
+    except (OSError, SyntaxError, ValueError, struct.error, ImageCms.PyCMSError) as exc:
         raise ImageError(f"Input {path} is truncated or corrupt ({exc}).") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = pillow_limit
     loaded.rgb = np.ascontiguousarray(loaded.rgb)
     return loaded
 
@@ -313,17 +342,21 @@ def load_mask(path: str | Path, size: tuple[int, int], max_pixels: int = DEFAULT
     path = Path(path)
     _check_input_path(path)
     try:
-        with Image.open(path) as img:
-            if img.size[0] * img.size[1] > max_pixels:
-                raise ImageError(f"Mask {path} is larger than the limit of "
-                                 f"{max_pixels / 1e6:.0f} megapixels (--max-pixels).")
+        with open(path, "rb") as fp, _open_unguarded(fp, path) as img:
+            width, height = img.size
+            if width * height > max_pixels:
+                problem = (f"Mask {path} is {width}x{height}, more than the limit of "
+                           f"{max_pixels / 1e6:.0f} megapixels")
+                raise ImageError(f"{problem}.", remedy="pixel_limit", problem=problem)
             img.load()
             return mask_from_pil(ImageOps.exif_transpose(img), size)
     except ImageError:
         raise
     except UnidentifiedImageError:
         raise ImageError(f"Mask {path} is not an image file that can be read.") from None
-    except (OSError, SyntaxError, ValueError) as exc:
+    except PermissionError:
+        raise ImageError(f"Mask {path} cannot be read: permission denied.") from None
+    except (OSError, SyntaxError, ValueError, struct.error) as exc:
         raise ImageError(f"Mask {path} is truncated or corrupt ({exc}).") from None
 
 
@@ -402,27 +435,9 @@ def check_destination(
     if not force:
         for target in targets or [path]:
             if target.exists():
-                raise ImageError(f"Output {target} already exists; use --force to overwrite it.")
+                raise ImageError(f"Output {target} already exists; allow overwriting to replace it.",
+                                 remedy="overwrite", problem=f"Output {target} already exists")
     return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)``, then rename the temporary file over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give it normal permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def to_pil(rgb: np.ndarray, alpha: Image.Image | None = None) -> Image.Image:
@@ -463,9 +478,9 @@ def save_image(
         info.add_text(METADATA_KEY, text)
         options["pnginfo"] = info
     try:
-        _atomic_write(path, lambda tmp: image.save(tmp, format=fmt, **options))
+        atomic_write(path, lambda tmp: image.save(tmp, format=fmt, **options))
         if text is not None and not embeds:
-            _atomic_write(sidecar_path(path), lambda tmp: tmp.write_text(text + "\n"))
+            atomic_write(sidecar_path(path), lambda tmp: tmp.write_text(text + "\n"))
     except OSError as exc:
         raise ImageError(f"Cannot write {path}: {exc.strerror or exc}.") from None
     except (ValueError, OverflowError) as exc:  # an encoder's own limits
@@ -574,9 +589,9 @@ def _save16(path, rgb, alpha, fmt, metadata, force, icc, exif) -> list[str]:
     if fmt == "TIFF" and exif is not None:
         notes.append(f"16-bit TIFF is written without EXIF; {path.name} lacks the photo's.")
     try:
-        _atomic_write(path, write_png if fmt == "PNG" else write_tiff)
+        atomic_write(path, write_png if fmt == "PNG" else write_tiff)
         if text is not None and fmt != "PNG":
-            _atomic_write(sidecar_path(path), lambda tmp: tmp.write_text(text + "\n"))
+            atomic_write(sidecar_path(path), lambda tmp: tmp.write_text(text + "\n"))
     except OSError as exc:
         raise ImageError(f"Cannot write {path}: {exc.strerror or exc}.") from None
     if text is None or fmt == "PNG":

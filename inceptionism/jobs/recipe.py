@@ -14,9 +14,10 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import __version__
 from ..dream import DreamConfig
 from ..errors import InceptionismError
-from ..models.weights import sha256_of
+from ..io.files import file_sha256 as sha256_of
 
 REQUIRED = ("model", "objective", "config")
 
@@ -29,10 +30,12 @@ class Recipe:
     weights_file: str | None = None  # a state-dict file used instead of the registry's weights
     guide: str | None = None  # the guide image of a guided dream
     device: str = "cpu"
+    mask: str | None = None  # where the dream may change the photo (white) and where not
     preset: str | None = None  # informational: the config already holds its values
     # The SHA-256 the files above had when a stored recipe was made (None: not checked).
     weights_sha256: str | None = None
     guide_sha256: str | None = None
+    mask_sha256: str | None = None
 
     def to_metadata(self, weights_description: str) -> dict:
         """The JSON-ready dict stored in an output (paths made absolute, files hashed)."""
@@ -52,6 +55,9 @@ class Recipe:
         if self.guide is not None:
             path = Path(self.guide).resolve()
             meta["guide"] = {"file": str(path), "sha256": sha256_of(path)}
+        if self.mask is not None:  # absent without a mask, as in outputs made before masks
+            path = Path(self.mask).resolve()
+            meta["mask"] = {"file": str(path), "sha256": sha256_of(path)}
         return meta
 
     @classmethod
@@ -85,6 +91,7 @@ class Recipe:
             ) from None
         weights = meta.get("weights_file") or {}
         guide = meta.get("guide") or {}
+        mask = meta.get("mask") or {}
         return cls(
             model=meta["model"],
             objective=meta["objective"],
@@ -95,12 +102,15 @@ class Recipe:
             preset=meta.get("preset"),
             weights_sha256=weights.get("sha256"),
             guide_sha256=guide.get("sha256"),
+            mask=mask.get("file"),
+            mask_sha256=mask.get("sha256"),
         )
 
     def verify_files(self, source: Path) -> None:
         """Refuse when a file this recipe was made with is gone or has changed."""
         for what, path, digest in (("weights file", self.weights_file, self.weights_sha256),
-                                   ("guide image", self.guide, self.guide_sha256)):
+                                   ("guide image", self.guide, self.guide_sha256),
+                                   ("mask", self.mask, self.mask_sha256)):
             if path is None or digest is None:
                 continue
             if not Path(path).is_file():
@@ -111,3 +121,10 @@ class Recipe:
                 raise InceptionismError(
                     f"The {what} {path} has changed since {source} was made, so the result would differ."
                 )
+
+
+def output_metadata(recipe: Recipe, weights_description: str, input: Path) -> dict:
+    """What an output stores: the recipe, plus the version and the photo it was made from."""
+    weights = recipe.weights_file or weights_description
+    return {"inceptionism": __version__, **recipe.to_metadata(weights),
+            "input": input.name, "input_sha256": sha256_of(input)}
