@@ -35,7 +35,7 @@ class Hooks:
       transparency is dropped"); the CLI prints it as ``note: text``.
     - ``on_encode(path)``: a video job starts encoding ``path``.
     - ``on_loading(text)``: a model is about to be loaded (a few seconds, longer with a
-      download); ``text`` names it and its weights, e.g. for a line on stderr.
+      download); ``text`` names the model and the device, e.g. for a line on stderr.
     - ``cancel``: a :class:`~inceptionism.CancelToken`; once set from any thread, the job
       stops at the next gradient step with :class:`~inceptionism.errors.Cancelled` (video jobs:
       the frames stored so far are kept and the same request resumes from them).
@@ -58,11 +58,9 @@ class Hooks:
     def load(self, model: str, weights: Path | None, device: str, download_progress: bool = True):
         """A :class:`~inceptionism.Dreamer` for ``model``, announced to ``on_loading`` first."""
         from ..api import Dreamer
-        from ..models import get_spec
 
         if self.on_loading is not None:
-            source = weights if weights is not None else get_spec(model).weights.describe()
-            self.on_loading(f"{model} ({source}) on {device}")
+            self.on_loading(f"{model} on {device}")
         return Dreamer(model, weights=weights, device=device, progress=download_progress)
 
     def collecting(self, notes: list[str]) -> Hooks:
