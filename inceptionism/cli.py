@@ -18,31 +18,48 @@ import click
 from click.core import ParameterSource
 
 from . import __version__
-from .dream import PRECISIONS, PYRAMIDS, DreamConfig
-from .errors import InceptionismError, Interrupted
-from .explore import TOUR_CONFIG, TOUR_SIZE
-from .io.images import DEFAULT_MAX_PIXELS, save_image
-from .io.video import default_frames_dir
-from .jobs import (
-    DreamRequest,
-    Hooks,
-    TourRequest,
-    VideoRequest,
-    ZoomRequest,
-    run_dream,
-    run_tour,
-    run_video,
-    run_zoom,
+from .config import (
+    DEFAULT_MODEL,
+    FRAME_CONFIG,
+    PRECISIONS,
+    PYRAMIDS,
+    TOUR_CONFIG,
+    TOUR_SIZE,
+    DreamConfig,
+    FlowConfig,
+    ZoomMotion,
 )
-from .models import get_spec, layer_table, list_models
-from .models.zoo import DEFAULT_MODEL
+from .errors import InceptionismError, Interrupted
+from .io.limits import DEFAULT_MAX_PIXELS
 from .presets import PRESETS
-from .video import FRAME_CONFIG, FlowConfig, ZoomMotion
+
+# Nothing above imports PyTorch (nor numpy): `--help`, `classes` and bad command lines answer
+# at once. The jobs, models and io are imported inside the commands that use them.
 
 # click >= 8.2 raises this for a bare `inceptionism`; older versions print the help themselves
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 D = DreamConfig()  # the defaults shown in --help come from the API's own config
 SAMPLES = {"chelsea": "chelsea.png", "coffee": "coffee.png"}
+
+
+class ModelName(click.ParamType):
+    """A registered model's name. The registry is read only when a name is checked, not to
+    show --help (reading it imports PyTorch); an unknown name gets one sentence with the
+    list, never the list as the parameter's name."""
+
+    name = "MODEL"
+
+    def convert(self, value, param, ctx):
+        from .models import list_models
+
+        names = list_models()
+        if value not in names:
+            self.fail(f"unknown model '{value}'; the models are {', '.join(names)} "
+                      "(see `inceptionism models`).", param, ctx)
+        return value
+
+    def get_metavar(self, param, ctx=None):
+        return "MODEL"
 
 
 def _err(message: str) -> None:
@@ -125,7 +142,7 @@ def model_options(f=None, *, objective: bool = True):
     ``objective=False`` leaves out --layers, for commands that choose layers otherwise.
     """
     options = [
-        click.option("-m", "--model", type=click.Choice(list_models()), default=DEFAULT_MODEL,
+        click.option("-m", "--model", type=ModelName(), default=DEFAULT_MODEL,
                      show_default=True, help="Network to dream with (see `inceptionism models`)."),
         click.option("-l", "--layers", "objective", metavar="SPEC", default=None,
                      help="What to amplify, as comma-separated terms TARGET[:WEIGHT]: a layer "
@@ -258,6 +275,8 @@ def dream(input: Path, output: Path, model: str, objective: str | None, device: 
     if params_from is not None and kwargs.get("preset") is not None:
         raise InceptionismError("Use either --preset or --params-from, not both.")
     preset, values = kwargs.pop("preset"), _config_values(kwargs)
+    from .jobs import DreamRequest, Hooks, run_dream
+
     request = DreamRequest(
         input=input, output=output, params_from=params_from, max_pixels=max_pixels,
         overwrite=force, download_progress=not quiet, preset=preset,
@@ -323,6 +342,8 @@ def explore(input: Path, output: Path, model: str, device: str, weights: Path | 
     """
     preset, values = kwargs.pop("preset"), _config_values(kwargs)
     names = None if tour_layers is None else [n.strip() for n in tour_layers.split(",")]
+    from .jobs import Hooks, TourRequest, run_tour
+
     request = TourRequest(
         input=input, output=output, model=model, weights=weights, device=device, layers=names,
         size=size, columns=columns, original=original, tiles_dir=tiles_dir, preset=preset,
@@ -341,13 +362,15 @@ def explore(input: Path, output: Path, model: str, device: str, weights: Path | 
 
 
 @cli.command()
-@click.argument("model", type=click.Choice(list_models()), default=DEFAULT_MODEL, required=False)
+@click.argument("model", type=ModelName(), default=DEFAULT_MODEL, required=False)
 def layers(model: str) -> None:
     """List MODEL's named layers, shallow to deep, with channel count and output stride.
 
     The stride is how many input pixels one position of the layer covers: the larger, the
     larger the motifs it dreams. Measured by a forward pass; needs no weights.
     """
+    from .models import get_spec, layer_table
+
     spec = get_spec(model)
     table = layer_table(spec.build(), spec.input_size)
     click.echo(f"{model}: {len(table)} layers (* default; class=NAME terms read {spec.logits_layer})")
@@ -460,6 +483,8 @@ def _video_request(kwargs: dict, objective: str | None, cycle: tuple[str, ...],
 
 def _render(job, request, quiet: bool, folder: Path) -> None:
     """Run a video job with a frame-rate bar; report what was written."""
+    from .jobs import Hooks
+
     progress = FrameProgress(enabled=not quiet, folder=folder)
     hooks = Hooks(on_frame=progress, on_note=_note, on_loading=_loading(quiet),
                   on_encode=None if quiet else lambda p: click.echo(f"encoding {p}", err=True))
@@ -514,6 +539,9 @@ def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotat
 
     Example: inceptionism zoom cat.png -o dream.mp4 --frames 120 --size 640x360
     """
+    from .io.video import default_frames_dir
+    from .jobs import ZoomRequest, run_zoom
+
     request = ZoomRequest(**_video_request(
         kwargs, objective, cycle, outputs, input=input, frames=frames, fps=fps, size=size,
         motion=ZoomMotion(zoom=zoom, rotate=rotate, shift=shift), cycle_every=cycle_every,
@@ -549,6 +577,9 @@ def video(input: Path, outputs: tuple[Path, ...], carry: float, flow: bool, fram
 
     Example: inceptionism video clip.mp4 -o dream.mp4 --layers b8
     """
+    from .io.video import default_frames_dir
+    from .jobs import VideoRequest, run_video
+
     request = VideoRequest(**_video_request(
         kwargs, objective, cycle, outputs, input=input, flow=FlowConfig(carry=carry, flow=flow),
         frames=frames, fps=fps, cycle_every=cycle_every, frames_dir=frames_dir, restart=restart,
@@ -566,6 +597,8 @@ def video(input: Path, outputs: tuple[Path, ...], carry: float, flow: bool, fram
 def sample(output: Path, name: str, force: bool) -> None:
     """Write a sample photo to OUTPUT, to dream on when you have none at hand."""
     from PIL import Image
+
+    from .io.images import save_image
 
     with resources.as_file(resources.files("inceptionism.data") / SAMPLES[name]) as src:
         with Image.open(src) as img:
@@ -585,6 +618,8 @@ def models() -> None:
 
     row = "{:20} {:14} {:>9}  {:6}  {:13} {}"
     click.echo(row.format("model", "weights", "size", "top-1", "licence", "default layers"))
+    from .models import get_spec, list_models
+
     for name in list_models():
         spec = get_spec(name)
         top1 = f"{spec.top1:.1f}%" if spec.top1 else "n/a"

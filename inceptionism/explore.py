@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from torch import Tensor
 
+from .config import TOUR_CONFIG, TOUR_SIZE  # noqa: F401  (re-exported)
 from .dream import CancelToken, DreamConfig, StepInfo, dream
 from .models.base import DreamNet
 from .objectives import layer
@@ -20,8 +21,6 @@ from .transforms import resize
 
 # The tour dreams once per layer (19 for EfficientNet-Lite0), so it works small and short:
 # fewer octaves and steps than a single dream, with a larger step to make up for them.
-TOUR_CONFIG = replace(DreamConfig(), octaves=3, steps=6, step_size=0.02)
-TOUR_SIZE = 200  # longest side (pixels) of the photo each layer dreams on
 
 
 @dataclass(frozen=True)

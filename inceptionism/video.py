@@ -39,6 +39,7 @@ import torch
 from torch import Tensor
 
 from . import __version__
+from .config import FRAME_CONFIG, FlowConfig, ZoomMotion  # noqa: F401  (re-exported)
 from .dream import CancelToken, DreamConfig, dream
 from .errors import InceptionismError
 from .io.video import video_module
@@ -52,34 +53,6 @@ if TYPE_CHECKING:
 # Per-frame dream defaults for videos. A frame starts from the previous frame's dream, so it
 # needs only a few steps to keep the dream growing; fewer octaves keep the detail fine-grained
 # and the render quick (a still's 4 octaves x 10 steps costs ~4x more per frame).
-FRAME_CONFIG = DreamConfig(octaves=2, steps=4)
-
-
-@dataclass(frozen=True)
-class ZoomMotion:
-    """How the camera moves between two frames of a zoom loop."""
-
-    zoom: float = 1.04  # scale per frame (> 1 flies in): 1.04 doubles in ~18 frames
-    rotate: float = 0.0  # degrees per frame, counter-clockwise
-    shift: tuple[float, float] = (0.0, 0.0)  # (dx, dy) pixels per frame, right and down
-
-    def validate(self) -> None:
-        if not 0.5 <= self.zoom <= 2:
-            raise InceptionismError(f"Zoom per frame must be between 0.5 and 2 (got {self.zoom}).")
-
-
-@dataclass(frozen=True)
-class FlowConfig:
-    """How a dream is carried from one frame of a video to the next."""
-
-    carry: float = 0.6  # share of the previous frame's dream detail carried forward (0: none)
-    flow: bool = True  # warp it along the optical flow; False carries it in place (flickers)
-
-    def validate(self) -> None:
-        if not 0 <= self.carry <= 1:
-            raise InceptionismError(f"Carry must be between 0 and 1 (got {self.carry}).")
-
-
 @dataclass(frozen=True)
 class Cycle:
     """The objectives a video cycles through: frame i uses ``objectives[(i // every) % n]``."""

@@ -41,9 +41,7 @@ from PIL import Image, ImageCms, ImageOps, PngImagePlugin, UnidentifiedImageErro
 from ..errors import ImageError
 from .files import atomic_write
 
-# Largest image accepted by default: ~100 megapixels (an 8K frame is 33 MP). Guards against
-# decompression bombs: tiny files that claim billions of pixels.
-DEFAULT_MAX_PIXELS = 100_000_000
+from .limits import DEFAULT_MAX_PIXELS  # noqa: E402,F401  (re-exported)
 
 # extension -> (Pillow format, keeps alpha, holds our metadata inside the file)
 OUTPUT_FORMATS = {
@@ -408,7 +406,15 @@ def check_output_path(path: str | Path, force: bool = False, inputs: tuple[Path,
         raise ImageError(f"Output {path} cannot be reached: permission denied.") from None
 
 
+def refuse_folder(path: str | Path, example: str) -> None:
+    """Refuse an output that names a folder (``-o out/``), suggesting a file in it."""
+    if str(path).endswith(("/", os.sep)) or Path(path).is_dir():
+        raise ImageError(f"Output {path} is a folder; name a file in it, such as "
+                         f"{Path(path) / example}.")
+
+
 def _check_output_path(path: Path, force: bool, inputs: tuple[Path, ...]) -> Path:
+    refuse_folder(path, "dream.png")
     _, _, embeds = output_format(path)
     targets = [path] if embeds else [path, sidecar_path(path)]
     return check_destination(path, force, inputs, targets)

@@ -31,7 +31,13 @@ from PIL import Image
 
 from ..errors import VideoError
 from .files import atomic_write, file_sha256
-from .images import DEFAULT_MAX_PIXELS, check_destination, check_input_file, to_pil
+from .images import (
+    DEFAULT_MAX_PIXELS,
+    check_destination,
+    check_input_file,
+    refuse_folder,
+    to_pil,
+)
 
 VIDEO_FORMATS = {".mp4": "mp4", ".gif": "gif"}
 FRAME_NAME = "frame_{:06d}.png"
@@ -72,6 +78,7 @@ def video_format(path: Path) -> str:
 
 def check_video_output(path: str | Path, force: bool = False, inputs: tuple[Path, ...] = ()) -> Path:
     """Refuse, before any work, a video output that cannot or must not be written."""
+    refuse_folder(path, "dream.mp4")
     path = Path(path)
     video_format(path)
     return check_destination(path, force, inputs)
