@@ -121,3 +121,30 @@ def test_keep_luminance_moves_luma_only():
     assert torch.allclose(y(out), y(dream_), atol=1e-6)
     assert torch.allclose(out[0, 2] - y(out), photo[0, 2] - y(photo), atol=1e-6)  # Cb
     assert torch.allclose(out[0, 0] - y(out), photo[0, 0] - y(photo), atol=1e-6)  # Cr
+
+
+def test_cli_mask_and_keep_colors_are_stored_and_re_run(tmp_path, chelsea, capsys, one_thread):
+    """Through the CLI and the still-dream job: the mask's black area is the photo's, and
+    --params-from repeats mask and keep-colors bit for bit; a changed mask is refused."""
+    from inceptionism.cli import main
+
+    photo, mask = tmp_path / "cat.png", tmp_path / "mask.png"
+    Image.fromarray((chelsea[:100, :150] * 255).round().astype(np.uint8)).save(photo)
+    grey = np.zeros((50, 75), np.uint8)  # half the photo's size: resized to it
+    grey[:, :30] = 255
+    Image.fromarray(grey).save(mask)
+    fast = ["--octaves", "2", "--steps", "2", "-q"]
+    assert main(["dream", str(photo), "-o", str(tmp_path / "a.png"), "--mask", str(mask),
+                 "--keep-colors", *fast]) == 0
+    a = np.asarray(Image.open(tmp_path / "a.png"))
+    assert np.array_equal(a[:, 80:], np.asarray(Image.open(photo))[:, 80:])
+    assert main(["dream", str(photo), "-o", str(tmp_path / "b.png"), "--params-from",
+                 str(tmp_path / "a.png"), "-q"]) == 0
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    grey[:, :40] = 255
+    Image.fromarray(grey).save(mask)
+    capsys.readouterr()
+    assert main(["dream", str(photo), "-o", str(tmp_path / "c.png"), "--params-from",
+                 str(tmp_path / "a.png"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "The mask" in err and "has changed" in err
