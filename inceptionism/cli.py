@@ -246,8 +246,8 @@ def given(name: str) -> bool:
 @click.option("--params-from", type=click.Path(path_type=Path, dir_okay=False), default=None,
               metavar="PREVIOUS",
               help="Re-run with the parameters stored in PREVIOUS, an earlier output (model, "
-                   "weights, objective, guide, every setting, seed, device); options given here "
-                   "override them. Same version and device: a bit-identical image.")
+                   "weights, objective, guide, mask, every setting, seed, device); options given "
+                   "here override them. Same version and device: a bit-identical image.")
 @click.option("--mask", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Dream only part of the photo: a black-and-white image, resized to the photo; "
                    "white is dreamed, black is left exactly as it is, grey partly (blur its "

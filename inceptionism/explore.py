@@ -9,7 +9,7 @@ there, from strokes and textures in early layers to eyes, animals and buildings 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from torch import Tensor
 
