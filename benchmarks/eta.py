@@ -9,6 +9,10 @@ the true time left: the estimate weighted by each octave's pixels (what `incepti
 shows, :class:`inceptionism.progress.Eta` over ``StepInfo.work``) and, for comparison, the
 plain step-count estimate (elapsed / steps done * steps left, a progress bar's default).
 Error = estimate / truth - 1.
+
+On a machine shared with other work the wall clock measures the load as much as the dream;
+``--clock cpu`` measures this process's CPU time instead (both the estimate and the truth),
+which tests the cost model itself (best with ``--threads 1``).
 """
 
 from __future__ import annotations
@@ -22,15 +26,15 @@ from inceptionism import DreamConfig, Dreamer
 from inceptionism.progress import Eta
 
 
-def one_run(dreamer: Dreamer, image: Image.Image, config: DreamConfig) -> list[dict]:
+def one_run(dreamer: Dreamer, image: Image.Image, config: DreamConfig, clock) -> list[dict]:
     records = []
-    eta = Eta()
-    t0 = time.perf_counter()
+    eta = Eta(clock)
+    t0 = clock()
 
     def callback(info) -> None:
         done, total = info.work
         estimate = eta.update(done, total)  # what the progress line shows
-        now = time.perf_counter()
+        now = clock()
         steps_done = info.octave * info.steps + info.step + 1
         steps_total = info.octaves * info.steps
         records.append({"octave": info.octave, "step": info.step, "steps": info.steps,
@@ -38,7 +42,7 @@ def one_run(dreamer: Dreamer, image: Image.Image, config: DreamConfig) -> list[d
                         "by_steps": (now - t0) / steps_done * (steps_total - steps_done)})
 
     dreamer.dream(image, None, config, callback)
-    end = time.perf_counter() - t0
+    end = clock() - t0
     for r in records:
         r["truth"] = end - r["t"]
     return records
@@ -49,6 +53,8 @@ def main() -> None:
     parser.add_argument("--size", default="1224x816", help="WxH of the photo (default: 1 MP)")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="wall: seconds as the user sees them; cpu: this process's CPU time")
     args = parser.parse_args()
     if args.threads:
         import torch
@@ -63,12 +69,14 @@ def main() -> None:
         load = open("/proc/loadavg").read().split()[:3]
     except OSError:
         load = ["?"]
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
     print(f"ETA error on a {width}x{height} dream ({width * height / 1e6:.2f} MP), default "
-          f"settings, load average {' '.join(load)} at start")
+          f"settings, {args.clock} clock, {args.threads or 'default'} threads, load average "
+          f"{' '.join(load)} at start")
     print(f"{'run':>3} {'after':>24} {'true left':>10} {'weighted':>9} {'error':>7} "
           f"{'by steps':>9} {'error':>7}")
     for run in range(args.runs):
-        records = one_run(dreamer, image, config)
+        records = one_run(dreamer, image, config, clock)
         last = records[-1]["octave"]
         marks = [r for r in records if r["step"] == r["steps"] - 1 and r["octave"] < last]
         marks = [records[1]] + marks  # the first estimate shown, then each octave's end
