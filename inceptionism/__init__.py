@@ -1,5 +1,7 @@
 """inceptionism: DeepDream images with pretrained ImageNet networks."""
 
+import sys
+import types
 from importlib.metadata import PackageNotFoundError, version
 
 try:
@@ -38,6 +40,21 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted(list(globals()) + list(_EXPORTS))
+
+
+class _Package(types.ModuleType):
+    """``inceptionism.dream`` is both a submodule and the engine function exported here.
+    Importing a submodule binds it on its package, which would hide the function once any
+    code imports ``inceptionism.dream``; here the function keeps the name, as it did when
+    this file imported everything eagerly."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if name == "dream" and isinstance(value, types.ModuleType):
+            value = value.dream
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [
