@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from .checks import FRAMES, Number, check_choice, check_flag
 from .errors import InceptionismError
 
 DEFAULT_MODEL = "efficientnet_lite0"  # the embedded model, installed with the package
@@ -38,32 +39,47 @@ class DreamConfig:
     keep_colors: bool = False  # change only the luminance: the photo keeps its own colours
 
     def validate(self) -> None:
-        checks = [
-            (self.octaves >= 1, f"octaves must be at least 1 (got {self.octaves})"),
-            (self.octave_scale > 1, f"octave scale must be greater than 1 (got {self.octave_scale})"),
-            (self.steps >= 0, f"steps must be 0 or more (got {self.steps})"),
-            (self.step_size > 0, f"step size must be positive (got {self.step_size})"),
-            (self.jitter >= 0, f"jitter must be 0 or more (got {self.jitter})"),
-            (self.smoothing >= 0, f"smoothing must be 0 or more (got {self.smoothing})"),
-            (self.smoothing_growth >= 0,
-             f"smoothing growth must be 0 or more (got {self.smoothing_growth})"),
-            (self.pyramid in PYRAMIDS,
-             f"pyramid must be one of {', '.join(PYRAMIDS)} (got '{self.pyramid}')"),
-            (0 <= self.blend <= 1, f"blend must be between 0 and 1 (got {self.blend})"),
-            (self.tile_size >= 32, f"tile size must be at least 32 pixels (got {self.tile_size})"),
-            (self.min_size >= 8, f"min size must be at least 8 pixels (got {self.min_size})"),
-            (self.precision in PRECISIONS,
-             f"precision must be one of {', '.join(PRECISIONS)} (got {self.precision})"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise InceptionismError(message[0].upper() + message[1:] + ".")
+        """Refuse, in one sentence naming the setting, any value outside :data:`LIMITS`
+        (non-finite numbers, wrong types and absurd sizes included)."""
+        for name, number in LIMITS.items():
+            number.check(getattr(self, name))
+        check_flag("smoothing cascade", self.smoothing_cascade)
+        check_flag("keep colors", self.keep_colors)
+        check_choice("pyramid", self.pyramid, PYRAMIDS)
+        check_choice("precision", self.precision, PRECISIONS)
+
+
+# What each numeric setting may be (see checks.py): wide enough for any look, narrow enough
+# that no value makes the work unbounded or the arithmetic non-finite. A step of more than
+# the whole [0, 1] pixel range, a blur wider than 50 pixels (a 300-tap kernel), more than
+# 1000 steps an octave or a roll larger than 10 000 pixels are no look, only a way to
+# stall a machine; the sizes are bounded again, as a whole, by the working-size limit.
+LIMITS = {
+    "octaves": Number("octaves", 1, 64, whole=True),
+    "octave_scale": Number("octave scale", 1, 16, low_open=True),
+    "steps": Number("steps", 0, 1000, whole=True),
+    "step_size": Number("step size", 0, 1, low_open=True),
+    "jitter": Number("jitter", 0, 10_000, whole=True),
+    "smoothing": Number("smoothing", 0, 50),
+    "smoothing_growth": Number("smoothing growth", 0, 50),
+    "blend": Number("blend", 0, 1),
+    "tile_size": Number("tile size", 32, 65_536, whole=True),
+    "min_size": Number("min size", 8, 1_000_000, whole=True),
+    "seed": Number("seed", 0, 2**64 - 1, whole=True),  # what torch.manual_seed takes
+}
 
 
 # The layer tour: lighter than a still's defaults, on a small copy of the photo.
 TOUR_CONFIG = replace(DreamConfig(), octaves=3, steps=6, step_size=0.02)
 TOUR_SIZE = 200  # longest side (pixels) of the photo each layer dreams on
+SIZE = Number("tour size", 32, 16_384, whole=True)  # what a tour's size may be
 
+# Per-frame dream defaults for videos. A frame starts from the previous frame's dream, so it
+# needs only a few steps to keep the dream growing; fewer octaves keep the detail fine-grained
+# and the render quick (a still's 4 octaves x 10 steps costs ~4x more per frame).
+@dataclass(frozen=True)
+class Cycle:
+    """The objectives a video cycles through: frame i uses ``objectives[(i // every) % n]``."""
 FRAME_CONFIG = DreamConfig(octaves=2, steps=4)
 
 
@@ -76,8 +92,23 @@ class ZoomMotion:
     shift: tuple[float, float] = (0.0, 0.0)  # (dx, dy) pixels per frame, right and down
 
     def validate(self) -> None:
-        if not 0.5 <= self.zoom <= 2:
-            raise InceptionismError(f"Zoom per frame must be between 0.5 and 2 (got {self.zoom}).")
+        MOTION["zoom"].check(self.zoom)
+        MOTION["rotate"].check(self.rotate)
+        if not isinstance(self.shift, (tuple, list)) or len(self.shift) != 2:
+            raise InceptionismError(f"Shift must be two numbers, dx and dy (got {self.shift!r}).")
+        for value in self.shift:
+            MOTION["shift"].check(value)
+
+
+# A zoom of more than 2x a frame (or less than 0.5x) is a cut, not a flight; a turn of more
+# than 360 degrees a frame shows as a smaller one; a shift of more than 10 000 pixels a frame
+# leaves any frame behind at once.
+MOTION = {
+    "zoom": Number("zoom per frame", 0.5, 2),
+    "rotate": Number("rotation per frame", -360, 360),
+    "shift": Number("shift per frame", -10_000, 10_000),
+}
+CARRY = Number("carry", 0, 1)
 
 
 @dataclass(frozen=True)
@@ -88,5 +119,8 @@ class FlowConfig:
     flow: bool = True  # warp it along the optical flow; False carries it in place (flickers)
 
     def validate(self) -> None:
-        if not 0 <= self.carry <= 1:
-            raise InceptionismError(f"Carry must be between 0 and 1 (got {self.carry}).")
+        CARRY.check(self.carry)
+        if not isinstance(self.flow, bool):
+            raise InceptionismError(f"Flow must be true or false (got {self.flow!r}).")
+
+EVERY = Number("frames per objective", 1, FRAMES.high, whole=True)  # cycling videos

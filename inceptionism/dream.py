@@ -64,8 +64,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .config import PRECISIONS, PYRAMIDS, DreamConfig  # noqa: F401  (re-exported)
+from .checks import megapixels
+from .config import LIMITS, PRECISIONS, PYRAMIDS, DreamConfig  # noqa: F401  (re-exported)
 from .errors import Cancelled, InceptionismError
+from .io.images import DEFAULT_MAX_PIXELS
 from .models.base import DreamNet
 from .objectives import Objective
 from .transforms import (
@@ -153,6 +155,41 @@ def fit_to_model(config: DreamConfig, model: DreamNet) -> DreamConfig:
     if config.min_size < smallest:
         config = dataclasses.replace(config, min_size=smallest)
     return config
+
+
+def working_size(height: int, width: int, config: DreamConfig) -> tuple[int, int]:
+    """The (H, W) the largest octave of an ``height`` x ``width`` image is dreamed at: its
+    own size, or larger when its shorter side is below ``config.min_size`` (then it is
+    up-scaled so that side is ``min_size``)."""
+    short = min(height, width)
+    if short < config.min_size:
+        f = config.min_size / short
+        return round(height * f), round(width * f)
+    return height, width
+
+
+def check_working_size(
+    height: int, width: int, config: DreamConfig, max_pixels: int = DEFAULT_MAX_PIXELS,
+    what: str = "image",
+) -> tuple[int, int]:
+    """Refuse, before any work, an ``height`` x ``width`` ``what`` whose working size (see
+    :func:`working_size`) is more than ``max_pixels``; return the working size.
+
+    The work and memory of a dream follow the pixels dreamed, not those in the file: a
+    300 KB 100000x1 PNG up-scaled to a 64-pixel short side is 409.6 megapixels.
+    """
+    if height < 1 or width < 1:
+        raise InceptionismError(f"An {what} needs at least 1 pixel a side (got {width}x{height}).")
+    h, w = working_size(height, width, config)
+    if h * w > max_pixels:
+        size = f"{width}x{height} {what}"
+        if (h, w) != (height, width):
+            size += (f" is dreamed at {w}x{h} (its shorter side raised to the minimum size of "
+                     f"{config.min_size}), which")
+        problem = (f"A {size} is {megapixels(h * w)} megapixels, more than the limit of "
+                   f"{megapixels(max_pixels)} megapixels")
+        raise InceptionismError(f"{problem}.", remedy="pixel_limit", problem=problem)
+    return h, w
 
 
 def octave_sizes(height: int, width: int, config: DreamConfig) -> list[tuple[int, int]]:
@@ -267,6 +304,7 @@ def dream(
     callback: StepCallback | None = None,
     on_octave: OctaveCallback | None = None,
     cancel: CancelToken | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
     mask: Tensor | None = None,
 ) -> Tensor:
     """Dream on ``image`` (1, 3, H, W), RGB in [0, 1], on the model's device.
@@ -277,22 +315,24 @@ def dream(
     :class:`~inceptionism.errors.Cancelled`. ``mask``: optional per-pixel weights in [0, 1],
     (1, 1, H, W) or (H, W) of the image's size: 0 keeps the photo bit for bit, 1 dreams
     fully (see the module's docstring). Returns a new tensor of the same shape with values
-    in [0, 1].
+    in [0, 1]. An image whose working size (see :func:`working_size`) is more than
+    ``max_pixels`` is refused before any work.
     """
     config.validate()
     config = fit_to_model(config, model)
     if image.dim() != 4 or image.shape[:2] != (1, 3):
         raise ValueError(f"expected a (1, 3, H, W) image tensor, got {tuple(image.shape)}")
     height, width = image.shape[-2:]
+    size = check_working_size(height, width, config, max_pixels)
+    if not torch.isfinite(image.sum()):  # one number: no image-sized temporary
+        raise InceptionismError("The image holds values that are not finite numbers (NaN or "
+                                "infinity); its pixels must be numbers from 0 to 1.")
     if mask is not None:
         mask = check_mask(mask, (height, width)).to(image.device, torch.float32)
     rng = random.Random(config.seed)
-    work, work_mask = image, mask
-    if min(height, width) < config.min_size:
-        # Too small for the network to see anything: dream on an up-scaled copy.
-        f = config.min_size / min(height, width)
-        work = resize(image, (round(height * f), round(width * f)))
-        work_mask = None if mask is None else resize_mask(mask, work.shape[-2:])
+    # Too small for the network to see anything: dream on an up-scaled copy.
+    work = resize(image, size)
+    work_mask = None if mask is None else resize_mask(mask, size)
 
     sizes = octave_sizes(work.shape[-2], work.shape[-1], config)
     dreamed = detail = None

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from .config import TOUR_CONFIG, TOUR_SIZE  # noqa: F401  (re-exported)
+from .config import SIZE, TOUR_CONFIG, TOUR_SIZE  # noqa: F401  (re-exported)
 from .dream import CancelToken, DreamConfig, StepInfo, dream
+from .io.images import DEFAULT_MAX_PIXELS
 from .models.base import DreamNet
 from .objectives import layer
 from .transforms import resize
@@ -50,6 +51,7 @@ def tour(
     config: DreamConfig = TOUR_CONFIG,
     callback: TourCallback | None = None,
     cancel: CancelToken | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> dict[str, Tensor]:
     """Dream ``image`` (1, 3, H, W) in [0, 1] on each of ``layers``; {layer: dream}, in order."""
     model.net.check_layers(layers)
@@ -59,5 +61,6 @@ def tour(
             if callback is not None:
                 callback(TourStep(name, index, len(layers), info))
 
-        dreams[name] = dream(model, image, layer(name), config, relay, cancel=cancel)
+        dreams[name] = dream(model, image, layer(name), config, relay, cancel=cancel,
+                             max_pixels=max_pixels)
     return dreams

@@ -39,9 +39,18 @@ import torch
 from torch import Tensor
 
 from . import __version__
-from .config import FRAME_CONFIG, FlowConfig, ZoomMotion  # noqa: F401  (re-exported)
+from .checks import FRAMES, Number
+from .config import (  # noqa: F401  (re-exported)
+    CARRY,
+    EVERY,
+    FRAME_CONFIG,
+    MOTION,
+    FlowConfig,
+    ZoomMotion,
+)
 from .dream import CancelToken, DreamConfig, dream
 from .errors import InceptionismError
+from .io.images import DEFAULT_MAX_PIXELS
 from .io.video import video_module
 from .models.base import DreamNet
 from .objectives import Objective
@@ -49,13 +58,6 @@ from .transforms import quantize8, to_array, to_tensor, warp, zoom_rotate_shift
 
 if TYPE_CHECKING:
     from .api import Dreamer
-
-# Per-frame dream defaults for videos. A frame starts from the previous frame's dream, so it
-# needs only a few steps to keep the dream growing; fewer octaves keep the detail fine-grained
-# and the render quick (a still's 4 octaves x 10 steps costs ~4x more per frame).
-@dataclass(frozen=True)
-class Cycle:
-    """The objectives a video cycles through: frame i uses ``objectives[(i // every) % n]``."""
 
     objectives: tuple[Objective, ...]
     every: int  # frames per objective
@@ -68,8 +70,8 @@ class Cycle:
         """``every`` frames per objective; by default the objectives share the video evenly."""
         if not objectives:
             raise InceptionismError("At least one objective is needed.")
-        if every is not None and every < 1:
-            raise InceptionismError(f"Frames per objective must be at least 1 (got {every}).")
+        if every is not None:
+            EVERY.check(every)
         if len(objectives) == 1:
             every = 1  # nothing to cycle; a fixed value lets a longer render resume a shorter one
         elif every is None:
@@ -78,6 +80,8 @@ class Cycle:
 
     def describe(self) -> dict:
         return {"objectives": [o.name for o in self.objectives], "every": self.every}
+
+
 
 
 @dataclass(frozen=True)
@@ -124,12 +128,14 @@ def pixels_digest(rgb: np.ndarray) -> str:
 def zoom_step(
     model: DreamNet, previous: Tensor, objective: Objective, motion: ZoomMotion, config: DreamConfig,
     cancel: CancelToken | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
     mask: Tensor | None = None,
 ) -> Tensor:
     """Next frame of a zoom loop: move the camera, dream (where ``mask`` allows), round to
     8 bits. The mask stays put in the frame while the picture moves under it."""
     moved = zoom_rotate_shift(previous, motion.zoom, motion.rotate, motion.shift)
-    return quantize8(dream(model, moved, objective, config, cancel=cancel, mask=mask))
+    return quantize8(dream(model, moved, objective, config, cancel=cancel, max_pixels=max_pixels,
+                           mask=mask))
 
 
 def optical_flow(frame: Tensor, previous: Tensor) -> Tensor:
@@ -169,12 +175,13 @@ def flow_step(
     flow: FlowConfig,
     config: DreamConfig,
     cancel: CancelToken | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
     mask: Tensor | None = None,
 ) -> Tensor:
     """Dream frame t of a video, starting from what frame t-1 dreamed (if there was one).
     Where ``mask`` is black the frame is kept as it is."""
     start = frame if prev_dream is None else carry(prev_dream, prev_frame, frame, flow)
-    out = dream(model, start, objective, config, cancel=cancel, mask=mask)
+    out = dream(model, start, objective, config, cancel=cancel, max_pixels=max_pixels, mask=mask)
     if mask is not None and prev_dream is not None:  # black: the frame, not what was carried
         out = torch.lerp(frame, out, mask.view(1, 1, *mask.shape[-2:]))
     return quantize8(out)
@@ -220,8 +227,8 @@ def render_zoom(
     moving picture as it is (the mask stays put in the frame)."""
     config.validate()
     motion.validate()
-    if frames < 1:
-        raise InceptionismError(f"A video needs at least 1 frame (got {frames}).")
+    FRAMES.check(frames)
+    dreamer.check_size(image.shape[1], image.shape[0], config, "frame")  # before any frame
     cycle = Cycle.spread([dreamer.objective(o) for o in objectives], frames, cycle_every)
     params = {
         "kind": "zoom",
@@ -239,9 +246,10 @@ def render_zoom(
         cfg = frame_config(config, i)
         if previous is None:
             x = quantize8(dream(dreamer.model, to_tensor(image).to(dreamer.device), cycle.at(i), cfg,
-                                cancel=cancel, mask=weights))
+                                cancel=cancel, max_pixels=dreamer.max_pixels, mask=weights))
         else:
-            x = zoom_step(dreamer.model, previous, cycle.at(i), motion, cfg, cancel, weights)
+            x = zoom_step(dreamer.model, previous, cycle.at(i), motion, cfg, cancel,
+                          dreamer.max_pixels, weights)
         rgb = to_array(x)
         store.save(i, rgb)
         previous = x
@@ -270,8 +278,7 @@ def render_video(
     frames already there. Returns the number of frames stored."""
     config.validate()
     flow.validate()
-    if frames < 1:
-        raise InceptionismError(f"A video needs at least 1 frame (got {frames}).")
+    FRAMES.check(frames)
     cycle = Cycle.spread([dreamer.objective(o) for o in objectives], frames, cycle_every)
     params = {
         "kind": "video",
@@ -297,7 +304,7 @@ def render_video(
             prev_frame, prev_dream = frame, to_tensor(store.load(i)).to(dreamer.device)
             continue
         x = flow_step(dreamer.model, frame, prev_frame, prev_dream, cycle.at(i), flow,
-                      frame_config(config, i), cancel, weights)
+                      frame_config(config, i), cancel, dreamer.max_pixels, weights)
         dreamed = to_array(x)
         store.save(i, dreamed)
         prev_frame, prev_dream = frame, x

@@ -64,7 +64,7 @@ class DreamRequest:
     config: DreamConfig | None = None  # every setting (None: DreamConfig())
     preset: str | None = None  # a named look applied on top of config (not with params_from)
     overrides: Mapping[str, Any] = field(default_factory=dict)  # DreamConfig fields that win
-    max_pixels: int = DEFAULT_MAX_PIXELS  # refuse larger inputs (and guides)
+    max_pixels: int = DEFAULT_MAX_PIXELS  # refuse larger inputs, guides and working sizes
     overwrite: bool = False  # replace an existing output
     download_progress: bool = True  # show a bar on stderr if weights must be downloaded
 
@@ -136,8 +136,9 @@ def run_dream(request: DreamRequest, hooks: Hooks | None = None,
     require_file(request.mask, "Mask")
     if request.depth is not None and request.depth not in DEPTHS:
         raise InceptionismError(f"The depth must be 8 or 16 bits per channel (got {request.depth}).")
-    sources = tuple(p for p in (request.input, request.guide, request.params_from, request.mask)
-                    if p)
+    # Every file the job reads is protected from being written (compared by resolved path).
+    sources = tuple(p for p in (request.input, request.guide, request.params_from,
+                                request.weights, request.mask) if p)
     if request.output is not None:
         check_output_path(request.output, request.overwrite, inputs=sources)  # before any work
     if request.params_from is not None:
@@ -169,7 +170,9 @@ def run_dream(request: DreamRequest, hooks: Hooks | None = None,
     mask = load_mask(recipe.mask, image.size, request.max_pixels) if recipe.mask else None
     weights = Path(recipe.weights_file) if recipe.weights_file else None
     if dreamer is None:
-        dreamer = hooks.load(recipe.model, weights, recipe.device, request.download_progress)
+        dreamer = hooks.load(recipe.model, weights, recipe.device, request.download_progress,
+                             request.max_pixels)
+    dreamer.check_size(*image.size, config)  # the pixels dreamed, not those in the file
     spec = dreamer.objective(recipe.objective or None).spec
     goal = dreamer.guided(spec, guide_image.rgb) if guide_image is not None else \
         dreamer.objective(spec)
