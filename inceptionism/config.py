@@ -74,12 +74,10 @@ TOUR_CONFIG = replace(DreamConfig(), octaves=3, steps=6, step_size=0.02)
 TOUR_SIZE = 200  # longest side (pixels) of the photo each layer dreams on
 SIZE = Number("tour size", 32, 16_384, whole=True)  # what a tour's size may be
 
+
 # Per-frame dream defaults for videos. A frame starts from the previous frame's dream, so it
 # needs only a few steps to keep the dream growing; fewer octaves keep the detail fine-grained
 # and the render quick (a still's 4 octaves x 10 steps costs ~4x more per frame).
-@dataclass(frozen=True)
-class Cycle:
-    """The objectives a video cycles through: frame i uses ``objectives[(i // every) % n]``."""
 FRAME_CONFIG = DreamConfig(octaves=2, steps=4)
 
 

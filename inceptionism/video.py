@@ -59,6 +59,11 @@ from .transforms import quantize8, to_array, to_tensor, warp, zoom_rotate_shift
 if TYPE_CHECKING:
     from .api import Dreamer
 
+
+@dataclass(frozen=True)
+class Cycle:
+    """The objectives a video cycles through: frame i uses ``objectives[(i // every) % n]``."""
+
     objectives: tuple[Objective, ...]
     every: int  # frames per objective
 
@@ -80,8 +85,6 @@ if TYPE_CHECKING:
 
     def describe(self) -> dict:
         return {"objectives": [o.name for o in self.objectives], "every": self.every}
-
-
 
 
 @dataclass(frozen=True)
