@@ -19,10 +19,19 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from .dream import CancelToken, DreamConfig, OctaveCallback, StepCallback, dream
+from .checks import MAX_PIXELS, megapixels
+from .dream import (
+    CancelToken,
+    DreamConfig,
+    OctaveCallback,
+    StepCallback,
+    check_working_size,
+    dream,
+    fit_to_model,
+)
 from .errors import InceptionismError
-from .explore import TOUR_CONFIG, TOUR_SIZE, TourCallback, shrink, tour
-from .io.images import pil_to_rgb, to_pil
+from .explore import SIZE, TOUR_CONFIG, TOUR_SIZE, TourCallback, shrink, tour
+from .io.images import DEFAULT_MAX_PIXELS, mask_from_pil, pil_to_rgb, to_pil
 from .models import LayerInfo, get_spec, layer_table, load_model
 from .models.optimize import optimize
 from .models.zoo import DEFAULT_MODEL
@@ -30,14 +39,26 @@ from .objectives import Objective, guide, parse
 from .transforms import resize, to_array, to_tensor
 
 
+DEVICES = "cpu, cuda, cuda:N, mps or auto"
+
+
+def mps_available() -> bool:
+    """Whether PyTorch can use an Apple-silicon GPU (Metal Performance Shaders) here."""
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
 def resolve_device(name: str = "cpu") -> torch.device:
-    """'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA if available, else CPU) -> a usable device."""
+    """'cpu', 'cuda', 'cuda:N', 'mps' or 'auto' (CUDA, else Apple's MPS, else the CPU) -> a
+    usable device, or one sentence saying why not."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps" if mps_available() else "cpu")
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise InceptionismError(f"Unknown device '{name}'; use cpu, cuda, cuda:N or auto.") from None
+        raise InceptionismError(f"Unknown device '{name}'; use {DEVICES}.") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
             problem = "CUDA was asked for, but PyTorch sees no CUDA device here"
@@ -46,8 +67,13 @@ def resolve_device(name: str = "cpu") -> torch.device:
             raise InceptionismError(
                 f"There is no {device}; this machine has {torch.cuda.device_count()} CUDA device(s)."
             )
+    elif device.type == "mps":
+        if not mps_available():
+            problem = ("MPS was asked for, but PyTorch sees no Apple-silicon GPU here (it needs "
+                       "macOS 12.3 or later on an M-series Mac)")
+            raise InceptionismError(f"{problem}; use the CPU.", remedy="cpu", problem=problem)
     elif device.type != "cpu":
-        raise InceptionismError(f"Device '{name}' is not supported; use cpu, cuda, cuda:N or auto.")
+        raise InceptionismError(f"Device '{name}' is not supported; use {DEVICES}.")
     return device
 
 
@@ -61,11 +87,16 @@ class Dreamer:
         device: str = "cpu",
         progress: bool = True,
         fast: bool = True,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
     ):
         """``weights``: a state-dict file to use instead of the model's own source.
+        ``max_pixels``: the most pixels this Dreamer works on at once, counted where the work
+        is (an image up-scaled to the smallest octave size, a guide scaled for the network, a
+        video frame), not in the file; more is refused before any work.
         ``progress``: show a progress bar on stderr if the weights must be downloaded.
         ``fast``: fold batch norms and run channels-last (the same function, faster; see
         models/optimize.py); off, the network dreams exactly as loaded."""
+        self.max_pixels = MAX_PIXELS.check(max_pixels)
         self.spec = get_spec(model)
         self.device = resolve_device(device)
         self.model = load_model(model, weights, self.device, progress=progress)
@@ -82,6 +113,13 @@ class Dreamer:
         """Each named layer, shallow to deep, with its channel count and output stride."""
         return layer_table(self.model.net, self.spec.input_size)
 
+    def check_size(self, width: int, height: int, config: DreamConfig = DreamConfig(),
+                   what: str = "image") -> None:
+        """Refuse, before any work, a ``width`` x ``height`` ``what`` this Dreamer would not
+        dream with ``config``: one sentence naming its working size and the limit."""
+        config.validate()
+        check_working_size(height, width, fit_to_model(config, self.model), self.max_pixels, what)
+
     def objective(self, objective: str | Objective | None = None) -> Objective:
         """Turn a CLI string, an Objective or None (the model's defaults) into an Objective
         whose layers this model has. ``class=`` terms read the model's logits layer."""
@@ -96,8 +134,17 @@ class Dreamer:
         """The guide as the network sees it: scaled so its shorter side is the model's
         training resolution, where its features mean what the network learned."""
         height, width = guide_image.shape[-2:]
+        if min(height, width) < 1:
+            raise InceptionismError(f"A guide image needs at least 1 pixel a side (got {width}x{height}).")
         f = self.spec.input_size / min(height, width)
         size = (max(1, round(height * f)), max(1, round(width * f)))
+        if size[0] * size[1] > self.max_pixels:
+            problem = (
+                f"A {width}x{height} guide image is seen by the network at {size[1]}x{size[0]} "
+                f"(its shorter side scaled to the model's {self.spec.input_size}), which is "
+                f"{megapixels(size[0] * size[1])} megapixels, more than the limit of "
+                f"{megapixels(self.max_pixels)} megapixels")
+            raise InceptionismError(f"{problem}.", remedy="pixel_limit", problem=problem)
         return resize(guide_image.to(self.device, torch.float32), size).clamp(0, 1)
 
     def guided(
@@ -129,15 +176,20 @@ class Dreamer:
         callback: StepCallback | None = None,
         on_octave: OctaveCallback | None = None,
         cancel: CancelToken | None = None,
+        mask: Tensor | np.ndarray | None = None,
     ) -> Tensor:
         """(1, 3, H, W) RGB in [0, 1] -> dreamed tensor of the same shape, on the CPU.
 
         ``callback``: after every step; ``on_octave``: after every octave, with the image so
         far; ``cancel``: a :class:`~inceptionism.CancelToken` that stops the dream (raising
-        :class:`~inceptionism.errors.Cancelled`) at the next step once set."""
+        :class:`~inceptionism.errors.Cancelled`) at the next step once set; ``mask``: (H, W)
+        weights in [0, 1], white dreams, black is left as it is bit for bit."""
         objective = self.objective(objective)
+        if mask is not None:
+            mask = torch.as_tensor(np.asarray(mask, dtype=np.float32) if isinstance(
+                mask, np.ndarray) else mask).to(self.device)
         out = dream(self.model, image.to(self.device, torch.float32), objective, config, callback,
-                    on_octave, cancel)
+                    on_octave, cancel, max_pixels=self.max_pixels, mask=mask)
         return out.cpu()
 
     def dream_array(
@@ -148,9 +200,12 @@ class Dreamer:
         callback: StepCallback | None = None,
         on_octave: OctaveCallback | None = None,
         cancel: CancelToken | None = None,
+        mask: np.ndarray | None = None,
     ) -> np.ndarray:
-        """(H, W, 3) float RGB in [0, 1] -> dreamed array of the same shape."""
-        out = self.dream_tensor(to_tensor(rgb), objective, config, callback, on_octave, cancel)
+        """(H, W, 3) float RGB in [0, 1] -> dreamed array of the same shape; ``mask`` as in
+        :meth:`dream_tensor`."""
+        out = self.dream_tensor(to_tensor(rgb), objective, config, callback, on_octave, cancel,
+                                mask)
         return to_array(out)
 
     def dream(
@@ -161,10 +216,15 @@ class Dreamer:
         callback: StepCallback | None = None,
         on_octave: OctaveCallback | None = None,
         cancel: CancelToken | None = None,
+        mask: Image.Image | None = None,
     ) -> Image.Image:
-        """Dream on a Pillow image. An alpha channel is carried through unchanged."""
+        """Dream on a Pillow image. An alpha channel is carried through unchanged.
+        ``mask``: a black-and-white (or grey) image, resized to the photo: white dreams,
+        black is left as it is, grey partly."""
         rgb, alpha = pil_to_rgb(image)
-        return to_pil(self.dream_array(rgb, objective, config, callback, on_octave, cancel), alpha)
+        weights = None if mask is None else mask_from_pil(mask, image.size)
+        return to_pil(self.dream_array(rgb, objective, config, callback, on_octave, cancel,
+                                       weights), alpha)
 
     def explore(
         self,
@@ -178,8 +238,10 @@ class Dreamer:
         """The layer tour: ``image`` shrunk to ``size`` on its longest side, then dreamed at each
         of ``layers`` (default: every layer, shallow to deep). Lay the result out with
         :func:`inceptionism.io.sheet.contact_sheet`."""
+        SIZE.check(size)
         x = shrink(as_tensor(image), size).to(self.device, torch.float32)
-        dreams = tour(self.model, x, list(layers or self.layer_names), config, callback, cancel)
+        dreams = tour(self.model, x, list(layers or self.layer_names), config, callback, cancel,
+                      max_pixels=self.max_pixels)
         return Tour(_pil(x), [(name, _pil(d)) for name, d in dreams.items()])
 
 

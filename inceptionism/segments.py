@@ -41,6 +41,8 @@ from .video import (
     FlowConfig,
     FrameCallback,
     FrameInfo,
+    _mask_params,
+    _mask_tensor,
     _model_params,
     flow_step,
     frame_config,
@@ -107,9 +109,12 @@ def segment_frames(
     config: DreamConfig,
     done: int = 0,
     resume: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
+    cancel=None,
 ) -> Iterator[tuple[int, Tensor]]:
     """Yield (index, dreamed frame) for the kept frames of ``segment``, after the ``done`` ones
-    already stored (``resume``: the last of them, which the next is carried from).
+    already stored (``resume``: the last of them, which the next is carried from); ``mask``
+    as in :func:`inceptionism.video.render_video`.
 
     ``source`` yields the clip's frames from frame 0; frames before the warm-up are decoded
     only to get past them."""
@@ -117,6 +122,7 @@ def segment_frames(
     if done and resume is None:
         raise ValueError("resuming a segment needs its last stored frame")
     prev_frame = prev_dream = None
+    weights = _mask_tensor(mask, dreamer.device)
     for i, rgb in enumerate(source):
         if i >= segment.stop:
             break
@@ -127,7 +133,7 @@ def segment_frames(
             prev_frame, prev_dream = frame, to_tensor(resume).to(dreamer.device)
             continue
         x = flow_step(dreamer.model, frame, prev_frame, prev_dream, cycle.at(i), flow,
-                      frame_config(config, i))
+                      frame_config(config, i), cancel, dreamer.max_pixels, weights)
         prev_frame, prev_dream = frame, x
         if i >= segment.first:
             yield i, x
@@ -159,12 +165,14 @@ class SegmentJob:
     config: DreamConfig
     done: int = 0
     resume: np.ndarray | None = None
+    mask: np.ndarray | None = None  # (H, W) weights in [0, 1]: where to dream
 
 
-def run_job(dreamer, source: Iterable[np.ndarray], job: SegmentJob) -> Iterator[tuple[int, Tensor]]:
+def run_job(dreamer, source: Iterable[np.ndarray], job: SegmentJob,
+            cancel=None) -> Iterator[tuple[int, Tensor]]:
     cycle = Cycle.spread([dreamer.objective(o) for o in job.objectives], job.frames, job.cycle_every)
     return segment_frames(dreamer, source, job.segment, cycle, job.flow, job.config, job.done,
-                          job.resume)
+                          job.resume, job.mask, cancel)
 
 
 def render_segments(
@@ -183,6 +191,8 @@ def render_segments(
     on_frame: FrameCallback | None = None,
     runner: Callable | None = None,
     max_pixels: int | None = None,
+    mask: np.ndarray | None = None,
+    cancel=None,
 ) -> int:
     """Dream the first ``frames`` frames of ``video`` in ``segments`` independent segments
     into ``store`` (resuming each after its stored frames). ``runner(jobs, save, announce)``
@@ -201,6 +211,7 @@ def render_segments(
     params = segment_params({
         "kind": "video", **_model_params(dreamer), "input": source_id, "cycle": cycle.describe(),
         "config": dataclasses.asdict(config), "flow": dataclasses.asdict(flow),
+        **_mask_params(mask),
     }, segments, warmup)
     store.open(params, restart)
     jobs = []
@@ -210,7 +221,8 @@ def render_segments(
         first += done
         if done < seg.frames:
             resume = store.load(seg.first + done - 1) if done else None
-            jobs.append(SegmentJob(seg, frames, objectives, cycle_every, flow, config, done, resume))
+            jobs.append(SegmentJob(seg, frames, objectives, cycle_every, flow, config, done, resume,
+                                   mask))
     stored = first
 
     def announce(index: int) -> None:
@@ -226,7 +238,8 @@ def render_segments(
 
     if runner is None:
         for job in jobs:
-            for i, x in run_job(dreamer, read_frames(video, max_pixels or DEFAULT_MAX_PIXELS), job):
+            frames_in = read_frames(video, max_pixels or DEFAULT_MAX_PIXELS)
+            for i, x in run_job(dreamer, frames_in, job, cancel):
                 save(i, to_array(x))
     else:
         runner(jobs, save, announce)

@@ -8,9 +8,8 @@ and knows nothing of dreams (``inceptionism.batch`` runs the work):
 * :func:`plan_outputs` maps each input to ``OUTDIR/<relative path>`` with the output's
   extension, and refuses, before any work, a batch that would write one output twice or write
   onto one of its inputs.
-* :func:`encode_image` turns a dream into the bytes of its output file (and sidecar), so a
-  worker on another machine can encode and the driver only writes; :func:`write_output`
-  writes them atomically.
+* :class:`EncodedImage` is an output file's bytes (and sidecar), made by a worker that may be
+  on another machine; :func:`write_output` writes them atomically on the driver.
 * :class:`Manifest` is ``OUTDIR/manifest.jsonl``: one JSON line per input, written as each
   finishes, so even a killed batch leaves a true record of what it did.
 """
@@ -19,24 +18,14 @@ from __future__ import annotations
 
 import errno
 import glob
-import io
 import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from PIL import Image, PngImagePlugin
-
-from ..errors import ImageError, InceptionismError
+from ..errors import InceptionismError
 from .files import atomic_write
-from .images import (
-    METADATA_KEY,
-    OUTPUT_FORMATS,
-    SAVE_OPTIONS,
-    check_output_size,
-    output_format,
-    sidecar_path,
-)
+from .images import OUTPUT_FORMATS, output_format, sidecar_path
 
 # Extensions taken as photos when a folder is given (a file named explicitly is always tried).
 PHOTO_EXTENSIONS = frozenset(OUTPUT_FORMATS) | {".jfif", ".pbm", ".pgm", ".ppm", ".tga", ".heic"}
@@ -193,30 +182,6 @@ class EncodedImage:
     data: bytes
     sidecar: str | None  # JSON parameters for formats that cannot hold them inside
     notes: tuple[str, ...] = ()
-
-
-def encode_image(image: Image.Image, ext: str, metadata: dict | None) -> EncodedImage:
-    """Encode ``image`` as the format of extension ``ext``, the parameters inside (PNG) or as a
-    sidecar text, exactly as :func:`inceptionism.io.images.save_image` writes them."""
-    name = Path(f"image{ext}")
-    fmt, keeps_alpha, embeds = output_format(name)
-    check_output_size(name, *image.size)
-    notes = []
-    if image.mode == "RGBA" and not keeps_alpha:
-        notes.append(f"{fmt} cannot store transparency; the alpha channel was dropped.")
-        image = image.convert("RGB")
-    options = dict(SAVE_OPTIONS.get(fmt, {}))
-    text = json.dumps(metadata, indent=1, sort_keys=True) if metadata is not None else None
-    if text is not None and embeds:
-        info = PngImagePlugin.PngInfo()
-        info.add_text(METADATA_KEY, text)
-        options["pnginfo"] = info
-    buffer = io.BytesIO()
-    try:
-        image.save(buffer, format=fmt, **options)
-    except (ValueError, OverflowError, OSError) as exc:
-        raise ImageError(f"Cannot encode the dream as {fmt}: {exc}.") from None
-    return EncodedImage(ext, buffer.getvalue(), None if embeds else text, tuple(notes))
 
 
 def write_output(path: Path, encoded: EncodedImage, outdir: Path) -> None:

@@ -36,6 +36,8 @@ class Hooks:
     - ``on_encode(path)``: a video job starts encoding ``path``.
     - ``on_photo(progress)``: a batch settled one more photo (done, skipped or failed); a
       :class:`~inceptionism.jobs.batch.BatchProgress` with the counts, rate and ETA.
+    - ``on_loading(text)``: a model is about to be loaded (a few seconds, longer with a
+      download); ``text`` names the model and the device, e.g. for a line on stderr.
     - ``cancel``: a :class:`~inceptionism.CancelToken`; once set from any thread, the job
       stops at the next gradient step with :class:`~inceptionism.errors.Cancelled` (video jobs:
       the frames stored so far are kept and the same request resumes from them).
@@ -49,11 +51,22 @@ class Hooks:
     on_note: NoteCallback | None = None
     on_encode: Callable[[Path], None] | None = None
     on_photo: Callable[[object], None] | None = None
+    on_loading: NoteCallback | None = None
     cancel: CancelToken | None = None
 
     def note(self, text: str) -> None:
         if self.on_note is not None:
             self.on_note(text)
+
+    def load(self, model: str, weights: Path | None, device: str, download_progress: bool = True,
+             max_pixels: int | None = None):
+        """A :class:`~inceptionism.Dreamer` for ``model``, announced to ``on_loading`` first."""
+        from ..api import Dreamer
+
+        if self.on_loading is not None:
+            self.on_loading(f"{model} on {device}")
+        extra = {} if max_pixels is None else {"max_pixels": max_pixels}
+        return Dreamer(model, weights=weights, device=device, progress=download_progress, **extra)
 
     def collecting(self, notes: list[str]) -> Hooks:
         """These hooks, also appending every note to ``notes`` (for the job's result)."""

@@ -38,20 +38,19 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..dream import DreamConfig
 from ..errors import Cancelled, InceptionismError
 from ..io.batch import (
     BatchItem,
-    discover,
     EncodedImage,
     Manifest,
     ManifestEntry,
-    encode_image,
+    discover,
     plan_outputs,
     prepare_outdir,
     write_output,
 )
-from ..dream import DreamConfig
-from ..io.images import DEFAULT_MAX_PIXELS, read_metadata
+from ..io.images import DEFAULT_MAX_PIXELS, read_metadata, sidecar_path
 from ..models.zoo import DEFAULT_MODEL
 from ..presets import get_preset
 from .base import Hooks, require_file
@@ -157,7 +156,18 @@ class PhotoWorker:
         metadata = {**result.metadata,
                     **{k: self.spec.metadata[k] for k in ("weights", "weights_file", "guide",
                                                          "preset")}}
-        return encode_image(result.image, self.spec.ext, metadata)
+        result = dataclasses.replace(result, metadata=metadata)
+        # Written here exactly as `dream` writes it (parameters, ICC profile, EXIF, depth),
+        # then sent as bytes; the driver writes them where they belong.
+        out = Path(tempfile.mkdtemp(dir=self.tmp)) / f"dream{self.spec.ext}"
+        try:
+            notes = result.save(out)
+            side = sidecar_path(out)
+            return EncodedImage(self.spec.ext, out.read_bytes(),
+                                side.read_text().rstrip("\n") if side.exists() else None,
+                                tuple(notes))
+        finally:
+            shutil.rmtree(out.parent, ignore_errors=True)
 
     def close(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
