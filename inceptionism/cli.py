@@ -728,10 +728,10 @@ def models() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit status instead of raising."""
-    from .runtime import tune_allocator
+    from .runtime import start_up
 
-    tune_allocator()
     try:
+        start_up()  # allocator, thread count (runtime.py; INCEPTIONISM_THREADS overrides)
         cli.main(args=argv, prog_name="inceptionism", standalone_mode=False)
         return 0
     except click.exceptions.Exit as exc:
