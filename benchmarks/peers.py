@@ -316,7 +316,7 @@ def main() -> None:
                    "tensorflow (published tiling)": tf("published")}
         results["summary"]["tensorflow"] = compare(
             f"TensorFlow's tutorial loop vs ours: Inception v3 mixed3+mixed5, {big[1]}x{big[0]}, "
-            f"tiles 512, 4 octaves x 10 steps at 1.4, {cpus} threads each",
+            f"tiles 512, 4 octaves x 10 steps at 1.4; threads: ours by its start-up policy, TensorFlow {cpus}",
             runners, pairs, results["runs"], "ours")
     if "gordicaleksa" not in skip:
         g_sched = ["--octaves", "4", "--octave-scale", "1.3", "--steps", "10", "--tile-size", "512"]
@@ -328,7 +328,7 @@ def main() -> None:
         }
         results["summary"]["gordicaleksa"] = compare(
             f"gordicaleksa/pytorch-deepdream vs ours: GoogLeNet inception4c, {small[1]}x{small[0]}, "
-            f"4 levels x 10 iterations at 1.3, {cpus} threads each",
+            f"4 levels x 10 iterations at 1.3; threads: both by our start-up policy",
             runners, pairs, results["runs"], "ours")
     if "contention" not in skip:
         cimg = tmp / "contention.npy"
