@@ -156,7 +156,9 @@ def config_options(f=None, *, defaults: DreamConfig = D):
         click.option("--precision", type=click.Choice(PRECISIONS), default=D.precision,
                      show_default=True,
                      help="Network arithmetic; bfloat16 is faster on CPUs with AVX512-BF16 or "
-                          "AMX and on recent GPUs, and dreams nearly the same image."),
+                          "AMX and on recent GPUs, and dreams nearly the same image; auto picks "
+                          "it where the hardware does it natively and the model is compute-bound "
+                          "(not efficientnet_lite*)."),
     ]
 
     def decorate(f):

@@ -163,6 +163,32 @@ def tune_allocator(mmap_threshold: int = 64 << 20, trim_threshold: int = 64 << 2
         mallopt(M_TRIM_THRESHOLD, trim_threshold))
 
 
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags from /proc/cpuinfo (empty where there is none)."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def native_bfloat16(device, flags: set[str] | None = None) -> bool:
+    """Whether ``device`` computes bfloat16 natively: a GPU that says so, or a CPU with
+    AMX or AVX512-BF16 (elsewhere oneDNN emulates it, slower than float32)."""
+    import torch
+
+    device = torch.device(device)
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    if device.type != "cpu":
+        return False
+    flags = cpu_flags() if flags is None else flags
+    return bool(flags & {"amx_bf16", "avx512_bf16"})
+
+
 _started: ThreadChoice | None = None
 
 

@@ -116,3 +116,20 @@ def test_every_classic_model_folds_to_the_same_function(name):
     own_stage = sum(isinstance(fast.net.stage(n), torch.nn.BatchNorm2d) for n in fast.layer_names)
     left = sum(isinstance(m, torch.nn.BatchNorm2d) for m in fast.net.modules())
     assert left == own_stage, f"{left - own_stage} batch norms were not folded"
+
+
+def test_auto_precision_is_bfloat16_only_on_native_hardware_for_compute_bound_networks(
+        tiny_model, lite0, monkeypatch):
+    from inceptionism import runtime
+    from inceptionism.dream import resolve_precision
+
+    assert runtime.native_bfloat16("cpu", flags={"avx2", "amx_bf16"})
+    assert runtime.native_bfloat16("cpu", flags={"avx512_bf16"})
+    assert not runtime.native_bfloat16("cpu", flags={"avx512f", "avx512bw"})  # emulated only
+    for native in (True, False):
+        monkeypatch.setattr(runtime, "native_bfloat16", lambda device, flags=None: native)
+        want = "bfloat16" if native else "float32"
+        assert resolve_precision("auto", tiny_model) == want  # plain convolutions
+        assert resolve_precision("auto", lite0) == "float32"  # depthwise: memory-bound
+        assert resolve_precision("float32", tiny_model) == "float32"
+        assert resolve_precision("bfloat16", lite0) == "bfloat16"  # an explicit choice stands
