@@ -77,7 +77,7 @@ def worker(args) -> None:
     photo = torch.from_numpy(np.load(args.image)).permute(2, 0, 1)[None].contiguous()
     layers = args.layers.split(",")
     model, weights = bench_model(args.model)
-    result = {"peer": args.worker, "model": args.model, "weights": weights,
+    result = {"peer": args.worker, "model": args.model, "weights": weights, "precision": args.precision,
               "threads": torch.get_num_threads(), "threads_reason": choice.reason,
               "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
               "gomp_spincount": os.environ.get("GOMP_SPINCOUNT"), "rss_model_mib": vm("VmRSS")}
@@ -226,7 +226,7 @@ def compare(title: str, runners: dict, pairs: int, results: list, key_ours: str)
     for name in names:
         if name == key_ours:
             continue
-        pairs_ = list(zip(rows[name], rows[key_ours]))
+        pairs_ = list(zip(rows[name], rows[key_ours]))  # above 1: `name` is slower than ours
         summary[name] = {
             "dream_ratio": spread([a["dream_s"] / b["dream_s"] for a, b in pairs_]),
             "step_ratio": spread([a["step_median_s"] / b["step_median_s"] for a, b in pairs_]),
@@ -301,9 +301,11 @@ def main() -> None:
     all_cpus = {**clean, "INCEPTIONISM_THREADS": str(cpus)}
     schedule = ["--octaves", "4", "--octave-scale", "1.4", "--steps", "10", "--tile-size", "512"]
 
-    def ours(image, env, model="inception_v3", layers="Mixed_6a,Mixed_6c", sched=schedule, competitor=None):
+    def ours(image, env, model="inception_v3", layers="Mixed_6a,Mixed_6c", sched=schedule, competitor=None,
+             precision="float32"):
         return lambda: run_child([py, "-m", "benchmarks.peers", "--worker", "ours", "--model", model,
-                                  "--layers", layers, "--image", str(image), *sched], env, competitor)
+                                  "--layers", layers, "--image", str(image), *sched,
+                                  "--precision", precision], env, competitor)
 
     def tf(tiling, threads=cpus, competitor=None):
         cmd = [str(tf_python), str(ROOT / "benchmarks" / "peers_tf.py"), "--image", str(tmp / "big.npy"),
@@ -313,7 +315,8 @@ def main() -> None:
 
     if have_tf:
         runners = {"ours": ours(tmp / "big.npy", clean), "tensorflow (full tiling)": tf("full"),
-                   "tensorflow (published tiling)": tf("published")}
+                   "tensorflow (published tiling)": tf("published"),
+                   "ours, precision auto": ours(tmp / "big.npy", clean, precision="auto")}
         results["summary"]["tensorflow"] = compare(
             f"TensorFlow's tutorial loop vs ours: Inception v3 mixed3+mixed5, {big[1]}x{big[0]}, "
             f"tiles 512, 4 octaves x 10 steps at 1.4; threads: ours by its start-up policy, TensorFlow {cpus}",
