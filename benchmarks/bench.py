@@ -490,18 +490,25 @@ def main() -> None:
           f"{results['machine'].get('matmul_bf16_gflops', float('nan')):.0f} GFLOP/s, copy bandwidth "
           f"{results['machine']['memory_bandwidth_gbs']:.1f} GB/s")
     models = [m for m in ("efficientnet_lite0", "googlenet") if m in list_models()]
+
+    def save() -> None:  # after every part, so a long run interrupted keeps what it measured
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump(results, fh, indent=1)
     if "steps" not in skip:
         run_steps(results, models, [0.25] if args.quick else [0.25, 1, 4], 2 if args.quick else 5)
+        save()
     if "dreams" not in skip:
         run_dreams(results, 0.25 if args.quick else 1)
+        save()
     if "scaling" not in skip:
         run_scaling(results, [0.25, 1] if args.quick else [1, 4, 16], 2 if args.quick else 3)
+        save()
     if "memory" not in skip and DEVICE.type == "cpu":
         run_memory(results, *((1920, 1080, 1) if args.quick else (7680, 4320, 2)))
     results["machine"]["loadavg_at_end"] = os.getloadavg()
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(results, fh, indent=1)
+        save()
         print(f"\nwrote {args.json}")
 
 

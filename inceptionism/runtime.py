@@ -16,10 +16,14 @@ step is somewhat slower (threads are woken rather than found spinning); README
 "Speed and memory" has the measured figures.
 
 **Thread count.** Even with passive waiting, two threads sharing one free core wait for
-each other at every operation: one thread is faster then (measured 1.8x the idle two-thread
-time, against 3x for two threads). So :func:`choose_threads` looks at how much CPU *other*
-processes used over a short window at start-up and leaves those cores to them. The user's
-choice wins: ``INCEPTIONISM_THREADS=N`` (or ``OMP_NUM_THREADS``, which torch itself reads).
+each other at every operation: one thread is faster then (measured beside one busy process
+on 2 cores: 1.8x the idle two-thread step time, against 3x for two threads). So
+:func:`choose_threads` looks at how much CPU *other* processes used over a short window at
+start-up and leaves those cores to them. When no core is free at all (others keep every
+CPU busy), every thread is time-sliced whatever we do, and more passive threads win a larger
+share: measured at a load of 10 on 2 cores, two threads took 1.1-1.4 s a step against
+1.9-3.7 s for one, so then all CPUs are used. The user's choice wins:
+``INCEPTIONISM_THREADS=N`` (or ``OMP_NUM_THREADS``, which torch itself reads).
 
 **Allocator.** glibc's malloc hands every block larger than its mmap threshold (128 KiB at
 start) straight back to the kernel when it is freed, so a dream, which allocates and frees
@@ -112,7 +116,8 @@ class ThreadChoice:
 def choose_threads(env: dict[str, str] | None = None, busy: float | None = None,
                    cpus: int | None = None) -> ThreadChoice:
     """How many threads to compute with: ``INCEPTIONISM_THREADS``, else ``OMP_NUM_THREADS``,
-    else the usable CPUs minus those other processes keep busy (at least one).
+    else the usable CPUs minus those other processes keep busy, or all of them when others
+    keep every CPU busy (see the module docstring).
 
     ``busy`` (CPUs used by others) is measured when not given; a CPU counts as taken when
     others use more than 0.5 of one. A bad ``INCEPTIONISM_THREADS`` is refused.
@@ -136,8 +141,10 @@ def choose_threads(env: dict[str, str] | None = None, busy: float | None = None,
     if busy is None:
         return ThreadChoice(cpus, f"{cpus} usable CPUs (load unknown)")
     taken = int(busy + 0.5)
-    threads = max(1, cpus - taken)
-    return ThreadChoice(threads, f"{cpus} usable CPUs, other processes busy on {busy:.1f}")
+    if taken >= cpus:  # no core is free: every thread is time-sliced anyway, and with
+        # passive waiting more threads means a larger share of a contested machine
+        return ThreadChoice(cpus, f"{cpus} usable CPUs, all contested (others busy on {busy:.1f})")
+    return ThreadChoice(cpus - taken, f"{cpus} usable CPUs, other processes busy on {busy:.1f}")
 
 
 def configure_threads(threads: int | None = None) -> ThreadChoice:

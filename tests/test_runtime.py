@@ -41,7 +41,10 @@ def test_busy_cpus_are_left_to_the_processes_using_them():
     assert choose_threads(env={}, busy=0.3, cpus=2).threads == 2  # a browser idling
     assert choose_threads(env={}, busy=1.0, cpus=2).threads == 1  # one competitor on one core
     assert choose_threads(env={}, busy=5.0, cpus=8).threads == 3
-    assert choose_threads(env={}, busy=9.0, cpus=8).threads == 1  # never zero
+    # No core free: every thread is time-sliced anyway; all of them win a fair share.
+    assert choose_threads(env={}, busy=1.6, cpus=2).threads == 2
+    assert choose_threads(env={}, busy=9.0, cpus=8).threads == 8
+    assert choose_threads(env={}, busy=0.9, cpus=1).threads == 1
 
 
 def test_the_users_thread_count_wins():
