@@ -496,7 +496,7 @@ def main() -> None:
             with open(args.json, "w") as fh:
                 json.dump(results, fh, indent=1)
     if "steps" not in skip:
-        run_steps(results, models, [0.25] if args.quick else [0.25, 1, 4], 2 if args.quick else 5)
+        run_steps(results, models, [0.25] if args.quick else [0.25, 1, 4], 2 if args.quick else 3)
         save()
     if "dreams" not in skip:
         run_dreams(results, 0.25 if args.quick else 1)
