@@ -300,6 +300,12 @@ def main() -> None:
                           "INCEPTIONISM_THREADS")}
     all_cpus = {**clean, "INCEPTIONISM_THREADS": str(cpus)}
     schedule = ["--octaves", "4", "--octave-scale", "1.4", "--steps", "10", "--tile-size", "512"]
+    out = Path(args.json) if args.json else ROOT / "benchmarks" / "results" / (
+        f"peers-{time.strftime('%Y-%m-%d')}{'-quick' if args.quick else ''}.json")
+
+    def save() -> None:  # after every section: a long run stopped early keeps what it measured
+        results["machine"]["loadavg_at_end"] = os.getloadavg()
+        out.write_text(json.dumps(results, indent=1))
 
     def ours(image, env, model="inception_v3", layers="Mixed_6a,Mixed_6c", sched=schedule, competitor=None,
              precision="float32"):
@@ -321,6 +327,7 @@ def main() -> None:
             f"TensorFlow's tutorial loop vs ours: Inception v3 mixed3+mixed5, {big[1]}x{big[0]}, "
             f"tiles 512, 4 octaves x 10 steps at 1.4; threads: ours by its start-up policy, TensorFlow {cpus}",
             runners, pairs, results["runs"], "ours")
+        save()
     if "gordicaleksa" not in skip:
         g_sched = ["--octaves", "4", "--octave-scale", "1.3", "--steps", "10", "--tile-size", "512"]
         runners = {
@@ -333,6 +340,7 @@ def main() -> None:
             f"gordicaleksa/pytorch-deepdream vs ours: GoogLeNet inception4c, {small[1]}x{small[0]}, "
             f"4 levels x 10 iterations at 1.3; threads: both by our start-up policy",
             runners, pairs, results["runs"], "ours")
+        save()
     if "contention" not in skip:
         cimg = tmp / "contention.npy"
         csize = (360, 480) if args.quick else (480, 640)
@@ -368,13 +376,11 @@ def main() -> None:
             s = {"dream_loaded_over_idle": spread([b["dream_s"] / a["dream_s"] for a, b in zip(idle, loaded)]),
                  "step_loaded_over_idle": spread([b["step_median_s"] / a["step_median_s"] for a, b in zip(idle, loaded)])}
             summary[label] = s
+            results["summary"]["contention"] = summary
+            save()
             print(f"  {label}: whole dream loaded/idle {fmt(s['dream_loaded_over_idle'])}; "
                   f"step {fmt(s['step_loaded_over_idle'])}")
-        results["summary"]["contention"] = summary
-    results["machine"]["loadavg_at_end"] = os.getloadavg()
-    out = Path(args.json) if args.json else ROOT / "benchmarks" / "results" / (
-        f"peers-{time.strftime('%Y-%m-%d')}{'-quick' if args.quick else ''}.json")
-    out.write_text(json.dumps(results, indent=1))
+    save()
     print(f"\nwrote {out}")
 
 
