@@ -186,12 +186,24 @@ def _reshape(x: Tensor, shape: tuple[int, ...], attrs: Mapping[str, Any], node: 
         ) from None
 
 
+@dataclass
+class Plan:
+    order: list[int]  # node indices to run, in order
+    last_use: dict[str, int]  # tensor -> index of the last node that reads it
+    fuse: dict[int, int]  # conv node -> the bias node it absorbs
+    fused_away: set[int]  # those bias nodes
+    inplace: set[int]  # ReLU nodes that may overwrite their input
+
+
 class GraphNet(LayeredNet):
     """A :class:`Graph` as a network: every node's output is a named layer (tap).
 
     ``features(x, layers)`` runs only what ``layers`` need; ``forward(x)`` returns the
     graph's ``output`` tensor (by default its last node).
     """
+
+    is_graph = True  # optimize() leaves it be: it fuses and works in place by itself
+    labels: tuple[str, ...] | None = None  # class names that came with the file, if any
 
     def __init__(self, graph: Graph, output: str | None = None, taps: Iterable[str] | None = None):
         super().__init__()
@@ -213,12 +225,17 @@ class GraphNet(LayeredNet):
         for name in self.stage_names:
             if name not in self._index:
                 raise InceptionismError(f"The graph has no node named '{name}'.")
-        self._plans: dict[frozenset[str], tuple[list[int], dict[str, int]]] = {}
+        self._plans: dict[frozenset[str], Plan] = {}
 
     # -- planning ---------------------------------------------------------------------
 
-    def _plan(self, wanted: frozenset[str]) -> tuple[list[int], dict[str, int]]:
-        """The nodes ``wanted`` depends on (in order), and each tensor's last reader."""
+    def _plan(self, wanted: frozenset[str]) -> Plan:
+        """What computing ``wanted`` takes: the nodes it depends on (in order), each
+        tensor's last reader, and two rewrites that save a full pass over an activation
+        each: a convolution whose only reader is a bias add (TensorFlow's Conv2D +
+        BiasAdd) takes the bias itself, and a ReLU that is the only reader of a tensor
+        nobody else wants runs in place (only after ops whose backward does not need
+        their output)."""
         if wanted in self._plans:
             return self._plans[wanted]
         needed: set[int] = set()
@@ -233,12 +250,33 @@ class GraphNet(LayeredNet):
                 if j is not None and j not in needed:
                     stack.append(j)
         order = sorted(needed)
-        last_use: dict[str, int] = {}
+        readers: dict[str, list[int]] = {}
         for i in order:
             for name in self.nodes[i].inputs:
-                last_use[name] = i
-        self._plans[wanted] = (order, last_use)
-        return order, last_use
+                readers.setdefault(name, []).append(i)
+        fuse: dict[int, int] = {}
+        for i in order:
+            node = self.nodes[i]
+            users = readers.get(node.name, [])
+            if node.op == "conv" and len(node.inputs) == 2 and node.name not in wanted and len(users) == 1:
+                bias = self.nodes[users[0]]
+                if bias.op == "bias" and bias.inputs[0] == node.name and bias.inputs[1] in self._const_slot:
+                    fuse[i] = users[0]
+        producer_ok = {"conv", "bias", "add", "sub", "gemm", "matmul", "batchnorm"}
+        inplace: set[int] = set()
+        for i in order:
+            node = self.nodes[i]
+            if node.op not in ("relu", "relu6") or not node.inputs:
+                continue
+            source = node.inputs[0]
+            j = self._index.get(source)
+            if (j is not None and self.nodes[j].op in producer_ok and source not in wanted
+                    and readers.get(source) == [i]):
+                inplace.add(i)
+        last_use = {name: users[-1] for name, users in readers.items()}
+        plan = Plan(order, last_use, fuse, set(fuse.values()), inplace)
+        self._plans[wanted] = plan
+        return plan
 
     def check_layers(self, layers: Iterable[str]) -> list[str]:
         layers = list(layers)
@@ -258,15 +296,26 @@ class GraphNet(LayeredNet):
         ``tolerant``: a node that fails (a head fed the wrong size) is left out, with the
         nodes that depend on it, instead of raising; used to measure layer shapes."""
         wanted = frozenset(wanted)
-        order, last_use = self._plan(wanted)
+        plan = self._plan(wanted)
         env: dict[str, Tensor] = {self.input_name: x}
         out: dict[str, Tensor] = {}
-        for i in order:
+        for i in plan.order:
+            if i in plan.fused_away:
+                continue  # a bias add its convolution already did
             node = self.nodes[i]
             if any(name not in env and name not in self._const_slot for name in node.inputs):
                 continue  # tolerant mode: an input failed
             try:
-                value = self._apply(node, env)
+                if i in plan.fuse:
+                    bias = self.nodes[plan.fuse[i]]
+                    value = _conv(env[node.inputs[0]], self.const(node.inputs[1]),
+                                  self.const(bias.inputs[1]), node.attrs)
+                    node = bias
+                elif i in plan.inplace:
+                    source = env[node.inputs[0]]
+                    value = F.relu_(source) if node.op == "relu" else F.relu6(source, inplace=True)
+                else:
+                    value = self._eval(node, env)
             except (RuntimeError, InceptionismError, ValueError):
                 if not tolerant:
                     raise
@@ -274,15 +323,15 @@ class GraphNet(LayeredNet):
             env[node.name] = value
             if node.name in wanted:
                 out[node.name] = value
-            for name in node.inputs:
-                if last_use.get(name) == i and name not in wanted:
+            for name in self.nodes[i].inputs:
+                if plan.last_use.get(name) == i and name not in wanted:
                     env.pop(name, None)
         return out
 
     def _arg(self, name: str, env: Mapping[str, Tensor]) -> Tensor:
         return env[name] if name in env else self.const(name)
 
-    def _apply(self, node: Node, env: Mapping[str, Tensor]) -> Tensor:
+    def _eval(self, node: Node, env: Mapping[str, Tensor]) -> Tensor:
         a = node.attrs
         args = [self._arg(name, env) for name in node.inputs]
         x = args[0] if args else None

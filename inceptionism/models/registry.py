@@ -20,7 +20,7 @@ from .weights import load_state_dict
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
-    build: Callable[[], LayeredNet]  # the architecture, with random weights
+    build: Callable[[], LayeredNet] | None  # the architecture, with random weights (None: see load)
     weights: object  # a weights source: PackageWeights or UrlWeights (describe/status/resolve)
     normalization: Normalization
     default_layers: tuple[str, ...]  # what `dream` maximizes when no layer is given
@@ -35,6 +35,14 @@ class ModelSpec:
     # The smallest side (pixels) the whole network accepts; unpadded convolutions and
     # pooling make some networks refuse smaller inputs (Inception v3: 75).
     min_input_size: int = 1
+    # Networks that come as a graph file (inception5h's GraphDef, ONNX) have no separate
+    # architecture: ``load(path)`` reads the file into a network, in place of ``build`` plus
+    # a state dict. The file's own class names, if any, ride on the network (``labels``).
+    load: Callable[[Path], LayeredNet] | None = None
+    # The layers `explore` tours by default, in order (empty: every layer); with
+    # ``tour_numbered`` each tile is labelled with its position, as the seed's tour was.
+    tour_layers: tuple[str, ...] = ()
+    tour_numbered: bool = False
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -71,6 +79,10 @@ def load_model(
     is False."""
     spec = get_spec(name)
     path = Path(weights) if weights is not None else spec.weights.resolve(progress=progress)
+    if spec.load is not None:
+        net = spec.load(path).eval()
+        model = DreamNet(net, spec.normalization, spec.min_input_size).eval().requires_grad_(False)
+        return model.to(device)
     state = load_state_dict(path)
     if spec.drop_prefixes:
         state = {k: v for k, v in state.items() if not k.startswith(spec.drop_prefixes)}

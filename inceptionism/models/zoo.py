@@ -7,6 +7,7 @@ from functools import partial
 from .base import Normalization
 from .efficientnet_lite import efficientnet_lite
 from .googlenet import googlenet
+from .graph_files import INCEPTION5H_TOUR, load_inception5h
 from .inception_v3 import inception_v3
 from .registry import ModelSpec, register_model
 from .resnet import resnet50
@@ -101,3 +102,33 @@ for (_name, _build, _file, _mb, _top1, _layers, _size, _min, _logits, _drop,
     )
 
 DEFAULT_MODEL = "efficientnet_lite0"
+
+# The originals: Google's inception5h TensorFlow graph (the DeepDream notebook's network),
+# read from its GraphDef; see graph.py, tf_graph.py and graph_files.py.
+INCEPTION5H_URL = "https://storage.googleapis.com/download.tensorflow.org/models/inception5h.zip"
+INCEPTION5H_SHA256 = "d13569f6a98159de37e92e9c8ec4dae8f674fbf475f69fe6199b514f756d4364"
+# RGB in 0..255, minus 117: the DeepDream notebook's `expand_dims(image - 117)`.
+INCEPTION5H_NORMALIZATION = Normalization(mean=(117 / 255,) * 3, std=(1 / 255,) * 3)
+
+register_model(
+    ModelSpec(
+        name="inception5h",
+        build=None,
+        load=load_inception5h,
+        weights=UrlWeights(
+            url=INCEPTION5H_URL,
+            filename="inception5h.zip",
+            sha256_prefix=INCEPTION5H_SHA256,
+            size_mb=49_937_555 / 2**20,
+        ),
+        normalization=INCEPTION5H_NORMALIZATION,
+        # mixed4c: the TensorFlow DeepDream notebook's layer.
+        default_layers=("mixed4c",),
+        input_size=224,
+        logits_layer="softmax2_pre_activation",
+        license="Apache-2.0",
+        description="GoogLeNet as Google's DeepDream notebook ran it (TensorFlow graph inception5h, 1008 classes)",
+        tour_layers=INCEPTION5H_TOUR,
+        tour_numbered=True,
+    )
+)
