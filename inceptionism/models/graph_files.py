@@ -19,6 +19,10 @@ from .graph import GraphNet
 # default tour of `explore --model inception5h`.
 INCEPTION5H_TOUR = ("conv2d0", "conv2d1", "conv2d2", "mixed3a", "mixed3b", "mixed4a", "mixed4b",
                     "mixed4c", "mixed4d", "mixed4e", "mixed5a", "mixed5b")
+# The same twelve layers in Caffe's bvlc_googlenet, by their ONNX tensor names.
+BVLC_GOOGLENET_TOUR = ("conv1/7x7_s2_2", "conv2/3x3_reduce_2", "conv2/3x3_2",
+                       *(f"inception_{b}/output_1" for b in ("3a", "3b", "4a", "4b", "4c", "4d",
+                                                             "4e", "5a", "5b")))
 INCEPTION5H_GRAPH = "tensorflow_inception_graph.pb"
 INCEPTION5H_LABELS = "imagenet_comp_graph_label_strings.txt"
 INCEPTION5H_CLASSES = 1008  # softmax width of the graph; the label file has fewer lines
@@ -94,4 +98,59 @@ def load_inception5h(path: Path) -> GraphNet:
         )
     net = GraphNet(graph, output="softmax2_pre_activation")
     net.labels = labels
+    return net
+
+
+# Block outputs: the ops whose output a user would call "a layer".
+_FEATURE_OPS = ("relu", "relu6", "concat", "add", "lrn", "leaky_relu")
+
+
+def choose_layers(net: GraphNet, probe_size: int = 224) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(default layers, tour layers) of a graph nobody described: its feature maps are the
+    outputs of ReLUs, concatenations, residual adds and LRNs that still have a spatial size
+    at a ``probe_size`` input; the default is the one 60% of the way down (the classic
+    DeepDream layer, GoogLeNet's inception_4c, sits there), the tour 12 evenly spaced ones."""
+    import torch
+
+    shapes = net.probe_shapes(torch.zeros(1, 3, probe_size, probe_size))
+    features = [n.name for n in net.nodes if n.op in _FEATURE_OPS and n.name in shapes
+                and len(shapes[n.name]) == 3 and shapes[n.name][-1] * shapes[n.name][-2] > 1]
+    if not features:
+        features = [n.name for n in net.nodes if n.name in shapes and len(shapes[n.name]) == 3]
+    if not features:
+        raise WeightsError("The model has no layer with a spatial output (a feature map) to dream on.")
+    default = features[round(0.6 * (len(features) - 1))]
+    count = min(12, len(features))
+    tour = tuple(features[round(i * (len(features) - 1) / max(count - 1, 1))] for i in range(count))
+    return (default,), tuple(dict.fromkeys(tour))
+
+
+def load_onnx(path: Path, caffe_pools: bool = False, labels: tuple[str, ...] | None = None) -> GraphNet:
+    """An ONNX classifier from ``path``. Its output is the graph's first output, or the
+    logits under it when that output is a softmax (``logits_layer``)."""
+    from .onnx_graph import read_onnx
+
+    graph, outputs = read_onnx(path, caffe_pools=caffe_pools)
+    names = {node.name for node in graph.nodes}
+    output = next((o for o in outputs if o in names), graph.nodes[-1].name)
+    by_name = {node.name: node for node in graph.nodes}
+    while by_name[output].op in ("softmax", "identity") and by_name[output].inputs[0] in by_name:
+        output = by_name[output].inputs[0]
+    net = GraphNet(graph, output=output)
+    net.labels = labels
+    net.logits_layer = output
+    net.default_layers, net.tour_layers = choose_layers(net)
+    return net
+
+
+def load_bvlc_googlenet(path: Path) -> GraphNet:
+    """Caffe's bvlc_googlenet, as the ONNX model zoo's googlenet-12.onnx, with Caffe's
+    ceil-rounded pools so that any input size computes what Caffe computed."""
+    from ..classes import imagenet_classes
+
+    net = load_onnx(path, caffe_pools=True, labels=imagenet_classes())
+    missing = [n for n in ("inception_4c/output_1", "loss3/classifier_1") if n not in net.stage_names]
+    if missing:
+        raise WeightsError(f"Model file {path} is an ONNX model but not bvlc_googlenet: it has "
+                           f"no {', '.join(missing)}.")
     return net

@@ -7,7 +7,8 @@ from functools import partial
 from .base import Normalization
 from .efficientnet_lite import efficientnet_lite
 from .googlenet import googlenet
-from .graph_files import INCEPTION5H_TOUR, load_inception5h
+from .graph_files import (BVLC_GOOGLENET_TOUR, INCEPTION5H_TOUR, load_bvlc_googlenet,
+                          load_inception5h)
 from .inception_v3 import inception_v3
 from .registry import ModelSpec, register_model
 from .resnet import resnet50
@@ -129,6 +130,40 @@ register_model(
         license="Apache-2.0",
         description="GoogLeNet as Google's DeepDream notebook ran it (TensorFlow graph inception5h, 1008 classes)",
         tour_layers=INCEPTION5H_TOUR,
+        tour_numbered=True,
+    )
+)
+
+# Caffe's bvlc_googlenet (google/deepdream's notebook), as the ONNX model zoo publishes it:
+# googlenet-12.onnx (Caffe -> Caffe2 -> ONNX, opset 12). URL, size and SHA-256 are those of
+# the zoo's hub manifest (ONNX_HUB_MANIFEST.json of github.com/onnx/models: model_sha,
+# model_bytes); GitHub serves the LFS file behind this URL.
+BVLC_GOOGLENET_URL = ("https://github.com/onnx/models/raw/main/validated/vision/classification/"
+                      "inception_and_googlenet/googlenet/model/googlenet-12.onnx")
+BVLC_GOOGLENET_SHA256 = "c99c507058eaf41de8723408fdda7db8325cb57f0a89f2ee07a716d6e963e14e"
+# Caffe's input: BGR, 0..255, minus the ImageNet mean (104, 117, 123) in BGR order.
+CAFFE_NORMALIZATION = Normalization(mean=(104 / 255, 117 / 255, 123 / 255), std=(1 / 255,) * 3, bgr=True)
+
+register_model(
+    ModelSpec(
+        name="bvlc_googlenet",
+        build=None,
+        load=load_bvlc_googlenet,
+        weights=UrlWeights(
+            url=BVLC_GOOGLENET_URL,
+            filename="googlenet-12.onnx",
+            sha256_prefix=BVLC_GOOGLENET_SHA256,
+            size_mb=28_021_836 / 2**20,
+        ),
+        normalization=CAFFE_NORMALIZATION,
+        # google/deepdream's default: end='inception_4c/output'.
+        default_layers=("inception_4c/output_1",),
+        input_size=224,
+        logits_layer="loss3/classifier_1",
+        top1=None,
+        license="BVLC (unrestricted use)",
+        description="GoogLeNet as google/deepdream's notebook ran it (Caffe bvlc_googlenet, via ONNX)",
+        tour_layers=BVLC_GOOGLENET_TOUR,
         tour_numbered=True,
     )
 )
