@@ -149,21 +149,27 @@ def channel(name: str, index: int) -> Objective:
     return channels(name, [index])
 
 
-def imagenet_class(which: str | int, logits_layer: str = "logits") -> Objective:
+def imagenet_class(which: str | int, logits_layer: str = "logits",
+                   labels: Sequence[str] | None = None) -> Objective:
     """The logit of one ImageNet class ("dream of jellyfish"), by name or index.
 
     ``logits_layer`` is the stage that outputs the class logits: a model's
     ``ModelSpec.logits_layer``. The raw logit is maximized, not the softmax probability,
     so the dream adds the class's features rather than removing every other class's.
+    ``labels``: the model's own class names where they are not the 1000 ImageNet classes
+    in torchvision's order (inception5h's 1008; an empty tuple: indices only).
+    Logits with more than one row (a classifier run at every window of a larger input)
+    count by their mean.
     """
-    index = class_index(which)
-    label = f"{CLASS_PREFIX}{imagenet_classes()[index]}"
+    index = class_index(which, labels)
+    names = imagenet_classes() if labels is None else labels
+    label = f"{CLASS_PREFIX}{names[index] if index < len(names) else index}"
 
     def fn(a: Activations) -> Tensor:
         logits = a[logits_layer]
-        if logits.shape[1] <= index:
+        if logits.dim() < 2 or logits.shape[1] <= index:
             raise InceptionismError(
-                f"Layer {logits_layer} has {logits.shape[1]} outputs, not the 1000 ImageNet classes."
+                f"Layer {logits_layer} has no output {index}: it is not the model's class logits."
             )
         return logits[:, index].mean()  # also right for spatial (N, K, H, W) logits
 
@@ -204,11 +210,23 @@ def guide(name: str, features: Tensor, max_vectors: int = 4096, chunk: int = 1 <
     return Objective(fn, [name], f"guide({name})")
 
 
-def parse(spec: str, logits_layer: str = "logits") -> Objective:
+def _is_layer_name(target: str, layer_names: Sequence[str] | None) -> bool:
+    """Whether a term with '/' names a whole layer: one of ``layer_names`` when known, else
+    any name whose part after the last '/' is not channel numbers."""
+    if layer_names is not None:
+        return target in layer_names
+    last = target.rpartition("/")[2]
+    return not all(c.strip().isdigit() for c in last.split("+"))
+
+
+def parse(spec: str, logits_layer: str = "logits", labels: Sequence[str] | None = None,
+          layer_names: Sequence[str] | None = None) -> Objective:
     """Read the CLI form: comma-separated terms ``TARGET[:WEIGHT]`` (see the module doc).
 
-    ``logits_layer`` is where ``class=`` terms read their logits. Layer names are checked
-    against a model later, by the model itself.
+    ``logits_layer`` is where ``class=`` terms read their logits, ``labels`` the model's
+    class names (default: the 1000 ImageNet classes). ``layer_names``, when given, tells
+    layers whose names hold '/' from channel terms. Layer names are checked against a
+    model later, by the model itself.
     """
     terms = [t.strip() for t in spec.split(",")]
     if not spec.strip() or any(not t for t in terms):
@@ -222,9 +240,11 @@ def parse(spec: str, logits_layer: str = "logits") -> Objective:
         except ValueError:
             raise InceptionismError(f"Weight '{weight_text}' in '{term}' is not a number.") from None
         if target.startswith(CLASS_PREFIX):
-            part = imagenet_class(target[len(CLASS_PREFIX):].strip(), logits_layer)
-        elif "/" in target:
-            name, _, channel_text = target.partition("/")
+            part = imagenet_class(target[len(CLASS_PREFIX):].strip(), logits_layer, labels)
+        elif "/" in target and not _is_layer_name(target, layer_names):
+            # Channels follow the last '/': graph layers have '/' in their names
+            # (inception_4c/output_1/97 is channel 97 of inception_4c/output_1).
+            name, _, channel_text = target.rpartition("/")
             numbers = [c.strip() for c in channel_text.split("+")]
             if not all(c.isdigit() for c in numbers):
                 raise InceptionismError(

@@ -202,7 +202,7 @@ class GraphNet(LayeredNet):
     graph's ``output`` tensor (by default its last node).
     """
 
-    is_graph = True  # optimize() leaves it be: it fuses and works in place by itself
+    staged = False  # not a list of stage modules: optimize() leaves it be (it fuses by itself)
     labels: tuple[str, ...] | None = None  # class names that came with the file, if any
 
     def __init__(self, graph: Graph, output: str | None = None, taps: Iterable[str] | None = None):

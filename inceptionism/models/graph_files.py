@@ -97,24 +97,35 @@ def load_inception5h(path: Path) -> GraphNet:
             f"{', '.join(missing[:3])}."
         )
     net = GraphNet(graph, output="softmax2_pre_activation")
-    net.labels = labels
+    # No label file (a bare .pb alone): indices only; ImageNet's 1000 names would be wrong,
+    # the graph orders its classes differently.
+    net.labels = labels if labels is not None else ()
     return net
 
 
-# Block outputs: the ops whose output a user would call "a layer".
-_FEATURE_OPS = ("relu", "relu6", "concat", "add", "lrn", "leaky_relu")
+# Ops whose output a user would call "a layer" (a feature map).
+_FEATURE_OPS = ("relu", "relu6", "concat", "add", "lrn", "leaky_relu", "maxpool")
 
 
 def choose_layers(net: GraphNet, probe_size: int = 224) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(default layers, tour layers) of a graph nobody described: its feature maps are the
-    outputs of ReLUs, concatenations, residual adds and LRNs that still have a spatial size
-    at a ``probe_size`` input; the default is the one 60% of the way down (the classic
-    DeepDream layer, GoogLeNet's inception_4c, sits there), the tour 12 evenly spaced ones."""
+    """(default layers, tour layers) of a graph nobody described.
+
+    Its feature maps are the outputs of ReLUs, concatenations, residual adds, LRNs and max
+    pools that still have a spatial size at a ``probe_size`` input. Of those, the ones read
+    by two or more nodes are the block outputs (an Inception block's concat feeds four
+    branches; a ResNet block's output feeds the next block and its shortcut); a plain chain
+    (VGG) has none, and then all feature maps count. The default is the one 60% of the way
+    down (GoogLeNet's classic inception_4c sits about there), the tour twelve evenly spaced.
+    """
     import torch
 
     shapes = net.probe_shapes(torch.zeros(1, 3, probe_size, probe_size))
+    readers = net.consumers()
     features = [n.name for n in net.nodes if n.op in _FEATURE_OPS and n.name in shapes
                 and len(shapes[n.name]) == 3 and shapes[n.name][-1] * shapes[n.name][-2] > 1]
+    blocks = [name for name in features if len(readers.get(name, ())) >= 2]
+    if len(blocks) >= 4:
+        features = blocks
     if not features:
         features = [n.name for n in net.nodes if n.name in shapes and len(shapes[n.name]) == 3]
     if not features:
@@ -153,4 +164,27 @@ def load_bvlc_googlenet(path: Path) -> GraphNet:
     if missing:
         raise WeightsError(f"Model file {path} is an ONNX model but not bvlc_googlenet: it has "
                            f"no {', '.join(missing)}.")
+    return net
+
+
+def load_tf_graph(path: Path) -> GraphNet:
+    """A frozen TensorFlow graph (``.pb``, NHWC, the ops of ``tf_graph.SUPPORTED_OPS``)."""
+    from .tf_graph import read_graphdef
+
+    data = _read(path)
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    try:
+        graph = read_graphdef(data, f"Model file {path}")
+    except WeightsError:
+        raise
+    except Exception as exc:
+        raise WeightsError(str(exc)) from None
+    by_name = {node.name: node for node in graph.nodes}
+    output = graph.nodes[-1].name
+    while by_name[output].op in ("softmax", "identity") and by_name[output].inputs[0] in by_name:
+        output = by_name[output].inputs[0]
+    net = GraphNet(graph, output=output)
+    net.logits_layer = output
+    net.default_layers, net.tour_layers = choose_layers(net)
     return net

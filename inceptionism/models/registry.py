@@ -7,7 +7,7 @@ Code elsewhere never branches on a model's name: it looks the entry up and uses 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -67,7 +67,7 @@ def get_spec(name: str) -> ModelSpec:
 
 
 def load_model(
-    name: str,
+    name: str | ModelSpec,
     weights: str | Path | None = None,
     device: str | torch.device = "cpu",
     progress: bool = True,
@@ -77,7 +77,7 @@ def load_model(
 
     Weights that must be downloaded first show a progress bar on stderr unless ``progress``
     is False."""
-    spec = get_spec(name)
+    spec = name if isinstance(name, ModelSpec) else get_spec(name)
     path = Path(weights) if weights is not None else spec.weights.resolve(progress=progress)
     if spec.load is not None:
         net = spec.load(path).eval()
@@ -92,7 +92,72 @@ def load_model(
     except RuntimeError as exc:
         first = str(exc).splitlines()[0]
         raise WeightsError(
-            f"Weights file {path} does not fit model {name} ({first.rstrip(':')})."
+            f"Weights file {path} does not fit model {spec.name} ({first.rstrip(':')})."
         ) from None
     model = DreamNet(net, spec.normalization, spec.min_input_size).eval().requires_grad_(False)
     return model.to(device)
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A model file the user named (an ONNX or TensorFlow graph outside the registry)."""
+
+    path: Path
+
+    @property
+    def size_mb(self) -> float:
+        return self.path.stat().st_size / 2**20 if self.path.is_file() else 0.0
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    def status(self) -> str:
+        return "local file" if self.path.is_file() else "missing"
+
+    def resolve(self, progress: bool = True) -> Path:
+        if not self.path.is_file():
+            raise WeightsError(f"Model file {self.path} does not exist.")
+        return self.path
+
+
+GRAPH_SUFFIXES = (".onnx", ".pb")
+
+
+def file_spec(path: str | Path, normalization: Normalization) -> ModelSpec:
+    """A spec for a model file nobody registered: an ONNX model (``.onnx``) or a frozen
+    TensorFlow graph (``.pb``). The file is read now, since its layers decide the defaults."""
+    from .graph_files import load_onnx, load_tf_graph
+
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"Model file {path} does not exist.")
+    net = load_onnx(path) if path.suffix.lower() == ".onnx" else load_tf_graph(path)
+    return ModelSpec(
+        name=str(path),
+        build=None,
+        load=lambda _path, net=net: net,
+        weights=LocalFile(path),
+        normalization=normalization,
+        default_layers=net.default_layers,
+        input_size=224,
+        logits_layer=net.logits_layer,
+        description=f"{'ONNX' if path.suffix.lower() == '.onnx' else 'TensorFlow'} model file {path.name}",
+        tour_layers=net.tour_layers,
+    )
+
+
+def model_spec(model: str, preprocess: str | Normalization | None = None) -> ModelSpec:
+    """The spec of ``model``: a registered name, or the path of an ``.onnx`` / ``.pb`` file.
+
+    ``preprocess`` (a :mod:`~inceptionism.models.preprocess` name, ``key=value`` text or a
+    Normalization) replaces the model's input convention; a file's default is ``torch``."""
+    from .preprocess import parse_preprocess
+
+    if isinstance(preprocess, str):
+        preprocess = parse_preprocess(preprocess)
+    if model in _REGISTRY:
+        spec = _REGISTRY[model]
+        return replace(spec, normalization=preprocess) if preprocess is not None else spec
+    if Path(model).suffix.lower() in GRAPH_SUFFIXES:
+        return file_spec(model, preprocess or parse_preprocess("torch"))
+    raise UnknownModelError(model, list_models())
