@@ -211,12 +211,9 @@ def guide(name: str, features: Tensor, max_vectors: int = 4096, chunk: int = 1 <
 
 
 def _is_layer_name(target: str, layer_names: Sequence[str] | None) -> bool:
-    """Whether a term with '/' names a whole layer: one of ``layer_names`` when known, else
-    any name whose part after the last '/' is not channel numbers."""
-    if layer_names is not None:
-        return target in layer_names
-    last = target.rpartition("/")[2]
-    return not all(c.strip().isdigit() for c in last.split("+"))
+    """Whether a term with '/' names a whole layer (graph layers such as
+    ``inception_4c/output_1``): only when the model's ``layer_names`` are known."""
+    return layer_names is not None and target in layer_names
 
 
 def parse(spec: str, logits_layer: str = "logits", labels: Sequence[str] | None = None,
