@@ -199,3 +199,21 @@ def test_onnx_file_by_path(tmp_path, one_thread):
     assert out.size == image.size
     with pytest.raises(InceptionismError, match="without class names"):
         dreamer.objective("class=jellyfish")
+
+
+def test_graph_layers_table_and_tour(one_thread):
+    """The layer table of a graph: every node that computes at 224 (the side heads only
+    work there), the trunk's strides growing; the numbered tour dreams every layer."""
+    from inceptionism.explore import tour
+
+    dreamer = Dreamer("inception5h", weights=GRAPH, fast=False)
+    table = {info.name: info for info in dreamer.layers()}
+    assert (table["mixed4c"].channels, table["mixed4c"].stride) == (512, 16)
+    assert (table["conv2d0"].channels, table["conv2d0"].stride) == (64, 2)
+    assert table["softmax2_pre_activation"].channels == 1008 and table["softmax2_pre_activation"].stride is None
+    strides = [table[name].stride for name in dreamer.tour_layers]
+    assert strides == sorted(strides)
+    photo = torch.rand(1, 3, 80, 96, generator=torch.Generator().manual_seed(0))
+    dreams = tour(dreamer.model, photo, dreamer.tour_layers, DreamConfig(octaves=1, steps=1))
+    assert list(dreams) == list(dreamer.tour_layers)
+    assert all(d.shape == photo.shape and torch.isfinite(d).all() for d in dreams.values())
