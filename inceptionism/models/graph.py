@@ -121,13 +121,33 @@ def _clamped_kernel(x: Tensor, attrs: Mapping[str, Any], pads: tuple[int, int, i
     return min(kh, x.shape[-2] + top + bottom), min(kw, x.shape[-1] + left + right)
 
 
+def _pool_size(size: int, kernel: int, stride: int, pad: int, ceil: bool) -> int:
+    """PyTorch's pooled size (with its rule that no window may start in the end padding)."""
+    span = size + 2 * pad - kernel
+    out = (-(-span // stride) if ceil else span // stride) + 1
+    if ceil and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
+
 def _maxpool(x: Tensor, attrs: Mapping[str, Any]) -> Tensor:
     pads = _pads(x, attrs)
     kernel = _clamped_kernel(x, attrs, pads)
     top, bottom, left, right = pads
+    stride = attrs["stride"]
     ceil = attrs.get("ceil_mode", False)
     if top == bottom and left == right and 2 * top <= kernel[0] and 2 * left <= kernel[1]:
-        return F.max_pool2d(x, kernel, attrs["stride"], (top, left), ceil_mode=ceil)
+        return F.max_pool2d(x, kernel, stride, (top, left), ceil_mode=ceil)
+    # TF SAME with the odd pixel at the end (0/1 at even sizes): PyTorch's ceil rounding
+    # adds that end window itself, clipped to the input, which is what -inf padding gives;
+    # no padded copy of the activation is made.
+    height, width = x.shape[-2:]
+    if (not ceil and bottom >= top and right >= left and 2 * top <= kernel[0] and 2 * left <= kernel[1]
+            and _pool_size(height, kernel[0], stride[0], top, True)
+            == _pool_size(height + bottom - top, kernel[0], stride[0], top, False)
+            and _pool_size(width, kernel[1], stride[1], left, True)
+            == _pool_size(width + right - left, kernel[1], stride[1], left, False)):
+        return F.max_pool2d(x, kernel, stride, (top, left), ceil_mode=True)
     x = F.pad(x, (left, right, top, bottom), value=-math.inf)
     return F.max_pool2d(x, kernel, attrs["stride"], 0, ceil_mode=ceil)
 
@@ -147,6 +167,25 @@ def _avgpool(x: Tensor, attrs: Mapping[str, Any]) -> Tensor:
         return total
     ones = F.pad(torch.ones_like(x[:1, :1]), (left, right, top, bottom))
     return total / F.avg_pool2d(ones, kernel, stride, 0, ceil_mode=ceil)
+
+
+def _lrn(x: Tensor, size: int, alpha: float, beta: float, bias: float) -> Tensor:
+    """Local response normalization across channels, PyTorch's convention
+    (``x / (bias + alpha / size * sum of x^2 over the window) ** beta``).
+
+    Same function as ``F.local_response_norm``, faster on channels-last tensors: the
+    window sum is a 1-D average pool along the (contiguous) channel axis, and a beta of
+    0.5 (TensorFlow's default, inception5h's) is a reciprocal square root."""
+    if x.dim() != 4 or size % 2 == 0 or not x.is_contiguous(memory_format=torch.channels_last):
+        return F.local_response_norm(x, size, alpha, beta, bias)
+    n, c, h, w = x.shape
+    rows = x.square().permute(0, 2, 3, 1).reshape(n * h * w, 1, c)  # a view: NHWC memory
+    mean = F.avg_pool1d(rows, size, 1, size // 2, count_include_pad=True)
+    mean = mean.reshape(n, h, w, c).permute(0, 3, 1, 2)
+    scale = mean.mul(alpha).add_(bias)
+    if beta == 0.5:
+        return x * scale.rsqrt_()
+    return x / scale.pow_(beta)
 
 
 def _to_nhwc_axis(axis: int, rank: int) -> int:
@@ -203,6 +242,7 @@ class GraphNet(LayeredNet):
     """
 
     staged = False  # not a list of stage modules: optimize() leaves it be (it fuses by itself)
+    rewrites = True  # conv+bias fusion and in-place ReLUs (off: each op as the file has it)
     labels: tuple[str, ...] | None = None  # class names that came with the file, if any
 
     def __init__(self, graph: Graph, output: str | None = None, taps: Iterable[str] | None = None):
@@ -255,7 +295,7 @@ class GraphNet(LayeredNet):
             for name in self.nodes[i].inputs:
                 readers.setdefault(name, []).append(i)
         fuse: dict[int, int] = {}
-        for i in order:
+        for i in order if self.rewrites else ():
             node = self.nodes[i]
             users = readers.get(node.name, [])
             if node.op == "conv" and len(node.inputs) == 2 and node.name not in wanted and len(users) == 1:
@@ -264,7 +304,7 @@ class GraphNet(LayeredNet):
                     fuse[i] = users[0]
         producer_ok = {"conv", "bias", "add", "sub", "gemm", "matmul", "batchnorm"}
         inplace: set[int] = set()
-        for i in order:
+        for i in order if self.rewrites else ():
             node = self.nodes[i]
             if node.op not in ("relu", "relu6") or not node.inputs:
                 continue
@@ -360,7 +400,7 @@ class GraphNet(LayeredNet):
         if op == "global_maxpool":
             return x.amax((-2, -1), keepdim=True)
         if op == "lrn":
-            return F.local_response_norm(x, a["size"], a["alpha"], a["beta"], a["bias"])
+            return _lrn(x, a["size"], a["alpha"], a["beta"], a["bias"])
         if op == "concat":
             axis = a["axis"]
             if a.get("order") == "nhwc":
