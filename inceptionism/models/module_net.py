@@ -33,12 +33,16 @@ class ModuleNet(LayeredNet):
 
     staged = False  # optimize() cannot fold a user's module stage by stage
 
-    def __init__(self, module: nn.Module, layers: Sequence[str] | None = None):
+    def __init__(self, module: nn.Module, layers: Sequence[str] | None = None, also: str | None = None):
+        """``also``: one more layer to tap if ``layers`` lacks it (the logits)."""
         super().__init__()
         self.module = module
         named = dict(module.named_modules())
         if layers is None:  # every leaf module, in registration order
             layers = [name for name, m in named.items() if name and not list(m.children())]
+        layers = list(layers)
+        if also is not None and also not in layers:
+            layers.append(also)
         unknown = [name for name in layers if name not in named or not name]
         if unknown:
             from ..errors import UnknownLayerError
