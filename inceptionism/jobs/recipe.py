@@ -34,6 +34,9 @@ class Recipe:
     # The SHA-256 the files above had when a stored recipe was made (None: not checked).
     weights_sha256: str | None = None
     guide_sha256: str | None = None
+    # The input convention given instead of the model's own (models/preprocess.py); None: the
+    # model's. Stored so that a model file dreamed with --preprocess caffe re-runs the same.
+    preprocess: str | None = None
 
     def to_metadata(self, weights_description: str) -> dict:
         """The JSON-ready dict stored in an output (paths made absolute, files hashed)."""
@@ -47,6 +50,8 @@ class Recipe:
             "preset": self.preset,
             "device": self.device,
         }
+        if self.preprocess is not None:
+            meta["preprocess"] = self.preprocess
         if self.weights_file is not None:
             path = Path(self.weights_file).resolve()
             meta["weights_file"] = {"file": str(path), "sha256": sha256_of(path)}
@@ -96,6 +101,7 @@ class Recipe:
             preset=meta.get("preset"),
             weights_sha256=weights.get("sha256"),
             guide_sha256=guide.get("sha256"),
+            preprocess=meta.get("preprocess"),
         )
 
     def verify_files(self, source: Path) -> None:

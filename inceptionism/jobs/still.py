@@ -49,7 +49,7 @@ class DreamRequest:
 
     input: Path  # the photo to dream on
     output: Path | None = None  # where to write the dream (None: only return it)
-    model: str | None = None  # registry name (None: stored, else the default model)
+    model: str | None = None  # registry name or .onnx/.pb file (None: stored, else the default)
     objective: str | None = None  # objective spec such as "b10" or "class=goldfish"
     weights: Path | None = None  # a state-dict file instead of the model's own weights
     guide: Path | None = None  # guided dream: pull the photo toward this image's features
@@ -61,6 +61,7 @@ class DreamRequest:
     max_pixels: int = DEFAULT_MAX_PIXELS  # refuse larger inputs (and guides)
     overwrite: bool = False  # replace an existing output
     download_progress: bool = True  # show a bar on stderr if weights must be downloaded
+    preprocess: str | None = None  # input convention instead of the model's (None: stored/own)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ def _stored_recipe(request: DreamRequest, hooks: Hooks) -> Recipe:
         weights_sha256=None if w is not None else stored.weights_sha256,
         guide=str(g) if g is not None else stored.guide,
         guide_sha256=None if g is not None else stored.guide_sha256,
+        preprocess=request.preprocess or stored.preprocess,
     )
     stored.verify_files(source)
     if meta.get("inceptionism") != __version__:
@@ -130,7 +132,7 @@ def run_dream(request: DreamRequest, hooks: Hooks | None = None,
                         config=DreamConfig(),
                         weights_file=str(request.weights) if request.weights else None,
                         guide=str(request.guide) if request.guide else None,
-                        device=request.device or "cpu")
+                        device=request.device or "cpu", preprocess=request.preprocess)
         config, preset = request.config or DreamConfig(), request.preset
         if preset is not None:
             config = get_preset(preset).apply(config)
@@ -144,7 +146,7 @@ def run_dream(request: DreamRequest, hooks: Hooks | None = None,
     weights = Path(recipe.weights_file) if recipe.weights_file else None
     if dreamer is None:
         dreamer = Dreamer(recipe.model, weights=weights, device=recipe.device,
-                          progress=request.download_progress)
+                          progress=request.download_progress, preprocess=recipe.preprocess)
     spec = dreamer.objective(recipe.objective or None).spec
     goal = dreamer.guided(spec, guide_image.rgb) if guide_image is not None else \
         dreamer.objective(spec)

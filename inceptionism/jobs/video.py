@@ -49,6 +49,7 @@ class VideoOptions:
     overrides: Mapping[str, Any] = field(default_factory=dict)  # DreamConfig fields that win
     max_pixels: int = DEFAULT_MAX_PIXELS  # refuse larger inputs (per frame for a video)
     overwrite: bool = False  # replace existing outputs
+    preprocess: str | None = None  # input convention instead of the model's own
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,8 @@ def _render_and_encode(request: VideoOptions, render: Callable, store: FrameStor
 
 
 def _dreamer(request: VideoOptions, dreamer: Dreamer | None) -> Dreamer:
-    return dreamer or Dreamer(request.model, weights=request.weights, device=request.device)
+    return dreamer or Dreamer(request.model, weights=request.weights, device=request.device,
+                              preprocess=request.preprocess)
 
 
 def run_zoom(request: ZoomRequest, hooks: Hooks | None = None,

@@ -165,7 +165,7 @@ register_model(
         input_size=224,
         logits_layer="loss3/classifier_1",
         top1=None,
-        license="BVLC (unrestricted use)",
+        license="unrestricted",  # BVLC: "released for unrestricted use"
         description="GoogLeNet as google/deepdream's notebook ran it (Caffe bvlc_googlenet, via ONNX)",
         tour_layers=BVLC_GOOGLENET_TOUR,
         tour_numbered=True,
