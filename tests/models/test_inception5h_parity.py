@@ -24,6 +24,7 @@ import pytest
 import torch
 
 from inceptionism.models import load_model
+from inceptionism.models.optimize import optimize
 from inceptionism.models.tf_graph import read_graphdef
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -40,11 +41,15 @@ def fixture_input(case: str) -> np.ndarray:
     return (rng.uniform(0.0, 255.0, size=(height, width, 3)) - 117.0).astype(np.float32)[None]
 
 
-@pytest.fixture(scope="module")
-def net(one_thread):
-    """The raw graph network (no preprocessing: the fixture feeds input:0 directly)."""
+@pytest.fixture(scope="module", params=["as loaded", "optimized"])
+def net(request, one_thread):
+    """The raw graph network (no preprocessing: the fixture feeds input:0 directly), as
+    loaded (NCHW) and as `dream` runs it (optimize(): channels-last, whose LRN and pools
+    take other code paths; conv+bias fusion and in-place ReLUs are on in both)."""
     model = load_model("inception5h", weights=GRAPH)
-    return model.net
+    if request.param == "optimized":
+        model = optimize(model)
+    return model.net, model.memory_format
 
 
 def to_nhwc(t: torch.Tensor) -> np.ndarray:
@@ -86,8 +91,9 @@ def test_weights_are_bit_identical_to_the_rule():
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_every_recorded_tensor(net, case):
+    net, layout = net
     recorded = REF["cases"][case]["tensors"]
-    x = torch.from_numpy(fixture_input(case)).permute(0, 3, 1, 2).contiguous()
+    x = torch.from_numpy(fixture_input(case)).permute(0, 3, 1, 2).contiguous(memory_format=layout)
     with torch.no_grad():
         out = net.features(x, [name.removesuffix(":0") for name in recorded])
     worst = {}
@@ -110,9 +116,11 @@ def test_every_recorded_tensor(net, case):
 
 
 def test_input_gradient(net):
+    net, layout = net
     case = "173x251"
     ref = REF["cases"][case]["gradient"]
-    x = torch.from_numpy(fixture_input(case)).permute(0, 3, 1, 2).contiguous().requires_grad_()
+    x = torch.from_numpy(fixture_input(case)).permute(0, 3, 1, 2).contiguous(memory_format=layout)
+    x.requires_grad_()
     acts = net.features(x, ["mixed4c"])["mixed4c"]
     objective = acts.square().mean()
     objective.backward()
@@ -122,6 +130,7 @@ def test_input_gradient(net):
     values = np.array([grad[tuple(p)] for p in ref["positions"]])
     expected = np.array(ref["values"])
     error = np.max(np.abs(values - expected) / np.maximum(np.abs(expected), ref["mean_abs"]))
+    print(f"gradient {error:.1e}, objective {abs(objective.item() / ref['objective_value'] - 1):.1e}")
     assert error <= RTOL, error
     assert abs(np.abs(grad).mean() - ref["mean_abs"]) <= RTOL * ref["mean_abs"]
     assert abs(grad.max() - ref["max"]) <= RTOL * ref["max"]
