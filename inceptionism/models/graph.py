@@ -169,23 +169,49 @@ def _avgpool(x: Tensor, attrs: Mapping[str, Any]) -> Tensor:
     return total / F.avg_pool2d(ones, kernel, stride, 0, ceil_mode=ceil)
 
 
+def _channel_window_mean(t: Tensor, size: int) -> Tensor:
+    """Mean of ``t`` over a window of ``size`` (odd) channels centred on each channel, zeros
+    beyond the edges; ``t`` is channels-last, so the channels of a pixel are contiguous and
+    the window is a 1-D average pool along them. The map is its own transpose."""
+    n, c, h, w = t.shape
+    rows = t.permute(0, 2, 3, 1).reshape(n * h * w, 1, c)  # a view of NHWC memory
+    mean = F.avg_pool1d(rows, size, 1, size // 2, count_include_pad=True)
+    return mean.reshape(n, h, w, c).permute(0, 3, 1, 2)
+
+
+class _LRN(torch.autograd.Function):
+    """y = x * r, r = s ** -beta, s = bias + alpha * window_mean(x^2); the backward in
+    closed form, dx = g * r - 2 * alpha * beta * x * window_mean(g * x * r / s), so it saves
+    three tensors and makes a few passes where autograd's chain of small ops makes many."""
+
+    @staticmethod
+    def forward(ctx, x, size, alpha, beta, bias):
+        s = _channel_window_mean(x * x, size).mul_(alpha).add_(bias)
+        r = s.rsqrt() if beta == 0.5 else s.pow(-beta)
+        ctx.save_for_backward(x, r, s)
+        ctx.params = (size, alpha, beta)
+        return x * r
+
+    @staticmethod
+    def backward(ctx, g):
+        x, r, s = ctx.saved_tensors
+        size, alpha, beta = ctx.params
+        u = (g * x).mul_(r).div_(s)
+        dx = g * r
+        dx.addcmul_(x, _channel_window_mean(u, size), value=-2.0 * alpha * beta)
+        return dx, None, None, None, None
+
+
 def _lrn(x: Tensor, size: int, alpha: float, beta: float, bias: float) -> Tensor:
     """Local response normalization across channels, PyTorch's convention
     (``x / (bias + alpha / size * sum of x^2 over the window) ** beta``).
 
-    Same function as ``F.local_response_norm``, faster on channels-last tensors: the
-    window sum is a 1-D average pool along the (contiguous) channel axis, and a beta of
-    0.5 (TensorFlow's default, inception5h's) is a reciprocal square root."""
+    Same function as ``F.local_response_norm``; on channels-last tensors (as `dream` runs
+    them) a faster one: the window is a pool along the contiguous channel axis, and the
+    backward is written out (see :class:`_LRN`)."""
     if x.dim() != 4 or size % 2 == 0 or not x.is_contiguous(memory_format=torch.channels_last):
         return F.local_response_norm(x, size, alpha, beta, bias)
-    n, c, h, w = x.shape
-    rows = x.square().permute(0, 2, 3, 1).reshape(n * h * w, 1, c)  # a view: NHWC memory
-    mean = F.avg_pool1d(rows, size, 1, size // 2, count_include_pad=True)
-    mean = mean.reshape(n, h, w, c).permute(0, 3, 1, 2)
-    scale = mean.mul(alpha).add_(bias)
-    if beta == 0.5:
-        return x * scale.rsqrt_()
-    return x / scale.pow_(beta)
+    return _LRN.apply(x, size, alpha, beta, bias)
 
 
 def _to_nhwc_axis(axis: int, rank: int) -> int:
