@@ -382,10 +382,16 @@ class GraphNet(LayeredNet):
                     value = F.relu_(source) if node.op == "relu" else F.relu6(source, inplace=True)
                 else:
                     value = self._eval(node, env)
-            except (RuntimeError, InceptionismError, ValueError):
-                if not tolerant:
+            except (RuntimeError, InceptionismError, ValueError) as exc:
+                if tolerant:
+                    continue
+                if isinstance(exc, InceptionismError):
                     raise
-                continue
+                height, width = x.shape[-2:]
+                raise InceptionismError(
+                    f"Layer {node.name} ({node.source_op or node.op}) cannot run on a "
+                    f"{width}x{height} input ({str(exc).splitlines()[0][:200]})."
+                ) from None
             env[node.name] = value
             if node.name in wanted:
                 out[node.name] = value
