@@ -54,7 +54,8 @@ def class_index(which: str | int, names: Sequence[str] | None = None) -> int:
     own = names is not None
     names = tuple(names) if own else imagenet_classes()
     count = len(names) if names else None
-    if isinstance(which, str) and which.strip().isdigit():
+    # ASCII digits only: str.isdigit() also accepts "²" and other scripts' digits.
+    if isinstance(which, str) and which.strip().isascii() and which.strip().isdigit():
         which = int(which)
     if isinstance(which, int):
         if which < 0 or (count is not None and which >= count):
