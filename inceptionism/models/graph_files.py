@@ -7,7 +7,6 @@ it, if any. The registry entries that use them live in ``zoo.py``.
 
 from __future__ import annotations
 
-import gzip
 import io
 import zipfile
 from pathlib import Path
@@ -26,6 +25,24 @@ BVLC_GOOGLENET_TOUR = ("conv1/7x7_s2_2", "conv2/3x3_reduce_2", "conv2/3x3_2",
 INCEPTION5H_GRAPH = "tensorflow_inception_graph.pb"
 INCEPTION5H_LABELS = "imagenet_comp_graph_label_strings.txt"
 INCEPTION5H_CLASSES = 1008  # softmax width of the graph; the label file has fewer lines
+# The most a graph may unpack to: protobuf's own limit for one message (2 GiB). A zip or
+# gzip that claims more is refused before anything is unpacked (a decompression bomb).
+MAX_GRAPH_BYTES = 2**31 - 1
+
+
+def _gunzip(data: bytes, path: Path) -> bytes:
+    import zlib
+
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflate.decompress(data, MAX_GRAPH_BYTES)
+    except zlib.error:
+        raise WeightsError(f"Weights file {path} is a damaged gzip file.") from None
+    if inflate.unconsumed_tail:
+        raise WeightsError(f"Weights file {path} unpacks to more than 2 GiB; it is not a graph.")
+    if not inflate.eof:
+        raise WeightsError(f"Weights file {path} is a damaged gzip file (it ends early).")
+    return out
 
 
 def _read(path: Path) -> bytes:
@@ -60,17 +77,19 @@ def read_inception5h(path: Path) -> tuple[bytes, tuple[str, ...] | None]:
                 if INCEPTION5H_GRAPH not in members:
                     raise WeightsError(f"The zip {path} does not contain {INCEPTION5H_GRAPH}; "
                                        f"it is not inception5h.zip.")
+                info = archive.getinfo(members[INCEPTION5H_GRAPH])
+                if info.file_size > MAX_GRAPH_BYTES:
+                    raise WeightsError(f"The graph in {path} unpacks to more than 2 GiB; it is "
+                                       f"not inception5h.zip.")
                 graph = archive.read(members[INCEPTION5H_GRAPH])
-                if INCEPTION5H_LABELS in members:
+                if INCEPTION5H_LABELS in members and archive.getinfo(
+                        members[INCEPTION5H_LABELS]).file_size < 2**24:
                     labels = archive.read(members[INCEPTION5H_LABELS]).decode("utf-8", "replace")
-        except zipfile.BadZipFile:
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError):
             raise WeightsError(f"Weights file {path} is a damaged zip file.") from None
         data = graph
     elif data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError):
-            raise WeightsError(f"Weights file {path} is a damaged gzip file.") from None
+        data = _gunzip(data, path)
     else:
         beside = path.parent / INCEPTION5H_LABELS
         if beside.is_file():
@@ -173,7 +192,7 @@ def load_tf_graph(path: Path) -> GraphNet:
 
     data = _read(path)
     if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
+        data = _gunzip(data, path)
     try:
         graph = read_graphdef(data, f"Model file {path}")
     except WeightsError:

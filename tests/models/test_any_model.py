@@ -217,3 +217,25 @@ def test_graph_layers_table_and_tour(one_thread):
     dreams = tour(dreamer.model, photo, dreamer.tour_layers, DreamConfig(octaves=1, steps=1))
     assert list(dreams) == list(dreamer.tour_layers)
     assert all(d.shape == photo.shape and torch.isfinite(d).all() for d in dreams.values())
+
+
+def test_damaged_and_oversized_archives_are_refused(tmp_path):
+    import gzip as gz
+
+    torn = tmp_path / "torn.pb.gz"
+    torn.write_bytes(GRAPH.read_bytes()[:1000])
+    with pytest.raises(WeightsError, match="ends early"):
+        load_model("inception5h", weights=torn)
+    bad_zip = tmp_path / "bad.zip"
+    bad_zip.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    with pytest.raises(WeightsError, match="damaged zip"):
+        load_model("inception5h", weights=bad_zip)
+    other = tmp_path / "other.zip"
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    with pytest.raises(WeightsError, match="does not contain tensorflow_inception_graph.pb"):
+        load_model("inception5h", weights=other)
+    empty = tmp_path / "empty.pb.gz"
+    empty.write_bytes(gz.compress(b""))
+    with pytest.raises(WeightsError, match="not a TensorFlow GraphDef"):
+        load_model("inception5h", weights=empty)
