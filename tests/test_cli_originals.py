@@ -142,5 +142,5 @@ def test_refusals_are_one_line(tmp_path, capsys):
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 4 and "Traceback" not in err, err
     assert "not an ONNX model" in lines[0] and "does not exist" in lines[1]
-    assert "neither a model" in lines[2] and "does not exist" in lines[3]
+    assert "unknown model" in lines[2] and "does not exist" in lines[3]
     json.dumps(lines)

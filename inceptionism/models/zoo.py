@@ -106,8 +106,6 @@ register_model(ModelSpec(
     top1=76.1, description="ResNet-50, ImageNet-1k",
 ))
 
-DEFAULT_MODEL = "efficientnet_lite0"
-
 # The originals: Google's inception5h TensorFlow graph (the DeepDream notebook's network),
 # read from its GraphDef; see graph.py, tf_graph.py and graph_files.py.
 INCEPTION5H_URL = "https://storage.googleapis.com/download.tensorflow.org/models/inception5h.zip"
@@ -171,3 +169,5 @@ register_model(
         tour_numbered=True,
     )
 )
+
+from ..config import DEFAULT_MODEL  # noqa: E402,F401  (the default model, re-exported)
