@@ -51,6 +51,7 @@ class VideoOptions:
     overrides: Mapping[str, Any] = field(default_factory=dict)  # DreamConfig fields that win
     max_pixels: int = DEFAULT_MAX_PIXELS  # refuse larger inputs (per frame for a video)
     overwrite: bool = False  # replace existing outputs
+    preprocess: str | None = None  # input convention instead of the model's own
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def _render_and_encode(request: VideoOptions, render: Callable, store: FrameStor
 
 def _dreamer(request: VideoOptions, dreamer: Dreamer | None, hooks: Hooks) -> Dreamer:
     return dreamer or hooks.load(request.model, request.weights, request.device,
-                                 max_pixels=request.max_pixels)
+                                 max_pixels=request.max_pixels, preprocess=request.preprocess)
 
 
 def _mask(request: VideoOptions, size: tuple[int, int]):
