@@ -34,6 +34,7 @@ from .models import get_spec, layer_table, list_models
 from .models.weights import sha256_of
 from .models.zoo import DEFAULT_MODEL
 from .presets import PRESETS, get_preset
+from .web.command import serve as serve_command
 from .video import FRAME_CONFIG, FlowConfig, ZoomMotion
 
 # click >= 8.2 raises this for a bare `inceptionism`; older versions print the help themselves
@@ -724,6 +725,9 @@ def models() -> None:
                               top1, spec.license, ",".join(spec.default_layers)))
     click.echo(f"Downloaded weights are cached in {cache_dir()} (set {CACHE_ENV} to change); "
                f"--weights FILE uses a file of your own instead.")
+
+
+cli.add_command(serve_command)  # the web studio (inceptionism/web)
 
 
 def main(argv: list[str] | None = None) -> int:
