@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from .dream import DreamConfig, StepCallback, dream
+from .dream import CancelToken, DreamConfig, OctaveCallback, StepCallback, dream
 from .errors import InceptionismError
 from .explore import TOUR_CONFIG, TOUR_SIZE, TourCallback, shrink, tour
 from .io.images import pil_to_rgb, to_pil
@@ -27,7 +27,7 @@ from .models import LayerInfo, get_spec, layer_table, load_model
 from .models.optimize import optimize
 from .models.zoo import DEFAULT_MODEL
 from .objectives import Objective, guide, parse
-from .transforms import resize
+from .transforms import resize, to_array, to_tensor
 
 
 def resolve_device(name: str = "cpu") -> torch.device:
@@ -40,9 +40,8 @@ def resolve_device(name: str = "cpu") -> torch.device:
         raise InceptionismError(f"Unknown device '{name}'; use cpu, cuda, cuda:N or auto.") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise InceptionismError(
-                "CUDA was asked for, but PyTorch sees no CUDA device here; use --device cpu."
-            )
+            problem = "CUDA was asked for, but PyTorch sees no CUDA device here"
+            raise InceptionismError(f"{problem}; use the CPU.", remedy="cpu", problem=problem)
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise InceptionismError(
                 f"There is no {device}; this machine has {torch.cuda.device_count()} CUDA device(s)."
@@ -128,10 +127,17 @@ class Dreamer:
         objective: str | Objective | None = None,
         config: DreamConfig = DreamConfig(),
         callback: StepCallback | None = None,
+        on_octave: OctaveCallback | None = None,
+        cancel: CancelToken | None = None,
     ) -> Tensor:
-        """(1, 3, H, W) RGB in [0, 1] -> dreamed tensor of the same shape, on the CPU."""
+        """(1, 3, H, W) RGB in [0, 1] -> dreamed tensor of the same shape, on the CPU.
+
+        ``callback``: after every step; ``on_octave``: after every octave, with the image so
+        far; ``cancel``: a :class:`~inceptionism.CancelToken` that stops the dream (raising
+        :class:`~inceptionism.errors.Cancelled`) at the next step once set."""
         objective = self.objective(objective)
-        out = dream(self.model, image.to(self.device, torch.float32), objective, config, callback)
+        out = dream(self.model, image.to(self.device, torch.float32), objective, config, callback,
+                    on_octave, cancel)
         return out.cpu()
 
     def dream_array(
@@ -140,10 +146,12 @@ class Dreamer:
         objective: str | Objective | None = None,
         config: DreamConfig = DreamConfig(),
         callback: StepCallback | None = None,
+        on_octave: OctaveCallback | None = None,
+        cancel: CancelToken | None = None,
     ) -> np.ndarray:
         """(H, W, 3) float RGB in [0, 1] -> dreamed array of the same shape."""
-        x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
-        return self.dream_tensor(x, objective, config, callback)[0].permute(1, 2, 0).numpy()
+        out = self.dream_tensor(to_tensor(rgb), objective, config, callback, on_octave, cancel)
+        return to_array(out)
 
     def dream(
         self,
@@ -151,10 +159,12 @@ class Dreamer:
         objective: str | Objective | None = None,
         config: DreamConfig = DreamConfig(),
         callback: StepCallback | None = None,
+        on_octave: OctaveCallback | None = None,
+        cancel: CancelToken | None = None,
     ) -> Image.Image:
         """Dream on a Pillow image. An alpha channel is carried through unchanged."""
         rgb, alpha = pil_to_rgb(image)
-        return to_pil(self.dream_array(rgb, objective, config, callback), alpha)
+        return to_pil(self.dream_array(rgb, objective, config, callback, on_octave, cancel), alpha)
 
     def explore(
         self,
@@ -163,12 +173,13 @@ class Dreamer:
         config: DreamConfig = TOUR_CONFIG,
         size: int = TOUR_SIZE,
         callback: TourCallback | None = None,
+        cancel: CancelToken | None = None,
     ) -> Tour:
         """The layer tour: ``image`` shrunk to ``size`` on its longest side, then dreamed at each
         of ``layers`` (default: every layer, shallow to deep). Lay the result out with
         :func:`inceptionism.io.sheet.contact_sheet`."""
         x = shrink(as_tensor(image), size).to(self.device, torch.float32)
-        dreams = tour(self.model, x, list(layers or self.layer_names), config, callback)
+        dreams = tour(self.model, x, list(layers or self.layer_names), config, callback, cancel)
         return Tour(_pil(x), [(name, _pil(d)) for name, d in dreams.items()])
 
 
@@ -184,8 +195,8 @@ def as_tensor(image: Image.Image | np.ndarray | Tensor) -> Tensor:
         return image
     if isinstance(image, Image.Image):
         image, _ = pil_to_rgb(image)
-    return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)[None]
+    return to_tensor(image)
 
 
 def _pil(x: Tensor) -> Image.Image:
-    return to_pil(x[0].detach().cpu().permute(1, 2, 0).numpy())
+    return to_pil(to_array(x))

@@ -18,22 +18,25 @@ import click
 from click.core import ParameterSource
 
 from . import __version__
-from .dream import PRECISIONS, PYRAMIDS, DreamConfig, StepInfo
+from .dream import PRECISIONS, PYRAMIDS, DreamConfig
 from .errors import InceptionismError, Interrupted
 from .explore import TOUR_CONFIG, TOUR_SIZE
-from .io.images import (
-    DEFAULT_MAX_PIXELS,
-    check_output_path,
-    check_output_size,
-    load_image,
-    read_metadata,
-    save_image,
+from .io.images import DEFAULT_MAX_PIXELS, save_image
+from .io.video import default_frames_dir
+from .jobs import (
+    DreamRequest,
+    Hooks,
+    TourRequest,
+    VideoRequest,
+    ZoomRequest,
+    run_dream,
+    run_tour,
+    run_video,
+    run_zoom,
 )
-from .io.params import Recipe
 from .models import get_spec, layer_table, list_models
-from .models.weights import sha256_of
 from .models.zoo import DEFAULT_MODEL
-from .presets import PRESETS, get_preset
+from .presets import PRESETS
 from .web.command import serve as serve_command
 from .video import FRAME_CONFIG, FlowConfig, ZoomMotion
 
@@ -47,26 +50,55 @@ def _err(message: str) -> None:
     click.echo(f"error: {message}", err=True)
 
 
-class ProgressBar:
-    """A tqdm bar on stderr fed by the dream's step callback (octave, step, ETA)."""
+# How the CLI words each remedy a library error names (see errors.InceptionismError): the
+# library speaks of images, frames and weights; only the CLI knows its options.
+REMEDIES = {
+    "overwrite": "{problem}; use --force to overwrite it.",
+    "pixel_limit": "{problem} (--max-pixels).",
+    "discard_frames": "{problem}; move them away or pass --restart to discard them.",
+    "discard_or_other_folder": "{problem}; pass --restart to discard them, or choose another "
+                               "folder with --frames-dir.",
+    "weights_file": "{problem}, or pass it with --weights FILE.",
+    "cpu": "{problem}; use --device cpu.",
+    "tiles_dir": "--tiles-dir {problem}.",
+    "same_output": "{problem} with -o.",
+}
 
-    def __init__(self, enabled: bool):
+
+def cli_message(exc: InceptionismError) -> str:
+    """A library error's message, with its remedy (if any) worded as this CLI's options."""
+    template = REMEDIES.get(getattr(exc, "remedy", None) or "")
+    return template.format(problem=exc.problem) if template else str(exc)
+
+
+class ProgressBar:
+    """A tqdm bar on stderr fed by a step callback: a still dream's :class:`StepInfo` (octave,
+    size, objective) or, with ``tour=True``, the layer tour's ``TourStep`` (layer)."""
+
+    def __init__(self, enabled: bool, tour: bool = False):
         self.enabled = enabled
+        self.tour = tour
         self.bar = None
 
-    def __call__(self, info: StepInfo) -> None:
+    def __call__(self, info) -> None:
         if not self.enabled:
             return
-        if self.bar is None:
+        step = info.step if self.tour else info
+        if self.bar is None:  # every layer of a tour dreams the same octaves and steps
             from tqdm import tqdm
 
-            self.bar = tqdm(total=info.octaves * info.steps, unit="step", file=sys.stderr,
-                            dynamic_ncols=True, leave=False)
-        h, w = info.size
-        # Redraw at once when a new octave starts, so every octave shows up at least once.
-        self.bar.set_description(f"octave {info.octave + 1}/{info.octaves} ({w}x{h})",
-                                 refresh=info.step == 0)
-        self.bar.set_postfix_str(f"objective {info.objective:.3g}", refresh=False)
+            total = (info.count if self.tour else 1) * step.octaves * step.steps
+            self.bar = tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=True,
+                            leave=False)
+        if self.tour:
+            self.bar.set_description(f"layer {info.layer} ({info.index + 1}/{info.count})",
+                                     refresh=False)
+        else:
+            h, w = info.size
+            # Redraw at once when a new octave starts, so every octave shows up at least once.
+            self.bar.set_description(f"octave {info.octave + 1}/{info.octaves} ({w}x{h})",
+                                     refresh=info.step == 0)
+            self.bar.set_postfix_str(f"objective {info.objective:.3g}", refresh=False)
         self.bar.update(1)
 
     def close(self) -> None:
@@ -154,7 +186,7 @@ def config_options(f=None, *, defaults: DreamConfig = D):
                           "(inception_v3: 75)."),
         click.option("--seed", type=int, default=d.seed, show_default=True,
                      help="Random seed: the same inputs and seed give the same image."),
-        click.option("--precision", type=click.Choice(PRECISIONS), default=D.precision,
+        click.option("--precision", type=click.Choice(PRECISIONS), default=d.precision,
                      show_default=True,
                      help="Network arithmetic; bfloat16 is faster on CPUs with AVX512-BF16 or "
                           "AMX and on recent GPUs, and dreams nearly the same image."),
@@ -172,20 +204,6 @@ def given(name: str) -> bool:
     """Whether option ``name`` of the running command was set by the user, not defaulted."""
     source = click.get_current_context().get_parameter_source(name)
     return source not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
-
-
-def pop_config(kwargs: dict, base: DreamConfig | None = None) -> DreamConfig:
-    """Take --preset and the DreamConfig fields out of a command's keyword arguments.
-
-    Precedence, lowest first: ``base`` (stored parameters; default: the options' defaults),
-    then the preset, then every option the user gave explicitly.
-    """
-    preset = kwargs.pop("preset", None)
-    values = {field.name: kwargs.pop(field.name) for field in dataclasses.fields(DreamConfig)}
-    config = base if base is not None else DreamConfig(**values)
-    if preset is not None:
-        config = get_preset(preset).apply(config)
-    return dataclasses.replace(config, **{k: v for k, v in values.items() if given(k)})
 
 
 @cli.command()
@@ -219,110 +237,32 @@ def dream(input: Path, output: Path, model: str, objective: str | None, device: 
       inceptionism dream cat.png -o guided.png --guide flowers.jpg --layers b9
       inceptionism dream --params-from dream.png cat.png -o again.png
     """
-    from .api import Dreamer
-
-    for path, what in ((guide, "Guide image"), (params_from, "Earlier output")):
-        if path is not None and not path.is_file():
-            raise InceptionismError(f"{what} {path} does not exist.")
-    sources = tuple(p for p in (input, guide, params_from) if p is not None)
-    check_output_path(output, force, inputs=sources)  # fail before any work
-    stored = None
-    if params_from is not None:
-        if kwargs.get("preset") is not None:
-            raise InceptionismError("Use either --preset or --params-from, not both.")
-        meta = read_metadata(params_from)
-        stored = Recipe.from_metadata(meta, params_from)
-        # What the user gave explicitly wins over what is stored; the stored files must be
-        # unchanged where they are used.
-        stored = dataclasses.replace(
-            stored,
-            model=model if given("model") else stored.model,
-            objective=objective if given("objective") else stored.objective,
-            device=device if given("device") else stored.device,
-            weights_file=str(weights) if given("weights") else stored.weights_file,
-            weights_sha256=None if given("weights") else stored.weights_sha256,
-            guide=str(guide) if given("guide") else stored.guide,
-            guide_sha256=None if given("guide") else stored.guide_sha256,
-        )
-        stored.verify_files(params_from)
-        model, objective, device = stored.model, stored.objective, stored.device
-        weights = Path(stored.weights_file) if stored.weights_file else None
-        guide = Path(stored.guide) if stored.guide else None
-        stored_files = tuple(p for p in (guide, weights) if p is not None)
-        check_output_path(output, force, inputs=sources + stored_files)  # never overwrite them
-        if meta.get("inceptionism") != __version__:
-            click.echo(f"note: {params_from} was made by inceptionism {meta.get('inceptionism')}, "
-                       f"this is {__version__}; the image may differ.", err=True)
-        if meta.get("input_sha256") not in (None, sha256_of(input) if input.is_file() else None):
-            click.echo(f"note: {input} is not the photo {params_from} was dreamed from; its "
-                       "parameters are applied to it anyway.", err=True)
-    preset = kwargs.get("preset")
-    config = pop_config(kwargs, base=stored.config if stored else None)
-    config.validate()
-    image = load_image(input, max_pixels=max_pixels)
-    check_output_size(output, *image.size)  # before the work, not after
-    guide_image = load_image(guide, max_pixels=max_pixels) if guide is not None else None
-    dreamer = Dreamer(model, weights=weights, device=device, progress=not quiet)
-    spec = dreamer.objective(objective).spec
-    if guide_image is not None:
-        goal = dreamer.guided(spec, guide_image.rgb)
-    else:
-        goal = dreamer.objective(spec)
+    if params_from is not None and kwargs.get("preset") is not None:
+        raise InceptionismError("Use either --preset or --params-from, not both.")
+    preset, values = kwargs.pop("preset"), _config_values(kwargs)
+    request = DreamRequest(
+        input=input, output=output, params_from=params_from, max_pixels=max_pixels,
+        overwrite=force, download_progress=not quiet, preset=preset,
+        config=DreamConfig(**values), overrides={k: v for k, v in values.items() if given(k)},
+        **{name: value for name, value in (("model", model), ("objective", objective),
+           ("device", device), ("weights", weights), ("guide", guide)) if given(name)},
+    )
     progress = ProgressBar(enabled=not quiet)
     try:
-        rgb = dreamer.dream_array(image.rgb, goal, config, callback=progress)
+        run_dream(request, Hooks(on_step=progress, on_note=_note))
     finally:
         progress.close()
-    from .io.images import to_pil
-
-    recipe = Recipe(model=model, objective=spec, config=config,
-                    weights_file=str(weights) if weights else None,
-                    guide=str(guide) if guide else None, device=str(dreamer.device),
-                    preset=preset if stored is None else stored.preset)
-    metadata = _metadata(recipe, dreamer, input)
-    metadata["objective_name"] = goal.name
-    for note in save_image(output, to_pil(rgb, image.alpha), metadata, force=force):
-        click.echo(f"note: {note}", err=True)
     if not quiet:
         click.echo(f"wrote {output}", err=True)
 
 
-def _metadata(recipe: Recipe, dreamer, input: Path) -> dict:
-    """What an output stores: the recipe, plus the version and the photo it was made from."""
-    weights = recipe.weights_file or dreamer.spec.weights.describe()
-    return {"inceptionism": __version__, **recipe.to_metadata(weights),
-            "input": input.name, "input_sha256": sha256_of(input)}
+def _note(text: str) -> None:
+    click.echo(f"note: {text}", err=True)
 
 
-class TourProgress:
-    """A tqdm bar over the whole layer tour, fed by its per-step callback."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.bar = None
-
-    def __call__(self, info) -> None:
-        if not self.enabled:
-            return
-        if self.bar is None:  # every layer dreams the same octaves and steps
-            from tqdm import tqdm
-
-            total = info.count * info.step.octaves * info.step.steps
-            self.bar = tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=True,
-                            leave=False)
-        if self.bar is not None:
-            self.bar.set_description(f"layer {info.layer} ({info.index + 1}/{info.count})",
-                                     refresh=False)
-            self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _safe_name(layer: str) -> str:
-    """A layer name as a file name (GoogLeNet-style names are fine; dots and slashes are not)."""
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in layer)
+def _config_values(kwargs: dict) -> dict:
+    """Take the DreamConfig fields out of a command's keyword arguments."""
+    return {field.name: kwargs.pop(field.name) for field in dataclasses.fields(DreamConfig)}
 
 
 @cli.command()
@@ -361,56 +301,21 @@ def explore(input: Path, output: Path, model: str, device: str, weights: Path | 
     \b
     Example: inceptionism explore cat.png -o sheet.png --tiles-dir tiles
     """
-    from .api import Dreamer
-
-    preset = kwargs.get("preset")
-    config = pop_config(kwargs, base=TOUR_CONFIG)
-    config.validate()
-    check_output_path(output, force, inputs=(input,))
-    names = None
-    if tour_layers is not None:
-        names = [n.strip() for n in tour_layers.split(",")]
-        if not all(names):
-            raise InceptionismError(f"Layer list '{tour_layers}' has an empty name.")
-    image = load_image(input, max_pixels=max_pixels)
-    dreamer = Dreamer(model, weights=weights, device=device)
-    names = dreamer.model.net.check_layers(names or dreamer.layer_names)
-    tile_paths = {}
-    if tiles_dir is not None:
-        if tiles_dir.exists() and not tiles_dir.is_dir():
-            raise InceptionismError(f"--tiles-dir {tiles_dir} exists and is not a folder.")
-        if not tiles_dir.parent.is_dir():
-            raise InceptionismError(f"Folder {tiles_dir.parent} does not exist.")
-        tiles_dir.mkdir(exist_ok=True)
-        tile_paths = {n: tiles_dir / f"{_safe_name(n)}.png" for n in names}
-        for path in tile_paths.values():
-            check_output_path(path, force, inputs=(input,))
-    progress = TourProgress(enabled=not quiet)
+    preset, values = kwargs.pop("preset"), _config_values(kwargs)
+    names = None if tour_layers is None else [n.strip() for n in tour_layers.split(",")]
+    request = TourRequest(
+        input=input, output=output, model=model, weights=weights, device=device, layers=names,
+        size=size, columns=columns, original=original, tiles_dir=tiles_dir, preset=preset,
+        overrides={k: v for k, v in values.items() if given(k)}, max_pixels=max_pixels,
+        overwrite=force,
+    )
+    progress = ProgressBar(enabled=not quiet, tour=True)
     try:
-        tour = dreamer.explore(image.rgb, names, config, size, callback=progress)
+        result = run_tour(request, Hooks(on_step=progress, on_note=_note))
     finally:
         progress.close()
-    from .io.sheet import contact_sheet
-
-    tiles = ([("original", tour.original)] if original else []) + tour.dreams
-    title = f"{model}: layer tour, shallow to deep"
-    sheet, layout = contact_sheet(tiles, columns=columns, title=title)
-    weights_text = str(weights) if weights else dreamer.spec.weights.describe()
-    common = {"inceptionism": __version__, "model": model, "weights": weights_text,
-              "config": dataclasses.asdict(config), "preset": preset,
-              "device": str(dreamer.device), "input": input.name,
-              "input_sha256": sha256_of(input), "size": size}
-    metadata = {**common, "tour": [{"layer": t.label, "box": list(t.box)} for t in layout]}
-    for name, tile in tour.dreams if tiles_dir is not None else ():
-        recipe = Recipe(model=model, objective=name, config=config,
-                        weights_file=str(weights) if weights else None,
-                        device=str(dreamer.device), preset=preset)
-        meta = {**_metadata(recipe, dreamer, input), "size": size}
-        save_image(tile_paths[name], tile, meta, force=force)
-    for note in save_image(output, sheet, metadata, force=force):
-        click.echo(f"note: {note}", err=True)
     if not quiet:
-        where = f" and {len(tile_paths)} tiles in {tiles_dir}" if tile_paths else ""
+        where = f" and {len(result.tile_paths)} tiles in {tiles_dir}" if result.tile_paths else ""
         click.echo(f"wrote {output}{where}", err=True)
 
 
@@ -523,32 +428,26 @@ def _video_objectives(objective: str | None, cycle: tuple[str, ...]) -> list[str
     return list(cycle) or [objective]
 
 
-def _render_and_encode(render, store, frames: int, outputs: tuple[Path, ...], fps, audio,
-                       trim_audio: bool, force: bool, quiet: bool) -> None:
-    """Run ``render(on_frame)`` with a progress bar, then encode every output. Ctrl-C ends
-    with one line saying how many frames are safe and how to resume."""
-    from .io.video import encode
+def _video_request(kwargs: dict, objective: str | None, cycle: tuple[str, ...],
+                   outputs: tuple[Path, ...], **fields) -> dict:
+    """The fields zoom and video requests share, from the command's options."""
+    preset, values = kwargs.pop("preset"), _config_values(kwargs)
+    return dict(outputs=outputs, objectives=_video_objectives(objective, cycle), preset=preset,
+                overrides={k: v for k, v in values.items() if given(k)}, **fields)
 
-    progress = FrameProgress(enabled=not quiet, folder=store.folder)
+
+def _render(job, request, quiet: bool, folder: Path) -> None:
+    """Run a video job with a frame-rate bar; report what was written."""
+    progress = FrameProgress(enabled=not quiet, folder=folder)
+    hooks = Hooks(on_frame=progress, on_note=_note,
+                  on_encode=None if quiet else lambda p: click.echo(f"encoding {p}", err=True))
     try:
-        try:
-            made = render(progress)
-        finally:
-            progress.close()
-        for output in outputs:
-            if not quiet:
-                click.echo(f"encoding {output}", err=True)
-            for note in encode(store, made, output, fps, audio, trim_audio=trim_audio, force=force):
-                click.echo(f"note: {note}", err=True)
-    except KeyboardInterrupt:
-        safe = min(store.count(), frames)
-        raise Interrupted(
-            f"interrupted; {safe} of {frames} frames are safe in {store.folder}, and running the "
-            "same command again resumes from there."
-        ) from None
+        result = job(request, hooks)
+    finally:
+        progress.close()
     if not quiet:
-        click.echo(f"wrote {', '.join(map(str, outputs))} ({made} frames at {float(fps):g} fps); "
-                   f"the frames stay in {store.folder}", err=True)
+        click.echo(f"wrote {', '.join(map(str, result.outputs))} ({result.frames} frames at "
+                   f"{result.fps:g} fps); the frames stay in {result.frames_dir}", err=True)
 
 
 class SizeType(click.ParamType):
@@ -593,39 +492,12 @@ def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotat
 
     Example: inceptionism zoom cat.png -o dream.mp4 --frames 120 --size 640x360
     """
-    from .api import Dreamer
-    from .io.images import to_pil
-    from .io.video import FrameStore, check_video_output, default_frames_dir
-    from .video import render_zoom
-
-    config = pop_config(kwargs)
-    config.validate()
-    motion = ZoomMotion(zoom=zoom, rotate=rotate, shift=shift)
-    objectives = _video_objectives(objective, cycle)
-    if len(set(outputs)) < len(outputs):
-        raise InceptionismError("The same output is given twice with -o.")
-    for output in outputs:  # fail before any work
-        check_video_output(output, force, inputs=(input,))
-    image = load_image(input, max_pixels=max_pixels)
-    rgb = image.rgb
-    if image.alpha is not None:
-        click.echo(f"note: videos are opaque, so the transparency of {input.name} is dropped.",
-                   err=True)
-    if size is not None and size != image.size:
-        from PIL import Image, ImageOps
-
-        from .io.images import pil_to_rgb
-
-        rgb, _ = pil_to_rgb(ImageOps.fit(to_pil(rgb), size, method=Image.Resampling.BICUBIC))
-    store = FrameStore(frames_dir or default_frames_dir(outputs[0]))
-    dreamer = Dreamer(model, weights=weights, device=device)
-
-    def render(on_frame):
-        return render_zoom(dreamer, rgb, store, frames, objectives, motion, config,
-                           cycle_every=cycle_every, restart=restart, on_frame=on_frame)
-
-    _render_and_encode(render, store, frames, outputs, fps, audio=None, trim_audio=False,
-                       force=force, quiet=quiet)
+    request = ZoomRequest(**_video_request(
+        kwargs, objective, cycle, outputs, input=input, frames=frames, fps=fps, size=size,
+        motion=ZoomMotion(zoom=zoom, rotate=rotate, shift=shift), cycle_every=cycle_every,
+        frames_dir=frames_dir, restart=restart, max_pixels=max_pixels, overwrite=force,
+        model=model, weights=weights, device=device, config=FRAME_CONFIG))
+    _render(run_zoom, request, quiet, frames_dir or default_frames_dir(outputs[0]))
 
 
 @cli.command()
@@ -654,40 +526,12 @@ def video(input: Path, outputs: tuple[Path, ...], carry: float, flow: bool, fram
 
     Example: inceptionism video clip.mp4 -o dream.mp4 --layers b8
     """
-    from .api import Dreamer
-    from .io.video import FrameStore, check_video_output, default_frames_dir, file_digest, probe
-    from .io.video import read_frames
-    from .video import render_video
-
-    config = pop_config(kwargs)
-    config.validate()
-    flow_config = FlowConfig(carry=carry, flow=flow)
-    objectives = _video_objectives(objective, cycle)
-    if len(set(outputs)) < len(outputs):
-        raise InceptionismError("The same output is given twice with -o.")
-    for output in outputs:  # fail before any work
-        check_video_output(output, force, inputs=(input,))
-    info = probe(input)
-    if info.width * info.height > max_pixels:
-        raise InceptionismError(
-            f"Input {input} is {info.width}x{info.height}, more than the limit of {max_pixels} "
-            "pixels per frame (--max-pixels)."
-        )
-    if info.frames < 1:
-        raise InceptionismError(f"Input {input} holds no video frames.")
-    total = min(frames or info.frames, info.frames)
-    store = FrameStore(frames_dir or default_frames_dir(outputs[0]))
-    dreamer = Dreamer(model, weights=weights, device=device)
-    source_id = file_digest(input)
-
-    def render(on_frame):
-        return render_video(dreamer, read_frames(input, max_pixels), store, total, source_id,
-                            objectives, flow_config, config, cycle_every=cycle_every,
-                            restart=restart, on_frame=on_frame)
-
-    _render_and_encode(render, store, total, outputs, fps or info.fps,
-                       audio=input if info.has_audio else None, trim_audio=total < info.frames,
-                       force=force, quiet=quiet)
+    request = VideoRequest(**_video_request(
+        kwargs, objective, cycle, outputs, input=input, flow=FlowConfig(carry=carry, flow=flow),
+        frames=frames, fps=fps, cycle_every=cycle_every, frames_dir=frames_dir, restart=restart,
+        max_pixels=max_pixels, overwrite=force, model=model, weights=weights, device=device,
+        config=FRAME_CONFIG))
+    _render(run_video, request, quiet, frames_dir or default_frames_dir(outputs[0]))
 
 
 @cli.command()
@@ -753,7 +597,7 @@ def main(argv: list[str] | None = None) -> int:
         _err(str(exc))
         return 130
     except InceptionismError as exc:
-        _err(str(exc))
+        _err(cli_message(exc))
         return 1
     except KeyboardInterrupt:
         _err("interrupted; nothing was written.")

@@ -44,13 +44,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import random
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-from .errors import InceptionismError
+from .errors import Cancelled, InceptionismError
 from .models.base import DreamNet
 from .objectives import Objective
 from .transforms import cascade_blur, gaussian_blur, resize, split_evenly
@@ -111,7 +112,44 @@ class StepInfo:
     objective: float  # objective value measured at this step (before the update)
 
 
+@dataclass(frozen=True)
+class OctaveInfo:
+    """Sent to the octave callback when an octave's steps are done."""
+
+    octave: int  # 0-based, smallest first
+    octaves: int  # how many octaves this dream actually uses
+    size: tuple[int, int]  # (H, W) of this octave
+    image: Tensor  # (1, 3, H, W) the dream so far at this octave's size, in [0, 1]; a copy
+
+
 StepCallback = Callable[[StepInfo], None]
+OctaveCallback = Callable[[OctaveInfo], None]
+
+
+class CancelToken:
+    """A flag one thread sets to stop a dream running in another.
+
+    :func:`dream` checks it before every gradient step and raises
+    :class:`~inceptionism.errors.Cancelled` once it is set, so a dream stops within one step
+    (a fraction of a second at preview sizes). Callbacks may also raise ``Cancelled``
+    themselves. Thread-safe; one token may stop several dreams.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask every dream watching this token to stop at its next step."""
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        """Raise :class:`~inceptionism.errors.Cancelled` if :meth:`cancel` was called."""
+        if self._event.is_set():
+            raise Cancelled("The dream was cancelled.")
 
 
 def fit_to_model(config: DreamConfig, model: DreamNet) -> DreamConfig:
@@ -237,10 +275,16 @@ def dream(
     objective: Objective,
     config: DreamConfig = DreamConfig(),
     callback: StepCallback | None = None,
+    on_octave: OctaveCallback | None = None,
+    cancel: CancelToken | None = None,
 ) -> Tensor:
     """Dream on ``image`` (1, 3, H, W), RGB in [0, 1], on the model's device.
 
-    Returns a new tensor of the same shape with values in [0, 1].
+    ``callback`` gets a :class:`StepInfo` after every step; ``on_octave`` an
+    :class:`OctaveInfo` (with a copy of the image so far) after every octave; ``cancel`` is
+    checked before every step and stops the dream with
+    :class:`~inceptionism.errors.Cancelled`. Returns a new tensor of the same shape with
+    values in [0, 1].
     """
     config.validate()
     config = fit_to_model(config, model)
@@ -267,11 +311,15 @@ def dream(
             detail = None
         grad = torch.empty_like(dreamed)
         for step in range(config.steps):
+            if cancel is not None:
+                cancel.check()
             sigma = smoothing_sigma(config, step)
             dreamed, value = ascent_step(model, dreamed, objective, config, rng, sigma, grad)
             if callback is not None:
                 callback(StepInfo(octave, len(sizes), step, config.steps, size, value))
         del grad
+        if on_octave is not None:
+            on_octave(OctaveInfo(octave, len(sizes), size, dreamed.detach().clone()))
         if config.pyramid == "octave" and octave < len(sizes) - 1:
             detail = dreamed.sub_(base)
     if dreamed.shape[-2:] != image.shape[-2:]:

@@ -7,7 +7,28 @@ from collections.abc import Sequence
 
 
 class InceptionismError(Exception):
-    """Base class: the message is written for the person running the program."""
+    """Base class: the message is written for the person running the program, in the words
+    of the domain (images, frames, weights), never in the words of one front end.
+
+    ``remedy`` optionally names what would fix the problem, as a key a front end words in
+    its own terms (the CLI as an option, a web page as a control); ``problem`` is then the
+    message's first part, without the library's own wording of the remedy. Keys in use:
+    ``overwrite`` (allow replacing an existing output), ``pixel_limit`` (raise the input
+    pixel limit), ``discard_frames`` (discard a frames folder's unverifiable frames),
+    ``discard_or_other_folder`` (discard frames made with other parameters, or use another
+    frames folder), ``weights_file`` (load the weights from a file of one's own) and ``cpu``
+    (use the CPU).
+    """
+
+    def __init__(self, message: str = "", *, remedy: str | None = None,
+                 problem: str | None = None):
+        super().__init__(message)
+        self.remedy = remedy
+        self.problem = problem if problem is not None else message
+
+
+class Cancelled(InceptionismError):
+    """A job was stopped by its cancel token (or a callback raised this to stop it)."""
 
 
 class UnknownLayerError(InceptionismError, KeyError):

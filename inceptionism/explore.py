@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from torch import Tensor
 
-from .dream import DreamConfig, StepInfo, dream
+from .dream import CancelToken, DreamConfig, StepInfo, dream
 from .models.base import DreamNet
 from .objectives import layer
 from .transforms import resize
@@ -50,6 +50,7 @@ def tour(
     layers: Sequence[str],
     config: DreamConfig = TOUR_CONFIG,
     callback: TourCallback | None = None,
+    cancel: CancelToken | None = None,
 ) -> dict[str, Tensor]:
     """Dream ``image`` (1, 3, H, W) in [0, 1] on each of ``layers``; {layer: dream}, in order."""
     model.net.check_layers(layers)
@@ -59,5 +60,5 @@ def tour(
             if callback is not None:
                 callback(TourStep(name, index, len(layers), info))
 
-        dreams[name] = dream(model, image, layer(name), config, relay)
+        dreams[name] = dream(model, image, layer(name), config, relay, cancel=cancel)
     return dreams

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+
+def to_tensor(rgb: np.ndarray) -> Tensor:
+    """(H, W, 3) float RGB array -> (1, 3, H, W) float32 tensor (the one conversion in)."""
+    return torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
+
+
+def to_array(x: Tensor) -> np.ndarray:
+    """(1, 3, H, W) tensor -> (H, W, 3) float array on the CPU (the one conversion out)."""
+    return x[0].detach().cpu().permute(1, 2, 0).numpy()
 
 
 def roll(x: Tensor, dy: int, dx: int) -> Tensor:

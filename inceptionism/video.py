@@ -32,18 +32,21 @@ import hashlib
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from . import __version__
-from .dream import DreamConfig, dream
+from .dream import CancelToken, DreamConfig, dream
 from .errors import InceptionismError
 from .models.base import DreamNet
 from .objectives import Objective
-from .transforms import quantize8, warp, zoom_rotate_shift
+from .transforms import quantize8, to_array, to_tensor, warp, zoom_rotate_shift
+
+if TYPE_CHECKING:
+    from .api import Dreamer
 
 # Per-frame dream defaults for videos. A frame starts from the previous frame's dream, so it
 # needs only a few steps to keep the dream growing; fewer octaves keep the detail fine-grained
@@ -134,16 +137,6 @@ def frame_config(config: DreamConfig, index: int) -> DreamConfig:
     return dataclasses.replace(config, seed=frame_seed(config.seed, index))
 
 
-def to_tensor(rgb: np.ndarray) -> Tensor:
-    """(H, W, 3) floats -> (1, 3, H, W) tensor."""
-    return torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
-
-
-def to_array(x: Tensor) -> np.ndarray:
-    """(1, 3, H, W) tensor -> (H, W, 3) float array on the CPU."""
-    return x[0].permute(1, 2, 0).detach().cpu().numpy()
-
-
 def pixels_digest(rgb: np.ndarray) -> str:
     """Identifies an input image in a fingerprint by its pixels (not its file)."""
     a = np.ascontiguousarray(rgb, dtype=np.float32)
@@ -154,11 +147,12 @@ def pixels_digest(rgb: np.ndarray) -> str:
 
 
 def zoom_step(
-    model: DreamNet, previous: Tensor, objective: Objective, motion: ZoomMotion, config: DreamConfig
+    model: DreamNet, previous: Tensor, objective: Objective, motion: ZoomMotion, config: DreamConfig,
+    cancel: CancelToken | None = None,
 ) -> Tensor:
     """Next frame of a zoom loop: move the camera, dream, round to 8 bits."""
     moved = zoom_rotate_shift(previous, motion.zoom, motion.rotate, motion.shift)
-    return quantize8(dream(model, moved, objective, config))
+    return quantize8(dream(model, moved, objective, config, cancel=cancel))
 
 
 def optical_flow(frame: Tensor, previous: Tensor) -> Tensor:
@@ -197,21 +191,22 @@ def flow_step(
     objective: Objective,
     flow: FlowConfig,
     config: DreamConfig,
+    cancel: CancelToken | None = None,
 ) -> Tensor:
     """Dream frame t of a video, starting from what frame t-1 dreamed (if there was one)."""
     start = frame if prev_dream is None else carry(prev_dream, prev_frame, frame, flow)
-    return quantize8(dream(model, start, objective, config))
+    return quantize8(dream(model, start, objective, config, cancel=cancel))
 
 
 # --- whole renders: loops over a store ----------------------------------------------------------
 
 
-def _model_params(dreamer) -> dict:
+def _model_params(dreamer: Dreamer) -> dict:
     return {"inceptionism": __version__, "model": dreamer.spec.name, "weights": dreamer.weights_source}
 
 
 def render_zoom(
-    dreamer,
+    dreamer: Dreamer,
     image: np.ndarray,
     store: Store,
     frames: int,
@@ -221,9 +216,11 @@ def render_zoom(
     cycle_every: int | None = None,
     restart: bool = False,
     on_frame: FrameCallback | None = None,
+    cancel: CancelToken | None = None,
 ) -> int:
     """Render (or resume) a zoom loop of ``frames`` frames from ``image`` ((H, W, 3) RGB
-    floats) into ``store``, with a :class:`~inceptionism.Dreamer`. Returns the frame count."""
+    floats) into ``store``, with a :class:`~inceptionism.Dreamer`. Returns the frame count.
+    ``cancel`` stops it mid-frame; the frames stored so far stay and a later render resumes."""
     config.validate()
     motion.validate()
     if frames < 1:
@@ -242,9 +239,10 @@ def render_zoom(
     for i in range(done, frames):
         cfg = frame_config(config, i)
         if previous is None:
-            x = quantize8(dream(dreamer.model, to_tensor(image).to(dreamer.device), cycle.at(i), cfg))
+            x = quantize8(dream(dreamer.model, to_tensor(image).to(dreamer.device), cycle.at(i), cfg,
+                                cancel=cancel))
         else:
-            x = zoom_step(dreamer.model, previous, cycle.at(i), motion, cfg)
+            x = zoom_step(dreamer.model, previous, cycle.at(i), motion, cfg, cancel)
         store.save(i, to_array(x))
         previous = x
         if on_frame is not None:
@@ -253,7 +251,7 @@ def render_zoom(
 
 
 def render_video(
-    dreamer,
+    dreamer: Dreamer,
     source: Iterable[np.ndarray],
     store: Store,
     frames: int,
@@ -264,6 +262,7 @@ def render_video(
     cycle_every: int | None = None,
     restart: bool = False,
     on_frame: FrameCallback | None = None,
+    cancel: CancelToken | None = None,
 ) -> int:
     """Dream the first ``frames`` frames of ``source`` (an iterable of (H, W, 3) RGB floats,
     identified by ``source_id``, e.g. its file's digest) into ``store``, resuming after the
@@ -295,7 +294,7 @@ def render_video(
             prev_frame, prev_dream = frame, to_tensor(store.load(i)).to(dreamer.device)
             continue
         x = flow_step(dreamer.model, frame, prev_frame, prev_dream, cycle.at(i), flow,
-                      frame_config(config, i))
+                      frame_config(config, i), cancel)
         store.save(i, to_array(x))
         prev_frame, prev_dream = frame, x
         if on_frame is not None:

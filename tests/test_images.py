@@ -112,7 +112,7 @@ def test_unknown_extension_is_refused(tmp_path):
 def test_existing_output_needs_force_and_no_temp_files_remain(tmp_path):
     out = tmp_path / "o.png"
     out.write_bytes(b"precious")
-    with pytest.raises(ImageError, match="--force"):
+    with pytest.raises(ImageError, match="already exists; allow overwriting"):
         save_image(out, gradient_rgb())
     assert out.read_bytes() == b"precious"
     save_image(out, gradient_rgb(), force=True)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import os
 import sys
-import tempfile
 import urllib.request
 from pathlib import Path
+
+from .files import atomic_write
 
 
 class DownloadFailed(Exception):
@@ -60,13 +60,12 @@ def download(
     from tqdm import tqdm
 
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    digest = hashlib.sha256()
-    received = 0
-    total = None
-    try:
-        with os.fdopen(fd, "wb") as out:
+
+    def fetch(tmp: Path) -> None:
+        digest = hashlib.sha256()
+        received = 0
+        total = None
+        with open(tmp, "wb") as out:
             try:
                 with urllib.request.urlopen(url, timeout=timeout) as response:
                     length = response.headers.get("Content-Length")
@@ -83,15 +82,9 @@ def download(
                 raise DownloadFailed(_reason(exc), received, total) from None
             if total is not None and received != total:
                 raise DownloadFailed("the connection closed early", received, total)
-            out.flush()
-            os.fsync(out.fileno())
         actual = digest.hexdigest()
         if not actual.startswith(sha256_prefix.lower()):
             raise ChecksumMismatch(actual)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a cache file need not be
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)  # a no-op after the rename
+
+    atomic_write(dest, fetch, durable=True)
     return dest

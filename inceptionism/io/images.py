@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from ..errors import ImageError
+from .files import atomic_write
 
 # Largest image accepted by default: ~100 megapixels (an 8K frame is 33 MP). Guards against
 # decompression bombs: tiny files that claim billions of pixels.
@@ -98,22 +99,43 @@ def pil_to_rgb(img: Image.Image) -> tuple[np.ndarray, Image.Image | None]:
     return rgb, alpha
 
 
+def _open_unguarded(fp, path: Path) -> Image.Image:
+    """Identify an image from its header, as ``Image.open`` does, without Pillow's global
+    decompression-bomb check: the caller checks the size against its own per-call limit.
+
+    Pillow's guard reads the process-wide ``Image.MAX_IMAGE_PIXELS``; switching that off and
+    on per call would leave other threads unguarded meanwhile, so it is never touched here.
+    """
+    prefix = fp.read(16)
+    for loader in (Image.preinit, Image.init):  # the common formats first, then every plugin
+        loader()
+        for fmt in list(Image.ID):
+            factory, accept = Image.OPEN[fmt]
+            result = not accept or accept(prefix)
+            if result and not isinstance(result, str):
+                fp.seek(0)
+                try:
+                    return factory(fp, str(path))
+                except (SyntaxError, IndexError, TypeError, struct.error):
+                    continue
+    raise UnidentifiedImageError(f"cannot identify image file {str(path)!r}")
+
+
 def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
-    """Read an image file as RGB floats in [0, 1], plus its alpha channel if it has one."""
+    """Read an image file as RGB floats in [0, 1], plus its alpha channel if it has one.
+
+    Inputs of more than ``max_pixels`` pixels are refused from the header, before any pixel
+    is decoded. Safe to call from several threads at once (no global state is changed).
+    """
     path = Path(path)
     _check_input_path(path)
-    # Pillow's own bomb guard is a global; ours is per call, checked on the header (which
-    # Image.open reads without decoding pixels), so Pillow's is lifted while we open.
-    pillow_limit = Image.MAX_IMAGE_PIXELS
     try:
-        Image.MAX_IMAGE_PIXELS = None
-        with Image.open(path) as img:
+        with open(path, "rb") as fp, _open_unguarded(fp, path) as img:
             width, height = img.size
             if width * height > max_pixels:
-                raise ImageError(
-                    f"Input {path} is {width}x{height} ({width * height / 1e6:.0f} megapixels), "
-                    f"more than the limit of {max_pixels / 1e6:.0f} megapixels (--max-pixels)."
-                )
+                problem = (f"Input {path} is {width}x{height} ({width * height / 1e6:.0f} "
+                           f"megapixels), more than the limit of {max_pixels / 1e6:.0f} megapixels")
+                raise ImageError(f"{problem}.", remedy="pixel_limit", problem=problem)
             img.seek(0)  # first frame of an animation
             img.load()
             img = ImageOps.exif_transpose(img)
@@ -124,10 +146,8 @@ def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
         raise ImageError(f"Input {path} is not an image file that can be read.") from None
     except PermissionError:
         raise ImageError(f"Input {path} cannot be read: permission denied.") from None
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, struct.error) as exc:
         raise ImageError(f"Input {path} is truncated or corrupt ({exc}).") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = pillow_limit
     return LoadedImage(rgb=np.ascontiguousarray(rgb), alpha=alpha, path=path)
 
 
@@ -192,27 +212,9 @@ def check_destination(
     if not force:
         for target in targets or [path]:
             if target.exists():
-                raise ImageError(f"Output {target} already exists; use --force to overwrite it.")
+                raise ImageError(f"Output {target} already exists; allow overwriting to replace it.",
+                                 remedy="overwrite", problem=f"Output {target} already exists")
     return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)``, then rename the temporary file over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give it normal permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def to_pil(rgb: np.ndarray, alpha: Image.Image | None = None) -> Image.Image:
@@ -248,9 +250,9 @@ def save_image(
         info.add_text(METADATA_KEY, text)
         options["pnginfo"] = info
     try:
-        _atomic_write(path, lambda tmp: image.save(tmp, format=fmt, **options))
+        atomic_write(path, lambda tmp: image.save(tmp, format=fmt, **options))
         if text is not None and not embeds:
-            _atomic_write(sidecar_path(path), lambda tmp: tmp.write_text(text + "\n"))
+            atomic_write(sidecar_path(path), lambda tmp: tmp.write_text(text + "\n"))
     except OSError as exc:
         raise ImageError(f"Cannot write {path}: {exc.strerror or exc}.") from None
     except (ValueError, OverflowError) as exc:  # an encoder's own limits

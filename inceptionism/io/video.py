@@ -17,7 +17,6 @@ A long render must survive being stopped, so frames never live only in memory:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -31,7 +30,8 @@ import numpy as np
 from PIL import Image
 
 from ..errors import VideoError
-from .images import DEFAULT_MAX_PIXELS, _atomic_write, check_destination, check_input_file, to_pil
+from .files import atomic_write, file_sha256
+from .images import DEFAULT_MAX_PIXELS, check_destination, check_input_file, to_pil
 
 VIDEO_FORMATS = {".mp4": "mp4", ".gif": "gif"}
 FRAME_NAME = "frame_{:06d}.png"
@@ -69,12 +69,8 @@ def default_frames_dir(output: Path) -> Path:
 
 
 def file_digest(path: Path) -> str:
-    """SHA-256 of a file, read in chunks: identifies an input video in a fingerprint."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """SHA-256 of a file: identifies an input video in a fingerprint."""
+    return file_sha256(path)
 
 
 def _flatten(d: object, prefix: str = "") -> dict[str, object]:
@@ -145,21 +141,20 @@ class FrameStore:
         done = self.count()
         if old is None:
             if done:
-                raise VideoError(
-                    f"Frames folder {self.folder} holds frames but no {PARAMS_NAME}, so they cannot "
-                    "be checked; move them away or pass --restart to discard them."
-                )
-            _atomic_write(self.params_path,
+                problem = (f"Frames folder {self.folder} holds frames but no {PARAMS_NAME}, so they "
+                           "cannot be checked")
+                raise VideoError(f"{problem}; move them away or restart to discard them.",
+                                 remedy="discard_frames", problem=problem)
+            atomic_write(self.params_path,
                           lambda tmp: tmp.write_text(json.dumps(params, indent=1, sort_keys=True) + "\n"))
             return 0
         if old != params:
             a, b = _flatten(old), _flatten(params)
             differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
-            raise VideoError(
-                f"Frames folder {self.folder} holds {done} frames made with other parameters "
-                f"(different {', '.join(differ)}); pass --restart to discard them, or choose "
-                "another folder with --frames-dir."
-            )
+            problem = (f"Frames folder {self.folder} holds {done} frames made with other "
+                       f"parameters (different {', '.join(differ)})")
+            raise VideoError(f"{problem}; restart to discard them, or use another frames folder.",
+                             remedy="discard_or_other_folder", problem=problem)
         return done
 
     def save(self, index: int, rgb: np.ndarray) -> Path:
@@ -172,7 +167,7 @@ class FrameStore:
                 os.fsync(f.fileno())
 
         try:
-            _atomic_write(path, write)
+            atomic_write(path, write)
         except OSError as exc:
             raise VideoError(f"Cannot write frame {path}: {exc.strerror or exc}.") from None
         return path
@@ -241,10 +236,9 @@ def read_frames(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Itera
     width, height = meta["size"]
     if width * height > max_pixels:
         reader.close()
-        raise VideoError(
-            f"Input {path} is {width}x{height}, more than the limit of {max_pixels} pixels per frame "
-            "(--max-pixels)."
-        )
+        problem = (f"Input {path} is {width}x{height}, more than the limit of {max_pixels} pixels "
+                   "per frame")
+        raise VideoError(f"{problem}.", remedy="pixel_limit", problem=problem)
     try:
         for raw in reader:
             yield np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3).astype(np.float32) / 255.0
@@ -310,7 +304,7 @@ def encode(
             raise VideoError(f"ffmpeg could not write {output} ({lines[-1] if lines else 'no message'}).")
 
     try:
-        _atomic_write(output, run)
+        atomic_write(output, run)
     except OSError as exc:
         raise VideoError(f"Cannot write {output}: {exc.strerror or exc}.") from None
     return notes

@@ -1,9 +1,18 @@
 """Models: the registry and the architectures registered in it."""
 
+from . import zoo  # noqa: F401  (registers the built-in models)
 from .base import DreamNet, LayeredNet, Normalization
 from .inspect import LayerInfo, layer_table
-from .registry import ModelSpec, get_spec, list_models, load_model, register_model
-from . import zoo  # noqa: F401  (registers the built-in models)
+from .registry import (
+    ModelSpec,
+    get_spec,
+    list_models,
+    load_model,
+    register_model,
+    restore_spec,
+    set_weights,
+    use_weights,
+)
 
 __all__ = [
     "DreamNet",
@@ -16,4 +25,7 @@ __all__ = [
     "list_models",
     "load_model",
     "register_model",
+    "restore_spec",
+    "set_weights",
+    "use_weights",
 ]

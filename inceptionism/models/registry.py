@@ -6,7 +6,9 @@ Code elsewhere never branches on a model's name: it looks the entry up and uses 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import dataclasses
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +58,31 @@ def get_spec(name: str) -> ModelSpec:
         return _REGISTRY[name]
     except KeyError:
         raise UnknownModelError(name, list_models()) from None
+
+
+def set_weights(name: str, weights: object) -> ModelSpec:
+    """Point model ``name`` at another weights source (e.g. a ``UrlWeights`` for a mirror or a
+    local copy, or a ``PackageWeights``); returns the entry it replaced, so it can be put back
+    with :func:`restore_spec`. Affects models loaded afterwards, in the whole process."""
+    old = get_spec(name)
+    _REGISTRY[name] = dataclasses.replace(old, weights=weights)
+    return old
+
+
+def restore_spec(spec: ModelSpec) -> None:
+    """Put back an entry :func:`set_weights` replaced."""
+    get_spec(spec.name)
+    _REGISTRY[spec.name] = spec
+
+
+@contextlib.contextmanager
+def use_weights(name: str, weights: object) -> Iterator[ModelSpec]:
+    """Within the block, model ``name`` loads from ``weights``; the entry is restored after."""
+    old = set_weights(name, weights)
+    try:
+        yield get_spec(name)
+    finally:
+        restore_spec(old)
 
 
 def load_model(

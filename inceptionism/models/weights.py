@@ -11,7 +11,6 @@ a file that does not match is refused.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.resources
 import os
 from dataclasses import dataclass
@@ -21,14 +20,11 @@ import torch
 
 from ..errors import WeightsError
 from ..io.download import ChecksumMismatch, DownloadFailed, download
+from ..io.files import file_sha256
 
 
-def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+def sha256_of(path: Path) -> str:
+    return file_sha256(path)
 
 
 def verify_sha256_prefix(path: Path, prefix: str) -> None:
@@ -156,11 +152,11 @@ class UrlWeights:
             ) from None
         except DownloadFailed as exc:
             if exc.received == 0:
-                raise WeightsError(
-                    f"Cannot download {self.filename} ({self.size_mb:.0f} MB) from {self.url} "
-                    f"({exc.reason}); without internet, get that file elsewhere and put it at "
-                    f"{path}, or pass it with --weights FILE."
-                ) from None
+                problem = (f"Cannot download {self.filename} ({self.size_mb:.0f} MB) from "
+                           f"{self.url} ({exc.reason}); without internet, get that file "
+                           f"elsewhere and put it at {path}")
+                raise WeightsError(f"{problem}, or load the weights from a file of your own.",
+                                   remedy="weights_file", problem=problem) from None
             of_total = f" of {exc.total / MB:.1f}" if exc.total else ""
             raise WeightsError(
                 f"The download of {self.filename} from {self.url} stopped after "

@@ -161,9 +161,9 @@ def googlenet_served_locally(synthetic_weights_file, tmp_path, monkeypatch):
     spec = get_spec("googlenet")
     local = UrlWeights(url=path.as_uri(), filename=spec.weights.filename, sha256_prefix=sha[:8],
                        size_mb=round(path.stat().st_size / 2**20, 1))
-    monkeypatch.setitem(registry._REGISTRY, "googlenet", dataclasses.replace(spec, weights=local))
     monkeypatch.setenv("INCEPTIONISM_CACHE", str(tmp_path / "cache"))
-    return tmp_path / "cache" / spec.weights.filename
+    with registry.use_weights("googlenet", local):  # the public way to swap a weights source
+        yield tmp_path / "cache" / spec.weights.filename
 
 
 def test_cli_downloads_once_then_reuses_the_cache(
@@ -190,14 +190,14 @@ def test_cli_downloads_once_then_reuses_the_cache(
 
 
 def test_cli_offline_says_which_file_to_get_and_where_to_put_it(
-    tmp_path, monkeypatch, chelsea, capsys
+    tmp_path, monkeypatch, chelsea, capsys, request
 ):
     spec = get_spec("googlenet")
     with socket.socket() as s:  # a local port nothing listens on once this closes
         s.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{s.getsockname()[1]}/googlenet-1378be20.pth"
-    offline = dataclasses.replace(spec, weights=dataclasses.replace(spec.weights, url=url))
-    monkeypatch.setitem(registry._REGISTRY, "googlenet", offline)
+    old = registry.set_weights("googlenet", dataclasses.replace(spec.weights, url=url))
+    request.addfinalizer(lambda: registry.restore_spec(old))
     monkeypatch.setenv("INCEPTIONISM_CACHE", str(tmp_path / "cache"))
     src = small_photo(chelsea, tmp_path / "cat.png", width=64)
     out = tmp_path / "dream.png"

@@ -14,9 +14,10 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import __version__
 from ..dream import DreamConfig
 from ..errors import InceptionismError
-from ..models.weights import sha256_of
+from ..io.files import file_sha256 as sha256_of
 
 REQUIRED = ("model", "objective", "config")
 
@@ -111,3 +112,10 @@ class Recipe:
                 raise InceptionismError(
                     f"The {what} {path} has changed since {source} was made, so the result would differ."
                 )
+
+
+def output_metadata(recipe: Recipe, weights_description: str, input: Path) -> dict:
+    """What an output stores: the recipe, plus the version and the photo it was made from."""
+    weights = recipe.weights_file or weights_description
+    return {"inceptionism": __version__, **recipe.to_metadata(weights),
+            "input": input.name, "input_sha256": sha256_of(input)}

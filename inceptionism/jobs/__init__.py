@@ -1,0 +1,42 @@
+"""Jobs: one function per workflow, shared by every front end (CLI, web page, batch runner).
+
+Each job takes a typed request (a frozen dataclass), does the checks, the work and the
+writing, and returns a typed result. Progress, notes and cancellation go through
+:class:`Hooks`. Errors are :class:`~inceptionism.errors.InceptionismError` with messages in
+domain words; a front end may word ``error.remedy`` in its own terms (the CLI names options).
+
+    from inceptionism.jobs import DreamRequest, Hooks, run_dream
+    result = run_dream(DreamRequest(input=Path("cat.png"), output=Path("dream.png")))
+    again = run_dream(DreamRequest(input=Path("cat.png"), params_from=Path("dream.png")))
+
+Layers (each imports only those below it): front ends -> jobs -> api/engine -> models -> io.
+"""
+
+from ..dream import CancelToken, OctaveInfo, StepInfo
+from ..errors import Cancelled
+from .base import Hooks
+from .recipe import Recipe, output_metadata
+from .still import DreamRequest, DreamResult, run_dream
+from .tour import TourRequest, TourResult, run_tour
+from .video import VideoRequest, VideoResult, ZoomRequest, run_video, run_zoom
+
+__all__ = [
+    "CancelToken",
+    "Cancelled",
+    "DreamRequest",
+    "DreamResult",
+    "Hooks",
+    "OctaveInfo",
+    "Recipe",
+    "StepInfo",
+    "TourRequest",
+    "TourResult",
+    "VideoRequest",
+    "VideoResult",
+    "ZoomRequest",
+    "output_metadata",
+    "run_dream",
+    "run_tour",
+    "run_video",
+    "run_zoom",
+]

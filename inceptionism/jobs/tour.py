@@ -1,0 +1,126 @@
+"""The layer tour job: one photo dreamed at every layer, laid out as a contact sheet, with
+optional per-layer tiles that each store a re-runnable recipe."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PIL import Image
+
+from .. import __version__
+from ..dream import DreamConfig
+from ..errors import InceptionismError
+from ..explore import TOUR_CONFIG, TOUR_SIZE
+from ..io.files import file_sha256
+from ..io.images import DEFAULT_MAX_PIXELS, check_output_path, load_image, save_image
+from ..io.sheet import contact_sheet
+from ..models.zoo import DEFAULT_MODEL
+from ..presets import get_preset
+from .base import Hooks
+
+if TYPE_CHECKING:
+    from ..api import Dreamer
+from .recipe import Recipe, output_metadata
+
+
+@dataclass(frozen=True)
+class TourRequest:
+    """A layer tour of ``input``: dreamed at each of ``layers`` (default: every layer)."""
+
+    input: Path  # the photo
+    output: Path | None = None  # the contact sheet (None: only return it)
+    model: str = DEFAULT_MODEL
+    weights: Path | None = None  # a state-dict file instead of the model's own weights
+    device: str = "cpu"
+    layers: Sequence[str] | None = None  # layers to visit, in order (None: all, shallow first)
+    size: int = TOUR_SIZE  # the photo is shrunk to this longest side
+    columns: int | None = None  # tiles per row (None: a roughly square sheet)
+    original: bool = True  # put the shrunken photo first on the sheet
+    tiles_dir: Path | None = None  # also save each layer's dream there as LAYER.png
+    config: DreamConfig = TOUR_CONFIG  # lighter than a still dream's defaults
+    preset: str | None = None  # a named look applied on top of config
+    overrides: Mapping[str, Any] = field(default_factory=dict)  # DreamConfig fields that win
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    overwrite: bool = False  # replace existing sheet and tiles
+
+
+@dataclass(frozen=True)
+class TourResult:
+    sheet: Image.Image  # the contact sheet, titled, each tile labelled with its layer
+    dreams: list[tuple[str, Image.Image]]  # (layer, dream) in tour order
+    original: Image.Image  # the shrunken photo every layer dreamed on
+    metadata: dict  # what the sheet stores (settings and each tile's box)
+    output: Path | None
+    tile_paths: dict[str, Path]  # layer -> tile file, when tiles_dir was given
+    notes: tuple[str, ...] = ()
+
+
+def safe_name(layer: str) -> str:
+    """A layer name as a file name (GoogLeNet-style names are fine; dots and slashes are not)."""
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in layer)
+
+
+def _tile_paths(request: TourRequest, names: Sequence[str]) -> dict[str, Path]:
+    folder = request.tiles_dir
+    if folder is None:
+        return {}
+    if folder.exists() and not folder.is_dir():
+        raise InceptionismError(f"Tiles folder {folder} exists and is not a folder.",
+                                remedy="tiles_dir", problem=f"{folder} exists and is not a folder")
+    if not folder.parent.is_dir():
+        raise InceptionismError(f"Folder {folder.parent} does not exist.")
+    folder.mkdir(exist_ok=True)
+    paths = {n: folder / f"{safe_name(n)}.png" for n in names}
+    for path in paths.values():
+        check_output_path(path, request.overwrite, inputs=(request.input,))
+    return paths
+
+
+def run_tour(request: TourRequest, hooks: Hooks | None = None,
+              dreamer: Dreamer | None = None) -> TourResult:
+    """Dream the tour, draw the sheet, write it (and the tiles) if asked."""
+    from ..api import Dreamer
+
+    notes: list[str] = []
+    hooks = (hooks or Hooks()).collecting(notes)
+    config = request.config
+    if request.preset is not None:
+        config = get_preset(request.preset).apply(config)
+    config = dataclasses.replace(config, **request.overrides)
+    config.validate()
+    if request.output is not None:
+        check_output_path(request.output, request.overwrite, inputs=(request.input,))
+    if request.layers is not None and not all(request.layers):
+        raise InceptionismError(f"Layer list '{','.join(request.layers)}' has an empty name.")
+    image = load_image(request.input, max_pixels=request.max_pixels)
+    dreamer = dreamer or Dreamer(request.model, weights=request.weights, device=request.device)
+    names = dreamer.model.net.check_layers(list(request.layers or dreamer.layer_names))
+    tile_paths = _tile_paths(request, names)
+    tour = dreamer.explore(image.rgb, names, config, request.size, callback=hooks.on_step,
+                           cancel=hooks.cancel)
+    tiles = ([("original", tour.original)] if request.original else []) + tour.dreams
+    title = f"{request.model}: layer tour, shallow to deep"
+    sheet, layout = contact_sheet(tiles, columns=request.columns, title=title)
+    weights = request.weights
+    weights_text = str(weights) if weights else dreamer.spec.weights.describe()
+    metadata = {"inceptionism": __version__, "model": request.model, "weights": weights_text,
+                "config": dataclasses.asdict(config), "preset": request.preset,
+                "device": str(dreamer.device), "input": request.input.name,
+                "input_sha256": file_sha256(request.input), "size": request.size,
+                "tour": [{"layer": t.label, "box": list(t.box)} for t in layout]}
+    for name, tile in tour.dreams if tile_paths else ():
+        recipe = Recipe(model=request.model, objective=name, config=config,
+                        weights_file=str(weights) if weights else None,
+                        device=str(dreamer.device), preset=request.preset)
+        meta = {**output_metadata(recipe, dreamer.spec.weights.describe(), request.input),
+                "size": request.size}
+        save_image(tile_paths[name], tile, meta, force=request.overwrite)
+    if request.output is not None:
+        for note in save_image(request.output, sheet, metadata, force=request.overwrite):
+            hooks.note(note)
+    return TourResult(sheet, tour.dreams, tour.original, metadata, request.output, tile_paths,
+                      tuple(notes))

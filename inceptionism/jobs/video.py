@@ -1,0 +1,193 @@
+"""The video jobs: a zoom loop from a photo, and a dream over every frame of a video.
+
+Both render frames into a frames folder (kept, so an interrupted or cancelled render
+resumes from its last stored frame when the same request runs again) and then encode every
+output (.mp4 and/or .gif).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..dream import DreamConfig
+from ..errors import Cancelled, InceptionismError, Interrupted
+from ..io.files import file_sha256
+from ..io.images import DEFAULT_MAX_PIXELS, load_image, pil_to_rgb, to_pil
+from ..io.video import (
+    FrameStore,
+    check_video_output,
+    default_frames_dir,
+    encode,
+    probe,
+    read_frames,
+)
+from ..models.zoo import DEFAULT_MODEL
+from ..presets import get_preset
+from ..video import FRAME_CONFIG, FlowConfig, ZoomMotion, render_video, render_zoom
+from .base import Hooks
+
+if TYPE_CHECKING:
+    from ..api import Dreamer
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """What zoom and video requests share: outputs, model, objectives, frames folder."""
+
+    outputs: Sequence[Path] = ()  # .mp4 and/or .gif files to write (at least one)
+    model: str = DEFAULT_MODEL
+    weights: Path | None = None  # a state-dict file instead of the model's own weights
+    device: str = "cpu"
+    objectives: Sequence[str | None] = (None,)  # cycled over the video (None: model default)
+    cycle_every: int | None = None  # frames per objective (None: they share the video evenly)
+    frames_dir: Path | None = None  # where frames are kept (None: first output + .frames)
+    restart: bool = False  # discard the frames already in the folder
+    config: DreamConfig = FRAME_CONFIG  # per-frame dream settings (lighter than a still's)
+    preset: str | None = None
+    overrides: Mapping[str, Any] = field(default_factory=dict)  # DreamConfig fields that win
+    max_pixels: int = DEFAULT_MAX_PIXELS  # refuse larger inputs (per frame for a video)
+    overwrite: bool = False  # replace existing outputs
+
+
+@dataclass(frozen=True)
+class ZoomRequest(VideoOptions):
+    """A zoom loop: frame 0 is ``input`` dreamed; each later frame is the previous one moved
+    by ``motion`` and dreamed again."""
+
+    input: Path = Path()  # the photo
+    frames: int = 100
+    motion: ZoomMotion = ZoomMotion()
+    fps: float = 24.0
+    size: tuple[int, int] | None = None  # (width, height): scale and centre-crop the photo
+
+
+@dataclass(frozen=True)
+class VideoRequest(VideoOptions):
+    """Dream every frame of the video ``input``, carrying the dream along the optical flow."""
+
+    input: Path = Path()  # the video
+    flow: FlowConfig = FlowConfig()
+    frames: int | None = None  # only the first N frames (None: all)
+    fps: float | None = None  # output frame rate (None: the input's)
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    outputs: tuple[Path, ...]  # the files written
+    frames: int  # frames in the video
+    fps: float
+    frames_dir: Path  # where the frames stay
+    notes: tuple[str, ...] = ()
+
+
+def _config(request: VideoOptions) -> DreamConfig:
+    config = request.config
+    if request.preset is not None:
+        config = get_preset(request.preset).apply(config)
+    config = dataclasses.replace(config, **request.overrides)
+    config.validate()
+    return config
+
+
+def _check_outputs(request: VideoOptions, input: Path) -> None:
+    if not request.outputs:
+        raise InceptionismError("A video job needs at least one output.")
+    if len(set(request.outputs)) < len(request.outputs):
+        raise InceptionismError("The same output is given twice.", remedy="same_output",
+                                problem="The same output is given twice")
+    for output in request.outputs:  # fail before any work
+        check_video_output(output, request.overwrite, inputs=(input,))
+
+
+def _render_and_encode(request: VideoOptions, render: Callable, store: FrameStore, frames: int,
+                       fps: float, audio: Path | None, trim_audio: bool, hooks: Hooks,
+                       notes: list[str]) -> VideoResult:
+    """Render, then encode every output. An interruption (Ctrl-C, or the cancel token) ends
+    with one sentence saying how many frames are safe and that the same request resumes."""
+    try:
+        made = render()
+        for output in request.outputs:
+            if hooks.on_encode is not None:
+                hooks.on_encode(output)
+            for note in encode(store, made, output, fps, audio, trim_audio=trim_audio,
+                               force=request.overwrite):
+                hooks.note(note)
+    except (KeyboardInterrupt, Cancelled) as exc:
+        safe = min(store.count(), frames)
+        kind = Interrupted if isinstance(exc, KeyboardInterrupt) else Cancelled
+        what = "interrupted" if kind is Interrupted else "cancelled"
+        raise kind(
+            f"{what}; {safe} of {frames} frames are safe in {store.folder}, and running the "
+            "same command again resumes from there."
+        ) from None
+    return VideoResult(tuple(request.outputs), made, float(fps), store.folder, tuple(notes))
+
+
+def _dreamer(request: VideoOptions, dreamer: Dreamer | None) -> Dreamer:
+    from ..api import Dreamer
+
+    return dreamer or Dreamer(request.model, weights=request.weights, device=request.device)
+
+
+def run_zoom(request: ZoomRequest, hooks: Hooks | None = None,
+              dreamer: Dreamer | None = None) -> VideoResult:
+    """Render (or resume) a zoom loop and encode it."""
+    from PIL import Image, ImageOps
+
+    notes: list[str] = []
+    hooks = (hooks or Hooks()).collecting(notes)
+    config = _config(request)
+    request.motion.validate()
+    _check_outputs(request, request.input)
+    image = load_image(request.input, max_pixels=request.max_pixels)
+    rgb = image.rgb
+    if image.alpha is not None:
+        hooks.note(f"videos are opaque, so the transparency of {request.input.name} is dropped.")
+    if request.size is not None and request.size != image.size:
+        fitted = ImageOps.fit(to_pil(rgb), request.size, method=Image.Resampling.BICUBIC)
+        rgb, _ = pil_to_rgb(fitted)
+    store = FrameStore(request.frames_dir or default_frames_dir(request.outputs[0]))
+    dreamer = _dreamer(request, dreamer)
+
+    def render() -> int:
+        return render_zoom(dreamer, rgb, store, request.frames, list(request.objectives),
+                           request.motion, config, cycle_every=request.cycle_every,
+                           restart=request.restart, on_frame=hooks.on_frame, cancel=hooks.cancel)
+
+    return _render_and_encode(request, render, store, request.frames, request.fps, None, False,
+                              hooks, notes)
+
+
+def run_video(request: VideoRequest, hooks: Hooks | None = None,
+              dreamer: Dreamer | None = None) -> VideoResult:
+    """Dream (or resume dreaming) a video's frames and encode them, keeping its sound."""
+    notes: list[str] = []
+    hooks = (hooks or Hooks()).collecting(notes)
+    config = _config(request)
+    request.flow.validate()
+    _check_outputs(request, request.input)
+    info = probe(request.input)
+    if info.width * info.height > request.max_pixels:
+        problem = (f"Input {request.input} is {info.width}x{info.height}, more than the limit of "
+                   f"{request.max_pixels} pixels per frame")
+        raise InceptionismError(f"{problem}.", remedy="pixel_limit", problem=problem)
+    if info.frames < 1:
+        raise InceptionismError(f"Input {request.input} holds no video frames.")
+    total = min(request.frames or info.frames, info.frames)
+    store = FrameStore(request.frames_dir or default_frames_dir(request.outputs[0]))
+    dreamer = _dreamer(request, dreamer)
+    source_id = file_sha256(request.input)
+
+    def render() -> int:
+        return render_video(dreamer, read_frames(request.input, request.max_pixels), store, total,
+                            source_id, list(request.objectives), request.flow, config,
+                            cycle_every=request.cycle_every, restart=request.restart,
+                            on_frame=hooks.on_frame, cancel=hooks.cancel)
+
+    audio = request.input if info.has_audio else None
+    return _render_and_encode(request, render, store, total, request.fps or info.fps, audio,
+                              total < info.frames, hooks, notes)
