@@ -12,11 +12,12 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PIL import Image
 
 from .. import __version__
+from ..api import Dreamer
 from ..dream import DreamConfig
 from ..io.files import file_sha256
 from ..io.images import (
@@ -30,10 +31,7 @@ from ..io.images import (
 )
 from ..models.zoo import DEFAULT_MODEL
 from ..presets import get_preset
-from .base import Hooks
-
-if TYPE_CHECKING:
-    from ..api import Dreamer, require_file
+from .base import Hooks, require_file
 from .recipe import Recipe, output_metadata
 
 
@@ -111,8 +109,6 @@ def run_dream(request: DreamRequest, hooks: Hooks | None = None,
               dreamer: Dreamer | None = None) -> DreamResult:
     """Dream on ``request.input``; write ``request.output`` if given. ``dreamer``: an already
     loaded :class:`~inceptionism.Dreamer` to reuse (it must match the request's model)."""
-    from ..api import Dreamer
-
     notes: list[str] = []
     hooks = (hooks or Hooks()).collecting(notes)
     require_file(request.guide, "Guide image")

@@ -7,11 +7,12 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PIL import Image
 
 from .. import __version__
+from ..api import Dreamer
 from ..dream import DreamConfig
 from ..errors import InceptionismError
 from ..explore import TOUR_CONFIG, TOUR_SIZE
@@ -21,9 +22,6 @@ from ..io.sheet import contact_sheet
 from ..models.zoo import DEFAULT_MODEL
 from ..presets import get_preset
 from .base import Hooks
-
-if TYPE_CHECKING:
-    from ..api import Dreamer
 from .recipe import Recipe, output_metadata
 
 
@@ -83,8 +81,6 @@ def _tile_paths(request: TourRequest, names: Sequence[str]) -> dict[str, Path]:
 def run_tour(request: TourRequest, hooks: Hooks | None = None,
               dreamer: Dreamer | None = None) -> TourResult:
     """Dream the tour, draw the sheet, write it (and the tiles) if asked."""
-    from ..api import Dreamer
-
     notes: list[str] = []
     hooks = (hooks or Hooks()).collecting(notes)
     config = request.config

@@ -11,8 +11,9 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..api import Dreamer
 from ..dream import DreamConfig
 from ..errors import Cancelled, InceptionismError, Interrupted
 from ..io.files import file_sha256
@@ -29,9 +30,6 @@ from ..models.zoo import DEFAULT_MODEL
 from ..presets import get_preset
 from ..video import FRAME_CONFIG, FlowConfig, ZoomMotion, render_video, render_zoom
 from .base import Hooks
-
-if TYPE_CHECKING:
-    from ..api import Dreamer
 
 
 @dataclass(frozen=True)
@@ -128,8 +126,6 @@ def _render_and_encode(request: VideoOptions, render: Callable, store: FrameStor
 
 
 def _dreamer(request: VideoOptions, dreamer: Dreamer | None) -> Dreamer:
-    from ..api import Dreamer
-
     return dreamer or Dreamer(request.model, weights=request.weights, device=request.device)
 
 

