@@ -212,8 +212,8 @@ def build(studio: Studio) -> gr.Blocks:
                     with gr.Column(scale=1):
                         photo = gr.File(label="Photo (drop or click to upload)",
                                         file_types=["image"], type="filepath", elem_id="photo")
-                        sample = gr.Dropdown(["", *SAMPLES], value="", label="…or a sample photo",
-                                             elem_id="sample")
+                        sample = gr.Radio(list(SAMPLES), value=None, label="…or a sample photo",
+                                          elem_id="sample")
                         photo_view = gr.Image(label="The photo", interactive=False, height=180,
                                               elem_id="photo-view", type="pil")
                         rerun = gr.File(label="Re-run: drop an earlier output here (its settings "
@@ -323,17 +323,21 @@ def build(studio: Studio) -> gr.Blocks:
         # -- photo upload and samples: checked by the library's loader ------------------------
 
         def check_photo(path):
+            """Read the upload with the library's loader: a bad file gets its one sentence
+            (in the status line and a notice), and the upload is cleared for another try."""
             if not path:
-                return None, status_html(None, "Upload a photo, then press Dream.", "idle")
+                return None, gr.skip(), gr.skip()
             try:
                 image = load_image(Path(path), max_pixels=studio.max_pixels)
             except InceptionismError as exc:
-                raise _fail(studio, str(exc)) from None
+                message = studio.public(str(exc))
+                gr.Warning(message, duration=None)
+                return None, status_html(None, message, "error"), None
             w, h = image.size
             return to_pil(image.rgb, image.alpha), status_html(
-                None, f"{Path(path).name}: {w}x{h}. Press Dream.", "idle")
+                None, f"{Path(path).name}: {w}x{h}. Press Dream.", "idle"), gr.skip()
 
-        photo.change(check_photo, photo, [photo_view, status], api_visibility="private")
+        photo.change(check_photo, photo, [photo_view, status, photo], api_visibility="private")
 
         def pick_sample(name):
             if not name:

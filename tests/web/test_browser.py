@@ -124,8 +124,10 @@ def test_stop_during_a_long_dream_and_dream_again(page, tmp_path):
 
 
 def error_text(page, text: str) -> None:
-    """Wait until ``text`` shows anywhere in the page (Gradio shows errors as toasts)."""
-    page.get_by_text(text, exact=False).first.wait_for()
+    """Wait until the status line shows ``text`` as an error, and the upload is cleared."""
+    wait_status(page, text)
+    assert page.locator("#status [data-state=error]").count() == 1
+    page.locator("#photo input[type=file]").wait_for(state="attached")
 
 
 def test_bad_uploads_show_one_sentence_and_the_server_keeps_serving(page, tmp_path):
@@ -183,8 +185,7 @@ def test_screenshot_mid_dream(page, tmp_path):
     INCEPTIONISM_DOCS=1 python -m pytest tests/web/test_browser.py -k screenshot"""
     target = DOCS / "studio.png" if os.environ.get("INCEPTIONISM_DOCS") else tmp_path / "s.png"
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.locator("#sample").click()
-    page.get_by_role("option", name="chelsea").click()
+    page.locator("#sample label", has_text="chelsea").click()
     page.locator("#photo-view img").wait_for()
     dream_settings(page, steps=8, octaves=3)
     page.click("#dream-btn")
