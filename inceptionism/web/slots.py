@@ -36,8 +36,7 @@ class Slots:
     def enter(self) -> Ticket:
         """Join the line, or raise :class:`Busy` if it is full."""
         with self._cond:
-            waiting = len(self._line) - (1 if self._running is not None else 0)
-            if waiting >= self.max_waiting and (self._running is not None or waiting > 0):
+            if len(self._line) >= 1 + self.max_waiting:  # the job at the head, and the waiting
                 ahead = len(self._line)
                 raise Busy(
                     f"Busy: {ahead} {'job is' if ahead == 1 else 'jobs are'} ahead of you and the "
