@@ -59,6 +59,7 @@ from .work import Done, Eta, Failed, Preview, Progress, format_eta, stream
 D = DreamConfig()
 SAMPLES = {"chelsea": "chelsea.png", "coffee": "coffee.png"}
 MAX_FRAMES = 240  # longest video the page renders
+RESULT_TTL = 24 * 3600  # seconds a job's files are kept (the page holds them until then)
 
 
 @dataclass
@@ -86,7 +87,15 @@ class Studio:
         return self._dreamers[model]
 
     def new_folder(self) -> Path:
-        folder = self.root / "results" / uuid.uuid4().hex
+        """A new, randomly named folder for one job's files. Folders older than
+        ``RESULT_TTL`` go on the way, so a server left running does not fill the disk."""
+        results = self.root / "results"
+        if results.is_dir():
+            old = time.time() - RESULT_TTL
+            for folder in results.iterdir():
+                if folder.stat().st_mtime < old:
+                    shutil.rmtree(folder, ignore_errors=True)
+        folder = results / uuid.uuid4().hex
         folder.mkdir(parents=True)
         return folder
 
@@ -179,6 +188,10 @@ def _run(studio: Studio, token: CancelToken, work, outputs: int, on_event) -> It
                     event.done < event.total:
                 continue  # at most five progress updates a second
             last = time.monotonic()
+            if isinstance(event, Failed) and not event.cancelled:  # in the status line too
+                message = studio.public(event.message)
+                yield (status_html(None, message, "error"),) + (gr.skip(),) * (outputs - 1)
+                raise _fail(studio, message)
             update = on_event(event)
             if update is not None:
                 yield update
@@ -211,14 +224,15 @@ def build(studio: Studio) -> gr.Blocks:
                 with gr.Row():
                     with gr.Column(scale=1):
                         photo = gr.File(label="Photo (drop or click to upload)",
-                                        file_types=["image"], type="filepath", elem_id="photo")
+                                        file_types=["image"], type="filepath", elem_id="photo",
+                                        height=120)
                         sample = gr.Radio(list(SAMPLES), value=None, label="…or a sample photo",
                                           elem_id="sample")
                         photo_view = gr.Image(label="The photo", interactive=False, height=180,
                                               elem_id="photo-view", type="pil")
                         rerun = gr.File(label="Re-run: drop an earlier output here (its settings "
                                               "fill the controls)", file_types=["image"],
-                                        type="filepath", elem_id="rerun")
+                                        type="filepath", elem_id="rerun", height=120)
                         model = gr.Dropdown(models, value=DEFAULT_MODEL, label="Model",
                                             elem_id="model")
                         preset = gr.Dropdown(presets, value="(none)", label="Preset",
@@ -264,7 +278,7 @@ def build(studio: Studio) -> gr.Blocks:
                         result = gr.Image(label="Dream", interactive=False, type="filepath",
                                           format="png", elem_id="result")
                         download = gr.File(label="Download (PNG with its parameters)",
-                                           interactive=False, elem_id="download")
+                                           interactive=False, elem_id="download", height=80)
                         notes = gr.Markdown(elem_id="notes")
 
             with gr.Tab("Layer tour", id="tour"):
@@ -451,7 +465,9 @@ def build(studio: Studio) -> gr.Blocks:
                                                    f"{info.octaves}"))
 
                 hooks = Hooks(on_step=on_step, on_octave=on_octave, cancel=token)
-                return run_dream(request_, hooks, dreamer=dreamer)
+                t0 = time.perf_counter()
+                result = run_dream(request_, hooks, dreamer=dreamer)
+                return result, time.perf_counter() - t0
 
             state = {"preview": None}
 
@@ -464,10 +480,11 @@ def build(studio: Studio) -> gr.Blocks:
                     state["preview"] = path
                     return gr.skip(), str(path), gr.skip(), f"Preview {event.caption}."
                 if isinstance(event, Done):
-                    r = event.result
+                    r, seconds = event.result
                     text = " ".join(f"Note: {n}" for n in r.notes)
-                    return (status_html(1.0, f"Done: {r.image.width}x{r.image.height}, "
-                                             f"objective {r.recipe.objective}.", "done"),
+                    return (status_html(1.0, f"Done in {seconds:.1f} s: {r.image.width}x"
+                                             f"{r.image.height}, objective {r.recipe.objective}.",
+                                        "done"),
                             str(output), str(output), studio.public(text))
                 if event.cancelled:
                     return (status_html(None, "Stopped. Press Dream to start again.", "stopped"),

@@ -111,7 +111,7 @@ def test_stop_during_a_long_dream_and_dream_again(page, tmp_path):
     page.locator("#photo-view img").wait_for()
     dream_settings(page, steps=100, octaves=4)  # minutes of work if not stopped
     page.click("#dream-btn")
-    wait_status(page, "step 2/100")
+    wait_status(page, "ETA")  # the dream is under way
     t0 = time.monotonic()
     page.click("#stop-btn")
     wait_status(page, "Stopped")
@@ -194,3 +194,24 @@ def test_screenshot_mid_dream(page, tmp_path):
     page.click("#stop-btn")
     wait_status(page, "Stopped")
     assert target.stat().st_size > 10_000
+
+
+def test_each_visitor_has_their_own_job_and_results(browser, server, page, tmp_path):
+    """Visitor B's Stop does not stop visitor A's dream, and B never sees A's result."""
+    other = browser.new_context(viewport={"width": 1280, "height": 1000})
+    b = other.new_page()
+    b.set_default_timeout(120_000)
+    b.goto(server.url)
+    b.wait_for_selector("#dream-btn")
+    upload(page, "photo", small_photo(tmp_path / "cat.png", size=(160, 112)))
+    page.locator("#photo-view img").wait_for()
+    dream_settings(page, steps=60, octaves=2)
+    page.click("#dream-btn")
+    wait_status(page, "ETA")
+    b.click("#stop-btn")
+    assert "ETA" in status(page), "A's dream ended before B pressed Stop: make it longer"
+    wait_status(page, "Done")
+    assert "Stopped" not in " ".join(page.evaluate("window.__seen")["status"])
+    assert b.locator("#result img").count() == 0
+    assert b.locator("#download a").count() == 0
+    other.close()
