@@ -1,4 +1,4 @@
-"""The command line: a thin layer that parses options, calls the API and reports.
+"""The command line: a thin layer that parses options, calls a job (inceptionism.jobs) and reports.
 
 Every failure a user can cause ends as one sentence on stderr and a non-zero exit status:
 1 for a problem with the inputs or environment, 2 for a malformed command line, 130 when

@@ -113,6 +113,7 @@ class FrameInfo:
     index: int  # 0-based index of the frame just stored
     frames: int  # frames in the whole render
     first: int  # the frame this run started at; frames before it were done by an earlier run
+    image: np.ndarray | None = None  # the frame as stored, (H, W, 3) floats in [0, 1]
 
 
 FrameCallback = Callable[[FrameInfo], None]
@@ -243,10 +244,11 @@ def render_zoom(
                                 cancel=cancel))
         else:
             x = zoom_step(dreamer.model, previous, cycle.at(i), motion, cfg, cancel)
-        store.save(i, to_array(x))
+        rgb = to_array(x)
+        store.save(i, rgb)
         previous = x
         if on_frame is not None:
-            on_frame(FrameInfo(i, frames, done))
+            on_frame(FrameInfo(i, frames, done, rgb))
     return frames
 
 
@@ -295,8 +297,9 @@ def render_video(
             continue
         x = flow_step(dreamer.model, frame, prev_frame, prev_dream, cycle.at(i), flow,
                       frame_config(config, i), cancel)
-        store.save(i, to_array(x))
+        dreamed = to_array(x)
+        store.save(i, dreamed)
         prev_frame, prev_dream = frame, x
         if on_frame is not None:
-            on_frame(FrameInfo(i, frames, done))
+            on_frame(FrameInfo(i, frames, done, dreamed))
     return count

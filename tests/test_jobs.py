@@ -15,6 +15,7 @@ from inceptionism import (
     DreamRequest,
     Dreamer,
     Hooks,
+    InceptionismError,
     run_dream,
 )
 from inceptionism.dream import dream
@@ -164,6 +165,7 @@ def test_a_cancelled_zoom_keeps_its_frames_and_resumes(photo, tmp_path, one_thre
     with pytest.raises(Cancelled, match="2 of 4 frames are safe"):
         run_zoom(request, Hooks(on_frame=on_frame, cancel=token))
     assert frames == [0, 1] and not (tmp_path / "z.gif").exists()
+    assert sorted((tmp_path / "z.frames").glob("frame_*.png"))  # the two frames are kept
     resumed = []
     result = run_zoom(request, Hooks(on_frame=lambda info: resumed.append(info)))
     assert [i.index for i in resumed] == [2, 3] and resumed[0].first == 2
@@ -186,3 +188,34 @@ def test_every_remedy_the_library_names_is_worded_by_the_cli():
         if path.name != "cli.py":
             assert not re.search(r'f?"[^"\n]*--(force|restart|max-pixels|weights|device|frames-dir)',
                                  path.read_text()), path
+
+
+def test_the_cli_reruns_an_output_made_from_python(photo, tmp_path, one_thread):
+    from inceptionism.cli import main
+
+    result = run_dream(DreamRequest(input=photo, objective="b8", config=SMALL))
+    result.save(tmp_path / "py.png")  # written later, from the result: still re-runnable
+    assert main(["dream", "--params-from", str(tmp_path / "py.png"), str(photo),
+                 "-o", str(tmp_path / "cli.png"), "-q"]) == 0
+    a, b = (np.asarray(Image.open(tmp_path / n)) for n in ("py.png", "cli.png"))
+    assert np.array_equal(a, b)
+
+
+def test_a_preset_and_stored_parameters_are_refused_together(photo, tmp_path):
+    run_dream(DreamRequest(input=photo, output=tmp_path / "a.png",
+                           config=DreamConfig(octaves=1, steps=0)))
+    with pytest.raises(InceptionismError, match="either a preset or stored parameters"):
+        run_dream(DreamRequest(input=photo, params_from=tmp_path / "a.png", preset="subtle"))
+
+
+def test_frame_callback_carries_the_stored_frame(photo, tmp_path, one_thread):
+    from inceptionism import ZoomRequest, run_zoom
+    from inceptionism.io.video import FrameStore
+
+    seen = []
+    run_zoom(ZoomRequest(input=photo, outputs=[tmp_path / "z.gif"], frames=2,
+                         config=DreamConfig(octaves=1, steps=1, min_size=32)),
+             Hooks(on_frame=seen.append))
+    store = FrameStore(tmp_path / "z.frames")
+    for info in seen:
+        assert np.array_equal((info.image * 255).round(), (store.load(info.index) * 255).round())

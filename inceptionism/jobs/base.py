@@ -30,7 +30,7 @@ class Hooks:
       :class:`~inceptionism.dream.OctaveInfo` whose ``image`` is a (1, 3, H, W) tensor of the
       dream so far at that octave's size: what a web page shows while the dream grows.
     - ``on_frame(info)``: after each video frame is safely stored
-      (:class:`~inceptionism.video.FrameInfo`).
+      (:class:`~inceptionism.video.FrameInfo`, whose ``image`` is the frame as stored).
     - ``on_note(text)``: a one-sentence remark the user should see (e.g. "the input's
       transparency is dropped"); the CLI prints it as ``note: text``.
     - ``on_encode(path)``: a video job starts encoding ``path``.

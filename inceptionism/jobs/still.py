@@ -19,6 +19,7 @@ from PIL import Image
 from .. import __version__
 from ..api import Dreamer
 from ..dream import DreamConfig
+from ..errors import InceptionismError
 from ..io.files import file_sha256
 from ..io.images import (
     DEFAULT_MAX_PIXELS,
@@ -111,6 +112,8 @@ def run_dream(request: DreamRequest, hooks: Hooks | None = None,
     loaded :class:`~inceptionism.Dreamer` to reuse (it must match the request's model)."""
     notes: list[str] = []
     hooks = (hooks or Hooks()).collecting(notes)
+    if request.params_from is not None and request.preset is not None:
+        raise InceptionismError("Use either a preset or stored parameters, not both.")
     require_file(request.guide, "Guide image")
     require_file(request.params_from, "Earlier output")
     sources = tuple(p for p in (request.input, request.guide, request.params_from) if p)
