@@ -296,7 +296,8 @@ def build(studio: Studio) -> gr.Blocks:
                     tour_stop = gr.Button("Stop", variant="stop", elem_id="tour-stop")
                 tour_status = gr.HTML(status_html(None, "", "idle"), elem_id="tour-status")
                 gallery = gr.Gallery(label="Layers", columns=5, allow_preview=False,
-                                     elem_id="tour-gallery", interactive=False)
+                                     elem_id="tour-gallery", interactive=False,
+                                     object_fit="contain")
                 sheet = gr.File(label="Contact sheet", interactive=False, elem_id="tour-sheet")
 
             with gr.Tab("Video", id="video"):
@@ -318,7 +319,7 @@ def build(studio: Studio) -> gr.Blocks:
                     zoom_btn = gr.Button("Render zoom loop", variant="primary", elem_id="zoom-btn")
                     video_stop = gr.Button("Stop", variant="stop", elem_id="video-stop")
                 clip = gr.File(label="A short clip to dream over", file_types=["video"],
-                               type="filepath", elem_id="clip")
+                               type="filepath", elem_id="clip", height=120)
                 with gr.Row():
                     carry = gr.Slider(0, 1, FlowConfig.carry, step=0.05,
                                       label="Carry (share of the dream carried to the next frame)",

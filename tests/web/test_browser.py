@@ -77,6 +77,12 @@ def test_dream_previews_result_and_download(page, tmp_path):
     assert meta["input"] == "cat.png"
     with Image.open(out) as img:
         assert img.size == (160, 112)
+    # Dropped back on Re-run, the downloaded PNG sets the controls it was made with.
+    set_value(page, "steps", 7)
+    set_value(page, "octaves", 5)
+    upload(page, "rerun", out)
+    page.wait_for_function("document.querySelector('#notes').innerText.includes('Settings from')")
+    assert (value_of(page, "steps"), value_of(page, "octaves")) == ("2", "2")
 
 
 def test_rerun_from_png_sets_controls_and_dreams_the_same(page, tmp_path):

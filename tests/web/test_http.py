@@ -53,6 +53,17 @@ def test_api_dreams_and_returns_the_png_with_its_parameters(server, tmp_path):
     assert meta["inceptionism"] == inceptionism.__version__
 
 
+def test_api_guided_dream_stores_its_guide(server, tmp_path):
+    photo = small_photo(tmp_path / "cat.png", size=(96, 64))
+    guide = small_photo(tmp_path / "cup.png", size=(96, 64), name="coffee")
+    args = dream_args(gradio_client.handle_file(str(photo)), steps=2, octaves=1, objective="b9")
+    args[-1] = gradio_client.handle_file(str(guide))
+    status, _, download, _ = client(server).predict(*args, api_name="/dream")
+    meta = read_metadata(download)
+    assert Path(meta["guide"]["file"]).name == "cup.png"
+    assert meta["objective"] == "b9"
+
+
 def get(url: str) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=60) as r:
