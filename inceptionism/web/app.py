@@ -276,9 +276,9 @@ def build(studio: Studio) -> gr.Blocks:
                         status = gr.HTML(status_html(None, "Upload a photo, then press Dream.",
                                                      "idle"), elem_id="status")
                         result = gr.Image(label="Dream", interactive=False, type="filepath",
-                                          format="png", elem_id="result")
+                                          format="png", elem_id="result", height=420)
                         download = gr.File(label="Download (PNG with its parameters)",
-                                           interactive=False, elem_id="download", height=80)
+                                           interactive=False, elem_id="download")
                         notes = gr.Markdown(elem_id="notes")
 
             with gr.Tab("Layer tour", id="tour"):
