@@ -136,7 +136,7 @@ def test_oversized_upload_is_refused_with_the_message(server):
 def test_one_job_at_a_time_with_a_bounded_line(server, tmp_path):
     """max-waiting 1: a second job waits ("1 ahead"), a third is told the studio is busy."""
     photo = gradio_client.handle_file(str(small_photo(tmp_path / "cat.png", size=(300, 200))))
-    first = client(server).submit(*dream_args(photo, steps=15, octaves=3), api_name="/dream")
+    first = client(server).submit(*dream_args(photo, steps=40, octaves=3), api_name="/dream")
     deadline = time.monotonic() + 120
     while not any("step" in str(o[0]) for o in first.outputs()):
         assert time.monotonic() < deadline and not first.done(), "the first job never started"
