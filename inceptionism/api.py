@@ -19,10 +19,19 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from .dream import CancelToken, DreamConfig, OctaveCallback, StepCallback, dream
+from .checks import MAX_PIXELS, megapixels
+from .dream import (
+    CancelToken,
+    DreamConfig,
+    OctaveCallback,
+    StepCallback,
+    check_working_size,
+    dream,
+    fit_to_model,
+)
 from .errors import InceptionismError
-from .explore import TOUR_CONFIG, TOUR_SIZE, TourCallback, shrink, tour
-from .io.images import pil_to_rgb, to_pil
+from .explore import SIZE, TOUR_CONFIG, TOUR_SIZE, TourCallback, shrink, tour
+from .io.images import DEFAULT_MAX_PIXELS, pil_to_rgb, to_pil
 from .models import LayerInfo, get_spec, layer_table, load_model
 from .models.optimize import optimize
 from .models.zoo import DEFAULT_MODEL
@@ -61,11 +70,16 @@ class Dreamer:
         device: str = "cpu",
         progress: bool = True,
         fast: bool = True,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
     ):
         """``weights``: a state-dict file to use instead of the model's own source.
+        ``max_pixels``: the most pixels this Dreamer works on at once, counted where the work
+        is (an image up-scaled to the smallest octave size, a guide scaled for the network, a
+        video frame), not in the file; more is refused before any work.
         ``progress``: show a progress bar on stderr if the weights must be downloaded.
         ``fast``: fold batch norms and run channels-last (the same function, faster; see
         models/optimize.py); off, the network dreams exactly as loaded."""
+        self.max_pixels = MAX_PIXELS.check(max_pixels)
         self.spec = get_spec(model)
         self.device = resolve_device(device)
         self.model = load_model(model, weights, self.device, progress=progress)
@@ -82,6 +96,13 @@ class Dreamer:
         """Each named layer, shallow to deep, with its channel count and output stride."""
         return layer_table(self.model.net, self.spec.input_size)
 
+    def check_size(self, width: int, height: int, config: DreamConfig = DreamConfig(),
+                   what: str = "image") -> None:
+        """Refuse, before any work, a ``width`` x ``height`` ``what`` this Dreamer would not
+        dream with ``config``: one sentence naming its working size and the limit."""
+        config.validate()
+        check_working_size(height, width, fit_to_model(config, self.model), self.max_pixels, what)
+
     def objective(self, objective: str | Objective | None = None) -> Objective:
         """Turn a CLI string, an Objective or None (the model's defaults) into an Objective
         whose layers this model has. ``class=`` terms read the model's logits layer."""
@@ -96,8 +117,17 @@ class Dreamer:
         """The guide as the network sees it: scaled so its shorter side is the model's
         training resolution, where its features mean what the network learned."""
         height, width = guide_image.shape[-2:]
+        if min(height, width) < 1:
+            raise InceptionismError(f"A guide image needs at least 1 pixel a side (got {width}x{height}).")
         f = self.spec.input_size / min(height, width)
         size = (max(1, round(height * f)), max(1, round(width * f)))
+        if size[0] * size[1] > self.max_pixels:
+            problem = (
+                f"A {width}x{height} guide image is seen by the network at {size[1]}x{size[0]} "
+                f"(its shorter side scaled to the model's {self.spec.input_size}), which is "
+                f"{megapixels(size[0] * size[1])} megapixels, more than the limit of "
+                f"{megapixels(self.max_pixels)} megapixels")
+            raise InceptionismError(f"{problem}.", remedy="pixel_limit", problem=problem)
         return resize(guide_image.to(self.device, torch.float32), size).clamp(0, 1)
 
     def guided(
@@ -137,7 +167,7 @@ class Dreamer:
         :class:`~inceptionism.errors.Cancelled`) at the next step once set."""
         objective = self.objective(objective)
         out = dream(self.model, image.to(self.device, torch.float32), objective, config, callback,
-                    on_octave, cancel)
+                    on_octave, cancel, max_pixels=self.max_pixels)
         return out.cpu()
 
     def dream_array(
@@ -178,8 +208,10 @@ class Dreamer:
         """The layer tour: ``image`` shrunk to ``size`` on its longest side, then dreamed at each
         of ``layers`` (default: every layer, shallow to deep). Lay the result out with
         :func:`inceptionism.io.sheet.contact_sheet`."""
+        SIZE.check(size)
         x = shrink(as_tensor(image), size).to(self.device, torch.float32)
-        dreams = tour(self.model, x, list(layers or self.layer_names), config, callback, cancel)
+        dreams = tour(self.model, x, list(layers or self.layer_names), config, callback, cancel,
+                      max_pixels=self.max_pixels)
         return Tour(_pil(x), [(name, _pil(d)) for name, d in dreams.items()])
 
 

@@ -49,7 +49,8 @@ def class_index(which: str | int) -> int:
     Unknown names raise an :class:`InceptionismError` that lists the closest names.
     """
     names = imagenet_classes()
-    if isinstance(which, str) and which.strip().isdigit():
+    # ASCII digits only: str.isdigit() also accepts "²" and other scripts' digits.
+    if isinstance(which, str) and which.strip().isascii() and which.strip().isdigit():
         which = int(which)
     if isinstance(which, int):
         if not 0 <= which < len(names):

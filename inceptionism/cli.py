@@ -2,15 +2,19 @@
 
 Every failure a user can cause ends as one sentence on stderr and a non-zero exit status:
 1 for a problem with the inputs or environment, 2 for a malformed command line, 130 when
-interrupted. Set INCEPTIONISM_DEBUG=1 to see a traceback for unexpected errors.
+interrupted (143 when terminated by SIGTERM, which is handled like Ctrl-C). Set
+INCEPTIONISM_DEBUG=1 to see a traceback for unexpected errors.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import re
+import signal
 import sys
 import time
+import warnings
 from importlib import resources
 from pathlib import Path
 
@@ -18,10 +22,13 @@ import click
 from click.core import ParameterSource
 
 from . import __version__
-from .dream import PRECISIONS, PYRAMIDS, DreamConfig
+from .checks import FPS, FRAMES, MAX_PIXELS, Number, _fmt
+from .dream import LIMITS, PRECISIONS, PYRAMIDS, DreamConfig
 from .errors import InceptionismError, Interrupted
+from .explore import SIZE as TOUR_SIZES
 from .explore import TOUR_CONFIG, TOUR_SIZE
 from .io.images import DEFAULT_MAX_PIXELS, save_image
+from .io.sheet import COLUMNS
 from .io.video import default_frames_dir
 from .jobs import (
     DreamRequest,
@@ -37,8 +44,8 @@ from .jobs import (
 from .models import get_spec, layer_table, list_models
 from .models.zoo import DEFAULT_MODEL
 from .presets import PRESETS
+from .video import CARRY, EVERY, FRAME_CONFIG, MOTION, FlowConfig, ZoomMotion
 from .web.command import serve as serve_command
-from .video import FRAME_CONFIG, FlowConfig, ZoomMotion
 
 # click >= 8.2 raises this for a bare `inceptionism`; older versions print the help themselves
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
@@ -48,6 +55,37 @@ SAMPLES = {"chelsea": "chelsea.png", "coffee": "coffee.png"}
 
 def _err(message: str) -> None:
     click.echo(f"error: {message}", err=True)
+
+
+class Checked(click.types._NumberRangeBase):
+    """A number option read and checked by the library's own rule (:class:`checks.Number`),
+    so the CLI and the API accept exactly the same values and word refusals the same way.
+    (A click range type only so that --help shows the range as click's own ranges do.)"""
+
+    def __init__(self, number: Number):
+        super().__init__(min=number.low, max=number.high, min_open=number.low_open)
+        self.number = number
+        self.name = "integer" if number.whole else "float"
+        self._number_class = int if number.whole else float
+
+    def convert(self, value, param, ctx):
+        try:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return self.number.check(value)  # a default
+            return self.number.parse(str(value))
+        except InceptionismError as exc:
+            self.fail(str(exc), param, ctx)
+
+    def _clamp(self, bound, dir, open):  # never clamps: out-of-range values are refused
+        raise NotImplementedError
+
+    def _describe_range(self) -> str:
+        low = "" if self.min is None else f"{_fmt(self.min)}{'<' if self.min_open else '<='}"
+        high = "" if self.max is None else f"<={_fmt(self.max)}"
+        return f"{low}x{high}"
+
+    def __repr__(self) -> str:
+        return f"Checked({self.number.label})"
 
 
 # How the CLI words each remedy a library error names (see errors.InceptionismError): the
@@ -149,21 +187,21 @@ def config_options(f=None, *, defaults: DreamConfig = D):
     options = [
         click.option("--preset", type=click.Choice(list(PRESETS)), default=None,
                      help=f"A named look ({presets}). Options given explicitly override it."),
-        click.option("--octaves", type=click.IntRange(min=1), default=d.octaves, show_default=True,
+        click.option("--octaves", type=Checked(LIMITS["octaves"]), default=d.octaves, show_default=True,
                      help="Number of scales to dream at, smallest first."),
-        click.option("--octave-scale", type=click.FloatRange(min=1, min_open=True),
+        click.option("--octave-scale", type=Checked(LIMITS["octave_scale"]),
                      default=d.octave_scale, show_default=True, help="Size ratio between octaves."),
-        click.option("--steps", type=click.IntRange(min=0), default=d.steps, show_default=True,
+        click.option("--steps", type=Checked(LIMITS["steps"]), default=d.steps, show_default=True,
                      help="Gradient-ascent steps per octave."),
-        click.option("--step-size", type=click.FloatRange(min=0, min_open=True), default=d.step_size,
+        click.option("--step-size", type=Checked(LIMITS["step_size"]), default=d.step_size,
                      show_default=True, help="Mean change per step, in pixel units of 0..1."),
-        click.option("--jitter", type=click.IntRange(min=0), default=d.jitter, show_default=True,
+        click.option("--jitter", type=Checked(LIMITS["jitter"]), default=d.jitter, show_default=True,
                      help="Largest random shift per step, in pixels."),
-        click.option("--smoothing", type=click.FloatRange(min=0), default=d.smoothing,
+        click.option("--smoothing", type=Checked(LIMITS["smoothing"]), default=d.smoothing,
                      show_default=True,
                      help="Sigma in pixels of the gradient's Gaussian blur at each octave's first "
                           "step (0: off). Larger: smoother, larger shapes."),
-        click.option("--smoothing-growth", type=click.FloatRange(min=0), default=d.smoothing_growth,
+        click.option("--smoothing-growth", type=Checked(LIMITS["smoothing_growth"]), default=d.smoothing_growth,
                      show_default=True,
                      help="The sigma grows by this many pixels over each octave's steps: fine "
                           "strokes first, smoother shapes last."),
@@ -174,17 +212,17 @@ def config_options(f=None, *, defaults: DreamConfig = D):
         click.option("--pyramid", type=click.Choice(PYRAMIDS), default=d.pyramid, show_default=True,
                      help="octave: add the dreamed detail to each larger scale of the photo (the "
                           "classic); recursive: blend the whole up-scaled dream into it (softer)."),
-        click.option("--blend", type=click.FloatRange(0, 1), default=d.blend, show_default=True,
+        click.option("--blend", type=Checked(LIMITS["blend"]), default=d.blend, show_default=True,
                      help="Recursive pyramid: share of the up-scaled dream at each scale (higher: "
                           "stronger, blurrier dream; lower: more of the sharp photo)."),
-        click.option("--tile-size", type=click.IntRange(min=32), default=d.tile_size,
+        click.option("--tile-size", type=Checked(LIMITS["tile_size"]), default=d.tile_size,
                      show_default=True,
                      help="Largest tile fed to the network at once; bounds memory on large images."),
-        click.option("--min-size", type=click.IntRange(min=8), default=d.min_size, show_default=True,
+        click.option("--min-size", type=Checked(LIMITS["min_size"]), default=d.min_size, show_default=True,
                      help="Smallest side an octave may have; smaller images are dreamed up-scaled. "
                           "Raised to the model's own minimum where that is larger "
                           "(inception_v3: 75)."),
-        click.option("--seed", type=int, default=d.seed, show_default=True,
+        click.option("--seed", type=Checked(LIMITS["seed"]), default=d.seed, show_default=True,
                      help="Random seed: the same inputs and seed give the same image."),
         click.option("--precision", type=click.Choice(PRECISIONS), default=d.precision,
                      show_default=True,
@@ -221,7 +259,7 @@ def given(name: str) -> bool:
                    "weights, objective, guide, every setting, seed, device); options given here "
                    "override them. Same version and device: a bit-identical image.")
 @config_options
-@click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS,
+@click.option("--max-pixels", type=Checked(MAX_PIXELS), default=DEFAULT_MAX_PIXELS,
               show_default=True, help="Refuse inputs larger than this many pixels.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
@@ -237,6 +275,7 @@ def dream(input: Path, output: Path, model: str, objective: str | None, device: 
       inceptionism dream cat.png -o guided.png --guide flowers.jpg --layers b9
       inceptionism dream --params-from dream.png cat.png -o again.png
     """
+    _quiet_warnings(quiet)
     if params_from is not None and kwargs.get("preset") is not None:
         raise InceptionismError("Use either --preset or --params-from, not both.")
     preset, values = kwargs.pop("preset"), _config_values(kwargs)
@@ -273,18 +312,18 @@ def _config_values(kwargs: dict) -> dict:
 @click.option("-l", "--layers", "tour_layers", metavar="NAMES", default=None,
               help="Comma-separated layers to visit, in order. Default: every layer of the "
                    "model, shallow to deep (see `inceptionism layers`).")
-@click.option("--size", type=click.IntRange(min=32), default=TOUR_SIZE, show_default=True,
+@click.option("--size", type=Checked(TOUR_SIZES), default=TOUR_SIZE, show_default=True,
               help="The photo is shrunk to this longest side before dreaming: each tile is this "
                    "big, and the tour stays quick (one to two minutes for Lite0's 19 layers on 2 CPU "
                    "cores).")
-@click.option("--columns", type=click.IntRange(min=1), default=None,
+@click.option("--columns", type=Checked(COLUMNS), default=None,
               help="Tiles per row. Default: a roughly square sheet.")
 @click.option("--original/--no-original", default=True, show_default=True,
               help="Put the (shrunken) photo itself first on the sheet, to compare against.")
 @click.option("--tiles-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Also save each layer's dream as DIR/LAYER.png, with its parameters.")
 @config_options(defaults=TOUR_CONFIG)
-@click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS,
+@click.option("--max-pixels", type=Checked(MAX_PIXELS), default=DEFAULT_MAX_PIXELS,
               show_default=True, help="Refuse inputs larger than this many pixels.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
@@ -301,6 +340,7 @@ def explore(input: Path, output: Path, model: str, device: str, weights: Path | 
     \b
     Example: inceptionism explore cat.png -o sheet.png --tiles-dir tiles
     """
+    _quiet_warnings(quiet)
     preset, values = kwargs.pop("preset"), _config_values(kwargs)
     names = None if tour_layers is None else [n.strip() for n in tour_layers.split(",")]
     request = TourRequest(
@@ -404,7 +444,7 @@ def video_options(f):
                      help="Cycle through objectives over the video: give --cycle once per "
                           "objective, in order (--cycle b6 --cycle b10 --cycle b12/37). "
                           "Replaces --layers."),
-        click.option("--cycle-every", type=click.IntRange(min=1), default=None,
+        click.option("--cycle-every", type=Checked(EVERY), default=None,
                      help="Frames per objective when cycling, starting over after the last. "
                           "Default: the objectives share the video evenly."),
         click.option("--frames-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
@@ -412,7 +452,7 @@ def video_options(f):
                           "Default: the first OUTPUT with .frames for its extension."),
         click.option("--restart", is_flag=True,
                      help="Discard the frames in the frames folder and render from frame 1."),
-        click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS,
+        click.option("--max-pixels", type=Checked(MAX_PIXELS), default=DEFAULT_MAX_PIXELS,
                      show_default=True, help="Refuse inputs larger than this many pixels."),
         click.option("-f", "--force", is_flag=True, help="Overwrite OUTPUT if it exists."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
@@ -438,6 +478,7 @@ def _video_request(kwargs: dict, objective: str | None, cycle: tuple[str, ...],
 
 def _render(job, request, quiet: bool, folder: Path) -> None:
     """Run a video job with a frame-rate bar; report what was written."""
+    _quiet_warnings(quiet)
     progress = FrameProgress(enabled=not quiet, folder=folder)
     hooks = Hooks(on_frame=progress, on_note=_note,
                   on_encode=None if quiet else lambda p: click.echo(f"encoding {p}", err=True))
@@ -457,7 +498,8 @@ class SizeType(click.ParamType):
         if isinstance(value, tuple):
             return value
         w, sep, h = str(value).lower().partition("x")
-        if not sep or not w.isdigit() or not h.isdigit():
+        # ASCII digits only (str.isdigit() also takes "²"); 9 at most: larger is no frame.
+        if not sep or not re.fullmatch(r"[0-9]{1,9}", w) or not re.fullmatch(r"[0-9]{1,9}", h):
             self.fail(f"'{value}' is not a size like 640x360", param, ctx)
         if int(w) < 2 or int(h) < 2:
             self.fail(f"'{value}' is too small: frames need at least 2 pixels a side", param, ctx)
@@ -466,15 +508,15 @@ class SizeType(click.ParamType):
 
 @cli.command()
 @click.argument("input", type=click.Path(path_type=Path))
-@click.option("--frames", type=click.IntRange(min=1), default=100, show_default=True,
+@click.option("--frames", type=Checked(FRAMES), default=100, show_default=True,
               help="Number of frames to render.")
-@click.option("--zoom", type=click.FloatRange(0.5, 2), default=ZoomMotion.zoom, show_default=True,
+@click.option("--zoom", type=Checked(MOTION["zoom"]), default=ZoomMotion.zoom, show_default=True,
               help="Scale per frame: above 1 flies in, below 1 flies out.")
-@click.option("--rotate", type=float, default=ZoomMotion.rotate, show_default=True,
+@click.option("--rotate", type=Checked(MOTION["rotate"]), default=ZoomMotion.rotate, show_default=True,
               help="Degrees per frame, counter-clockwise.")
-@click.option("--shift", type=(float, float), default=ZoomMotion.shift, show_default=True,
+@click.option("--shift", type=(Checked(MOTION["shift"]), Checked(MOTION["shift"])), default=ZoomMotion.shift, show_default=True,
               metavar="DX DY", help="Pixels per frame to move the view, right and down.")
-@click.option("--fps", type=click.FloatRange(min=0, min_open=True), default=24, show_default=True,
+@click.option("--fps", type=Checked(FPS), default=24, show_default=True,
               help="Frame rate of the video.")
 @click.option("--size", type=SizeType(), default=None,
               help="Frame size, e.g. 640x360: the input is scaled and centre-cropped to fill it. "
@@ -502,15 +544,15 @@ def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotat
 
 @cli.command()
 @click.argument("input", type=click.Path(path_type=Path))
-@click.option("--carry", type=click.FloatRange(0, 1), default=FlowConfig.carry, show_default=True,
+@click.option("--carry", type=Checked(CARRY), default=FlowConfig.carry, show_default=True,
               help="Share of the previous frame's dream carried into the next (0: each frame "
                    "dreamed on its own).")
 @click.option("--flow/--no-flow", default=FlowConfig.flow, show_default=True,
               help="Carry the dream along the optical flow between input frames, so it moves "
                    "with the scene; --no-flow carries it in place.")
-@click.option("--frames", type=click.IntRange(min=1), default=None,
+@click.option("--frames", type=Checked(FRAMES), default=None,
               help="Dream only the first N frames (a preview). Default: all.")
-@click.option("--fps", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--fps", type=Checked(FPS), default=None,
               help="Frame rate of the output. Default: the input's (another rate changes the "
                    "speed of the picture, not of the sound).")
 @video_options
@@ -574,19 +616,67 @@ def models() -> None:
 cli.add_command(serve_command)  # the web studio (inceptionism/web)
 
 
+def _warning_note(message, category, filename, lineno, file=None, line=None) -> None:
+    """A library's warning (Pillow, imageio) as one ``note:`` line, not two lines of source."""
+    text = str(message).strip()
+    click.echo(f"note: {text.splitlines()[0] if text else category.__name__}", err=True)
+
+
+def _quiet_warnings(quiet: bool) -> None:
+    """With --quiet, no library warnings either (main() restores the filters)."""
+    if quiet:
+        warnings.simplefilter("ignore")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, systemd, ``docker stop``), raised where Python is at the time,
+    so every clean-up that Ctrl-C runs (temporary files removed, frames kept) runs too."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; return the exit status instead of raising."""
+    """Run the CLI; return the exit status instead of raising.
+
+    SIGTERM is handled like Ctrl-C (SIGINT) for every command: the same clean-up, the same
+    one line, exit status 143 (128 + 15) instead of 130.
+    """
     from .runtime import tune_allocator
 
     tune_allocator()
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread (embedded): leave signals to the host
+        previous = None
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_note
+            return _main(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _status(exc: BaseException | None) -> int:
+    """130 for Ctrl-C, 143 for SIGTERM (seen in ``exc`` or what it was raised from)."""
+    while exc is not None:
+        if isinstance(exc, Terminated):
+            return 143
+        exc = exc.__context__
+    return 130
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, prog_name="inceptionism", standalone_mode=False)
         return 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
         _err("interrupted; nothing was written.")
-        return 130
+        return _status(exc)
     except _NO_ARGS_IS_HELP as exc:  # bare `inceptionism`: just the help
         click.echo(exc.ctx.get_help())
         return 0
@@ -595,13 +685,13 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except Interrupted as exc:  # a long render stopped: the message says what was kept
         _err(str(exc))
-        return 130
+        return _status(exc)
     except InceptionismError as exc:
         _err(cli_message(exc))
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         _err("interrupted; nothing was written.")
-        return 130
+        return _status(exc)
     except MemoryError:
         _err("out of memory; try a smaller --tile-size or a smaller image.")
         return 1

@@ -51,7 +51,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from .checks import Number, check_choice, check_flag, megapixels
 from .errors import Cancelled, InceptionismError
+from .io.images import DEFAULT_MAX_PIXELS
 from .models.base import DreamNet
 from .objectives import Objective
 from .transforms import cascade_blur, gaussian_blur, resize, split_evenly
@@ -80,26 +82,33 @@ class DreamConfig:
     precision: str = "float32"
 
     def validate(self) -> None:
-        checks = [
-            (self.octaves >= 1, f"octaves must be at least 1 (got {self.octaves})"),
-            (self.octave_scale > 1, f"octave scale must be greater than 1 (got {self.octave_scale})"),
-            (self.steps >= 0, f"steps must be 0 or more (got {self.steps})"),
-            (self.step_size > 0, f"step size must be positive (got {self.step_size})"),
-            (self.jitter >= 0, f"jitter must be 0 or more (got {self.jitter})"),
-            (self.smoothing >= 0, f"smoothing must be 0 or more (got {self.smoothing})"),
-            (self.smoothing_growth >= 0,
-             f"smoothing growth must be 0 or more (got {self.smoothing_growth})"),
-            (self.pyramid in PYRAMIDS,
-             f"pyramid must be one of {', '.join(PYRAMIDS)} (got '{self.pyramid}')"),
-            (0 <= self.blend <= 1, f"blend must be between 0 and 1 (got {self.blend})"),
-            (self.tile_size >= 32, f"tile size must be at least 32 pixels (got {self.tile_size})"),
-            (self.min_size >= 8, f"min size must be at least 8 pixels (got {self.min_size})"),
-            (self.precision in PRECISIONS,
-             f"precision must be one of {', '.join(PRECISIONS)} (got {self.precision})"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise InceptionismError(message[0].upper() + message[1:] + ".")
+        """Refuse, in one sentence naming the setting, any value outside :data:`LIMITS`
+        (non-finite numbers, wrong types and absurd sizes included)."""
+        for name, number in LIMITS.items():
+            number.check(getattr(self, name))
+        check_flag("smoothing cascade", self.smoothing_cascade)
+        check_choice("pyramid", self.pyramid, PYRAMIDS)
+        check_choice("precision", self.precision, PRECISIONS)
+
+
+# What each numeric setting may be (see checks.py): wide enough for any look, narrow enough
+# that no value makes the work unbounded or the arithmetic non-finite. A step of more than
+# the whole [0, 1] pixel range, a blur wider than 50 pixels (a 300-tap kernel), more than
+# 1000 steps an octave or a roll larger than 10 000 pixels are no look, only a way to
+# stall a machine; the sizes are bounded again, as a whole, by the working-size limit.
+LIMITS = {
+    "octaves": Number("octaves", 1, 64, whole=True),
+    "octave_scale": Number("octave scale", 1, 16, low_open=True),
+    "steps": Number("steps", 0, 1000, whole=True),
+    "step_size": Number("step size", 0, 1, low_open=True),
+    "jitter": Number("jitter", 0, 10_000, whole=True),
+    "smoothing": Number("smoothing", 0, 50),
+    "smoothing_growth": Number("smoothing growth", 0, 50),
+    "blend": Number("blend", 0, 1),
+    "tile_size": Number("tile size", 32, 65_536, whole=True),
+    "min_size": Number("min size", 8, 1_000_000, whole=True),
+    "seed": Number("seed", 0, 2**64 - 1, whole=True),  # what torch.manual_seed takes
+}
 
 
 @dataclass(frozen=True)
@@ -168,6 +177,41 @@ def fit_to_model(config: DreamConfig, model: DreamNet) -> DreamConfig:
     if config.min_size < smallest:
         config = dataclasses.replace(config, min_size=smallest)
     return config
+
+
+def working_size(height: int, width: int, config: DreamConfig) -> tuple[int, int]:
+    """The (H, W) the largest octave of an ``height`` x ``width`` image is dreamed at: its
+    own size, or larger when its shorter side is below ``config.min_size`` (then it is
+    up-scaled so that side is ``min_size``)."""
+    short = min(height, width)
+    if short < config.min_size:
+        f = config.min_size / short
+        return round(height * f), round(width * f)
+    return height, width
+
+
+def check_working_size(
+    height: int, width: int, config: DreamConfig, max_pixels: int = DEFAULT_MAX_PIXELS,
+    what: str = "image",
+) -> tuple[int, int]:
+    """Refuse, before any work, an ``height`` x ``width`` ``what`` whose working size (see
+    :func:`working_size`) is more than ``max_pixels``; return the working size.
+
+    The work and memory of a dream follow the pixels dreamed, not those in the file: a
+    300 KB 100000x1 PNG up-scaled to a 64-pixel short side is 409.6 megapixels.
+    """
+    if height < 1 or width < 1:
+        raise InceptionismError(f"An {what} needs at least 1 pixel a side (got {width}x{height}).")
+    h, w = working_size(height, width, config)
+    if h * w > max_pixels:
+        size = f"{width}x{height} {what}"
+        if (h, w) != (height, width):
+            size += (f" is dreamed at {w}x{h} (its shorter side raised to the minimum size of "
+                     f"{config.min_size}), which")
+        problem = (f"A {size} is {megapixels(h * w)} megapixels, more than the limit of "
+                   f"{megapixels(max_pixels)} megapixels")
+        raise InceptionismError(f"{problem}.", remedy="pixel_limit", problem=problem)
+    return h, w
 
 
 def octave_sizes(height: int, width: int, config: DreamConfig) -> list[tuple[int, int]]:
@@ -277,6 +321,7 @@ def dream(
     callback: StepCallback | None = None,
     on_octave: OctaveCallback | None = None,
     cancel: CancelToken | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> Tensor:
     """Dream on ``image`` (1, 3, H, W), RGB in [0, 1], on the model's device.
 
@@ -284,19 +329,21 @@ def dream(
     :class:`OctaveInfo` (with a copy of the image so far) after every octave; ``cancel`` is
     checked before every step and stops the dream with
     :class:`~inceptionism.errors.Cancelled`. Returns a new tensor of the same shape with
-    values in [0, 1].
+    values in [0, 1]. An image whose working size (see :func:`working_size`) is more than
+    ``max_pixels`` is refused before any work.
     """
     config.validate()
     config = fit_to_model(config, model)
     if image.dim() != 4 or image.shape[:2] != (1, 3):
         raise ValueError(f"expected a (1, 3, H, W) image tensor, got {tuple(image.shape)}")
-    rng = random.Random(config.seed)
     height, width = image.shape[-2:]
-    work = image
-    if min(height, width) < config.min_size:
-        # Too small for the network to see anything: dream on an up-scaled copy.
-        f = config.min_size / min(height, width)
-        work = resize(image, (round(height * f), round(width * f)))
+    size = check_working_size(height, width, config, max_pixels)
+    if not torch.isfinite(image.sum()):  # one number: no image-sized temporary
+        raise InceptionismError("The image holds values that are not finite numbers (NaN or "
+                                "infinity); its pixels must be numbers from 0 to 1.")
+    rng = random.Random(config.seed)
+    # Too small for the network to see anything: dream on an up-scaled copy.
+    work = resize(image, size)
 
     sizes = octave_sizes(work.shape[-2], work.shape[-1], config)
     dreamed = detail = None

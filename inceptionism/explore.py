@@ -13,7 +13,9 @@ from dataclasses import dataclass, replace
 
 from torch import Tensor
 
+from .checks import Number
 from .dream import CancelToken, DreamConfig, StepInfo, dream
+from .io.images import DEFAULT_MAX_PIXELS
 from .models.base import DreamNet
 from .objectives import layer
 from .transforms import resize
@@ -22,6 +24,7 @@ from .transforms import resize
 # fewer octaves and steps than a single dream, with a larger step to make up for them.
 TOUR_CONFIG = replace(DreamConfig(), octaves=3, steps=6, step_size=0.02)
 TOUR_SIZE = 200  # longest side (pixels) of the photo each layer dreams on
+SIZE = Number("tour size", 32, 16_384, whole=True)  # what a tour's size may be
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ def tour(
     config: DreamConfig = TOUR_CONFIG,
     callback: TourCallback | None = None,
     cancel: CancelToken | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> dict[str, Tensor]:
     """Dream ``image`` (1, 3, H, W) in [0, 1] on each of ``layers``; {layer: dream}, in order."""
     model.net.check_layers(layers)
@@ -60,5 +64,6 @@ def tour(
             if callback is not None:
                 callback(TourStep(name, index, len(layers), info))
 
-        dreams[name] = dream(model, image, layer(name), config, relay, cancel=cancel)
+        dreams[name] = dream(model, image, layer(name), config, relay, cancel=cancel,
+                             max_pixels=max_pixels)
     return dreams

@@ -97,6 +97,8 @@ def zoom_rotate_shift(
     """One zoom-loop move: scale by ``zoom`` (> 1 magnifies) and rotate by ``angle`` degrees
     (counter-clockwise on screen) about the image centre, then move by ``shift`` = (dx, dy)
     pixels (right, down). The output has the input's size."""
+    if not all(math.isfinite(v) for v in (zoom, angle, *shift)):
+        raise ValueError(f"zoom, angle and shift must be finite, got {zoom}, {angle}, {shift}")
     if zoom <= 0:
         raise ValueError(f"zoom must be positive, got {zoom}")
     height, width = x.shape[-2:]

@@ -39,8 +39,10 @@ import torch
 from torch import Tensor
 
 from . import __version__
+from .checks import FRAMES, Number
 from .dream import CancelToken, DreamConfig, dream
 from .errors import InceptionismError
+from .io.images import DEFAULT_MAX_PIXELS
 from .models.base import DreamNet
 from .objectives import Objective
 from .transforms import quantize8, to_array, to_tensor, warp, zoom_rotate_shift
@@ -63,8 +65,23 @@ class ZoomMotion:
     shift: tuple[float, float] = (0.0, 0.0)  # (dx, dy) pixels per frame, right and down
 
     def validate(self) -> None:
-        if not 0.5 <= self.zoom <= 2:
-            raise InceptionismError(f"Zoom per frame must be between 0.5 and 2 (got {self.zoom}).")
+        MOTION["zoom"].check(self.zoom)
+        MOTION["rotate"].check(self.rotate)
+        if not isinstance(self.shift, (tuple, list)) or len(self.shift) != 2:
+            raise InceptionismError(f"Shift must be two numbers, dx and dy (got {self.shift!r}).")
+        for value in self.shift:
+            MOTION["shift"].check(value)
+
+
+# A zoom of more than 2x a frame (or less than 0.5x) is a cut, not a flight; a turn of more
+# than 360 degrees a frame shows as a smaller one; a shift of more than 10 000 pixels a frame
+# leaves any frame behind at once.
+MOTION = {
+    "zoom": Number("zoom per frame", 0.5, 2),
+    "rotate": Number("rotation per frame", -360, 360),
+    "shift": Number("shift per frame", -10_000, 10_000),
+}
+CARRY = Number("carry", 0, 1)
 
 
 @dataclass(frozen=True)
@@ -75,8 +92,9 @@ class FlowConfig:
     flow: bool = True  # warp it along the optical flow; False carries it in place (flickers)
 
     def validate(self) -> None:
-        if not 0 <= self.carry <= 1:
-            raise InceptionismError(f"Carry must be between 0 and 1 (got {self.carry}).")
+        CARRY.check(self.carry)
+        if not isinstance(self.flow, bool):
+            raise InceptionismError(f"Flow must be true or false (got {self.flow!r}).")
 
 
 @dataclass(frozen=True)
@@ -94,8 +112,8 @@ class Cycle:
         """``every`` frames per objective; by default the objectives share the video evenly."""
         if not objectives:
             raise InceptionismError("At least one objective is needed.")
-        if every is not None and every < 1:
-            raise InceptionismError(f"Frames per objective must be at least 1 (got {every}).")
+        if every is not None:
+            EVERY.check(every)
         if len(objectives) == 1:
             every = 1  # nothing to cycle; a fixed value lets a longer render resume a shorter one
         elif every is None:
@@ -104,6 +122,9 @@ class Cycle:
 
     def describe(self) -> dict:
         return {"objectives": [o.name for o in self.objectives], "every": self.every}
+
+
+EVERY = Number("frames per objective", 1, FRAMES.high, whole=True)
 
 
 @dataclass(frozen=True)
@@ -150,10 +171,11 @@ def pixels_digest(rgb: np.ndarray) -> str:
 def zoom_step(
     model: DreamNet, previous: Tensor, objective: Objective, motion: ZoomMotion, config: DreamConfig,
     cancel: CancelToken | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> Tensor:
     """Next frame of a zoom loop: move the camera, dream, round to 8 bits."""
     moved = zoom_rotate_shift(previous, motion.zoom, motion.rotate, motion.shift)
-    return quantize8(dream(model, moved, objective, config, cancel=cancel))
+    return quantize8(dream(model, moved, objective, config, cancel=cancel, max_pixels=max_pixels))
 
 
 def optical_flow(frame: Tensor, previous: Tensor) -> Tensor:
@@ -193,10 +215,11 @@ def flow_step(
     flow: FlowConfig,
     config: DreamConfig,
     cancel: CancelToken | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> Tensor:
     """Dream frame t of a video, starting from what frame t-1 dreamed (if there was one)."""
     start = frame if prev_dream is None else carry(prev_dream, prev_frame, frame, flow)
-    return quantize8(dream(model, start, objective, config, cancel=cancel))
+    return quantize8(dream(model, start, objective, config, cancel=cancel, max_pixels=max_pixels))
 
 
 # --- whole renders: loops over a store ----------------------------------------------------------
@@ -224,8 +247,8 @@ def render_zoom(
     ``cancel`` stops it mid-frame; the frames stored so far stay and a later render resumes."""
     config.validate()
     motion.validate()
-    if frames < 1:
-        raise InceptionismError(f"A video needs at least 1 frame (got {frames}).")
+    FRAMES.check(frames)
+    dreamer.check_size(image.shape[1], image.shape[0], config, "frame")  # before any frame
     cycle = Cycle.spread([dreamer.objective(o) for o in objectives], frames, cycle_every)
     params = {
         "kind": "zoom",
@@ -241,9 +264,10 @@ def render_zoom(
         cfg = frame_config(config, i)
         if previous is None:
             x = quantize8(dream(dreamer.model, to_tensor(image).to(dreamer.device), cycle.at(i), cfg,
-                                cancel=cancel))
+                                cancel=cancel, max_pixels=dreamer.max_pixels))
         else:
-            x = zoom_step(dreamer.model, previous, cycle.at(i), motion, cfg, cancel)
+            x = zoom_step(dreamer.model, previous, cycle.at(i), motion, cfg, cancel,
+                          dreamer.max_pixels)
         rgb = to_array(x)
         store.save(i, rgb)
         previous = x
@@ -271,8 +295,7 @@ def render_video(
     frames already there. Returns the number of frames stored."""
     config.validate()
     flow.validate()
-    if frames < 1:
-        raise InceptionismError(f"A video needs at least 1 frame (got {frames}).")
+    FRAMES.check(frames)
     cycle = Cycle.spread([dreamer.objective(o) for o in objectives], frames, cycle_every)
     params = {
         "kind": "video",
@@ -296,7 +319,7 @@ def render_video(
             prev_frame, prev_dream = frame, to_tensor(store.load(i)).to(dreamer.device)
             continue
         x = flow_step(dreamer.model, frame, prev_frame, prev_dream, cycle.at(i), flow,
-                      frame_config(config, i), cancel)
+                      frame_config(config, i), cancel, dreamer.max_pixels)
         dreamed = to_array(x)
         store.save(i, dreamed)
         prev_frame, prev_dream = frame, x

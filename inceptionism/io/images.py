@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
+from ..checks import megapixels
 from ..errors import ImageError
 from .files import atomic_write
 
@@ -68,6 +69,8 @@ def check_input_file(path: Path, kind: str = "image", error: type[Exception] = I
         if path.is_dir():
             raise error(f"Input {path} is a directory, not {'an' if kind[0] in 'aeiou' else 'a'} "
                         f"{kind} file.")
+        if not path.is_file():  # a pipe would block, a device never end
+            raise error(f"Input {path} is a pipe, socket or device, not a regular {kind} file.")
         if path.stat().st_size == 0:
             raise error(f"Input file {path} is empty (0 bytes).")
     except PermissionError:
@@ -133,8 +136,9 @@ def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
         with open(path, "rb") as fp, _open_unguarded(fp, path) as img:
             width, height = img.size
             if width * height > max_pixels:
-                problem = (f"Input {path} is {width}x{height} ({width * height / 1e6:.0f} "
-                           f"megapixels), more than the limit of {max_pixels / 1e6:.0f} megapixels")
+                problem = (f"Input {path} is {width}x{height} ({megapixels(width * height)} "
+                           f"megapixels), more than the limit of {megapixels(max_pixels)} "
+                           "megapixels")
                 raise ImageError(f"{problem}.", remedy="pixel_limit", problem=problem)
             img.seek(0)  # first frame of an animation
             img.load()

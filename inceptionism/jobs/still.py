@@ -58,7 +58,7 @@ class DreamRequest:
     config: DreamConfig | None = None  # every setting (None: DreamConfig())
     preset: str | None = None  # a named look applied on top of config (not with params_from)
     overrides: Mapping[str, Any] = field(default_factory=dict)  # DreamConfig fields that win
-    max_pixels: int = DEFAULT_MAX_PIXELS  # refuse larger inputs (and guides)
+    max_pixels: int = DEFAULT_MAX_PIXELS  # refuse larger inputs, guides and working sizes
     overwrite: bool = False  # replace an existing output
     download_progress: bool = True  # show a bar on stderr if weights must be downloaded
 
@@ -116,7 +116,9 @@ def run_dream(request: DreamRequest, hooks: Hooks | None = None,
         raise InceptionismError("Use either a preset or stored parameters, not both.")
     require_file(request.guide, "Guide image")
     require_file(request.params_from, "Earlier output")
-    sources = tuple(p for p in (request.input, request.guide, request.params_from) if p)
+    # Every file the job reads is protected from being written (compared by resolved path).
+    sources = tuple(p for p in (request.input, request.guide, request.params_from,
+                                request.weights) if p)
     if request.output is not None:
         check_output_path(request.output, request.overwrite, inputs=sources)  # before any work
     if request.params_from is not None:
@@ -144,7 +146,8 @@ def run_dream(request: DreamRequest, hooks: Hooks | None = None,
     weights = Path(recipe.weights_file) if recipe.weights_file else None
     if dreamer is None:
         dreamer = Dreamer(recipe.model, weights=weights, device=recipe.device,
-                          progress=request.download_progress)
+                          progress=request.download_progress, max_pixels=request.max_pixels)
+    dreamer.check_size(*image.size, config)  # the pixels dreamed, not those in the file
     spec = dreamer.objective(recipe.objective or None).spec
     goal = dreamer.guided(spec, guide_image.rgb) if guide_image is not None else \
         dreamer.objective(spec)

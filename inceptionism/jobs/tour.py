@@ -74,8 +74,13 @@ def _tile_paths(request: TourRequest, names: Sequence[str]) -> dict[str, Path]:
     folder.mkdir(exist_ok=True)
     paths = {n: folder / f"{safe_name(n)}.png" for n in names}
     for path in paths.values():
-        check_output_path(path, request.overwrite, inputs=(request.input,))
+        check_output_path(path, request.overwrite, inputs=_sources(request))
     return paths
+
+
+def _sources(request: TourRequest) -> tuple[Path, ...]:
+    """The files the tour reads: never written."""
+    return tuple(p for p in (request.input, request.weights) if p is not None)
 
 
 def run_tour(request: TourRequest, hooks: Hooks | None = None,
@@ -89,11 +94,12 @@ def run_tour(request: TourRequest, hooks: Hooks | None = None,
     config = dataclasses.replace(config, **request.overrides)
     config.validate()
     if request.output is not None:
-        check_output_path(request.output, request.overwrite, inputs=(request.input,))
+        check_output_path(request.output, request.overwrite, inputs=_sources(request))
     if request.layers is not None and not all(request.layers):
         raise InceptionismError(f"Layer list '{','.join(request.layers)}' has an empty name.")
     image = load_image(request.input, max_pixels=request.max_pixels)
-    dreamer = dreamer or Dreamer(request.model, weights=request.weights, device=request.device)
+    dreamer = dreamer or Dreamer(request.model, weights=request.weights, device=request.device,
+                                 max_pixels=request.max_pixels)
     names = dreamer.model.net.check_layers(list(request.layers or dreamer.layer_names))
     tile_paths = _tile_paths(request, names)
     tour = dreamer.explore(image.rgb, names, config, request.size, callback=hooks.on_step,

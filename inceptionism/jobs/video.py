@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..api import Dreamer
+from ..checks import FPS, FRAMES
 from ..dream import DreamConfig
 from ..errors import Cancelled, InceptionismError, Interrupted
 from ..io.files import file_sha256
@@ -91,14 +92,24 @@ def _config(request: VideoOptions) -> DreamConfig:
     return config
 
 
-def _check_outputs(request: VideoOptions, input: Path) -> None:
+def _sources(request: VideoOptions, input: Path) -> tuple[Path, ...]:
+    """The files a video job reads: never written, nor deleted with a frames folder."""
+    return tuple(p for p in (input, request.weights) if p is not None)
+
+
+def _check_outputs(request: VideoOptions, input: Path) -> FrameStore:
+    """Refuse, before any work, outputs that must not be written; return the frames store,
+    already checked not to hold (and so never to delete) a file the job reads."""
     if not request.outputs:
         raise InceptionismError("A video job needs at least one output.")
     if len(set(request.outputs)) < len(request.outputs):
         raise InceptionismError("The same output is given twice.", remedy="same_output",
                                 problem="The same output is given twice")
     for output in request.outputs:  # fail before any work
-        check_video_output(output, request.overwrite, inputs=(input,))
+        check_video_output(output, request.overwrite, inputs=_sources(request, input))
+    store = FrameStore(request.frames_dir or default_frames_dir(request.outputs[0]))
+    store.protect(_sources(request, input))
+    return store
 
 
 def _render_and_encode(request: VideoOptions, render: Callable, store: FrameStore, frames: int,
@@ -107,7 +118,11 @@ def _render_and_encode(request: VideoOptions, render: Callable, store: FrameStor
     """Render, then encode every output. An interruption (Ctrl-C, or the cancel token) ends
     with one sentence saying how many frames are safe and that the same request resumes."""
     try:
-        made = render()
+        try:
+            made = render()
+        finally:
+            for note in store.notes:  # frames found damaged, and rendered again
+                hooks.note(note)
         for output in request.outputs:
             if hooks.on_encode is not None:
                 hooks.on_encode(output)
@@ -126,7 +141,8 @@ def _render_and_encode(request: VideoOptions, render: Callable, store: FrameStor
 
 
 def _dreamer(request: VideoOptions, dreamer: Dreamer | None) -> Dreamer:
-    return dreamer or Dreamer(request.model, weights=request.weights, device=request.device)
+    return dreamer or Dreamer(request.model, weights=request.weights, device=request.device,
+                              max_pixels=request.max_pixels)
 
 
 def run_zoom(request: ZoomRequest, hooks: Hooks | None = None,
@@ -138,16 +154,19 @@ def run_zoom(request: ZoomRequest, hooks: Hooks | None = None,
     hooks = (hooks or Hooks()).collecting(notes)
     config = _config(request)
     request.motion.validate()
-    _check_outputs(request, request.input)
+    FRAMES.check(request.frames)
+    FPS.check(request.fps)  # before the frames are rendered, not when they are encoded
+    store = _check_outputs(request, request.input)
     image = load_image(request.input, max_pixels=request.max_pixels)
+    dreamer = _dreamer(request, dreamer)
+    # The frame size, not the photo's, is what each frame dreams: checked before it is made.
+    dreamer.check_size(*(request.size or image.size), config, "frame")
     rgb = image.rgb
     if image.alpha is not None:
         hooks.note(f"videos are opaque, so the transparency of {request.input.name} is dropped.")
     if request.size is not None and request.size != image.size:
         fitted = ImageOps.fit(to_pil(rgb), request.size, method=Image.Resampling.BICUBIC)
         rgb, _ = pil_to_rgb(fitted)
-    store = FrameStore(request.frames_dir or default_frames_dir(request.outputs[0]))
-    dreamer = _dreamer(request, dreamer)
 
     def render() -> int:
         return render_zoom(dreamer, rgb, store, request.frames, list(request.objectives),
@@ -165,7 +184,11 @@ def run_video(request: VideoRequest, hooks: Hooks | None = None,
     hooks = (hooks or Hooks()).collecting(notes)
     config = _config(request)
     request.flow.validate()
-    _check_outputs(request, request.input)
+    if request.frames is not None:
+        FRAMES.check(request.frames)
+    if request.fps is not None:
+        FPS.check(request.fps)
+    store = _check_outputs(request, request.input)
     info = probe(request.input)
     if info.width * info.height > request.max_pixels:
         problem = (f"Input {request.input} is {info.width}x{info.height}, more than the limit of "
@@ -174,8 +197,8 @@ def run_video(request: VideoRequest, hooks: Hooks | None = None,
     if info.frames < 1:
         raise InceptionismError(f"Input {request.input} holds no video frames.")
     total = min(request.frames or info.frames, info.frames)
-    store = FrameStore(request.frames_dir or default_frames_dir(request.outputs[0]))
     dreamer = _dreamer(request, dreamer)
+    dreamer.check_size(info.width, info.height, config, "frame")  # before any frame
     source_id = file_sha256(request.input)
 
     def render() -> int:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import importlib.resources
 import os
+import pickle
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,15 +39,51 @@ def verify_sha256_prefix(path: Path, prefix: str) -> None:
 
 
 def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """Read a state dict from ``path`` safely (tensors only, never pickled code)."""
+    """Read a state dict from ``path`` safely: tensors only, never pickled code, every value
+    finite. Each refusal is one sentence naming the file.
+
+    1. Only a regular file is opened (a pipe would block forever, a device never end).
+    2. ``torch.load(weights_only=True)`` unpickles nothing but tensors and plain containers;
+       a file that asks for anything else (a class, a function: code) is refused.
+    3. Every value must be a tensor, and every floating-point tensor finite: a single NaN
+       weight turns every activation, and so the dream, into NaN (a black image).
+    """
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise WeightsError(f"Weights file {path} does not exist.") from None
+    except OSError as exc:
+        raise WeightsError(f"Weights file {path} cannot be read ({exc.strerror or exc}).") from None
+    if not stat.S_ISREG(mode):
+        what = "a folder" if stat.S_ISDIR(mode) else "a pipe, socket or device"
+        raise WeightsError(f"Weights file {path} is {what}, not a regular file, so it was not read.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise WeightsError(f"Weights file {path} does not exist.") from None
+    except pickle.UnpicklingError as exc:
+        if "global" in str(exc).lower():  # torch's weights-only unpickler met a class or function
+            raise WeightsError(
+                f"Weights file {path} cannot be read as a PyTorch state dict: it holds objects "
+                "other than tensors (which could run code when loaded), so it was refused."
+            ) from None
+        raise WeightsError(f"Weights file {path} cannot be read as a PyTorch state dict (it is "
+                           "not a PyTorch weights file, or it is damaged).") from None
     except Exception as exc:  # torch raises many types for a bad file; all mean the same
-        raise WeightsError(f"Weights file {path} cannot be read as a PyTorch state dict ({exc}).") from None
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise WeightsError(
+            f"Weights file {path} cannot be read as a PyTorch state dict ({first[:200]})."
+        ) from None
     if not isinstance(state, dict):
         raise WeightsError(f"Weights file {path} holds a {type(state).__name__}, not a state dict.")
+    for key, value in state.items():
+        if not isinstance(value, torch.Tensor):
+            raise WeightsError(f"Weights file {path} holds a {type(value).__name__} under "
+                               f"'{str(key)[:80]}', not a tensor, so it is not a state dict.")
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise WeightsError(f"Weights file {path} holds values that are not finite numbers "
+                               f"(NaN or infinity) in '{str(key)[:80]}', so it was refused.")
     return state
 
 
