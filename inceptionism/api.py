@@ -31,7 +31,7 @@ from .dream import (
 )
 from .errors import InceptionismError
 from .explore import SIZE, TOUR_CONFIG, TOUR_SIZE, TourCallback, shrink, tour
-from .io.images import DEFAULT_MAX_PIXELS, pil_to_rgb, to_pil
+from .io.images import DEFAULT_MAX_PIXELS, mask_from_pil, pil_to_rgb, to_pil
 from .models import LayerInfo, get_spec, layer_table, load_model
 from .models.optimize import optimize
 from .models.zoo import DEFAULT_MODEL
@@ -39,14 +39,26 @@ from .objectives import Objective, guide, parse
 from .transforms import resize, to_array, to_tensor
 
 
+DEVICES = "cpu, cuda, cuda:N, mps or auto"
+
+
+def mps_available() -> bool:
+    """Whether PyTorch can use an Apple-silicon GPU (Metal Performance Shaders) here."""
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
 def resolve_device(name: str = "cpu") -> torch.device:
-    """'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA if available, else CPU) -> a usable device."""
+    """'cpu', 'cuda', 'cuda:N', 'mps' or 'auto' (CUDA, else Apple's MPS, else the CPU) -> a
+    usable device, or one sentence saying why not."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps" if mps_available() else "cpu")
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise InceptionismError(f"Unknown device '{name}'; use cpu, cuda, cuda:N or auto.") from None
+        raise InceptionismError(f"Unknown device '{name}'; use {DEVICES}.") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
             problem = "CUDA was asked for, but PyTorch sees no CUDA device here"
@@ -55,8 +67,13 @@ def resolve_device(name: str = "cpu") -> torch.device:
             raise InceptionismError(
                 f"There is no {device}; this machine has {torch.cuda.device_count()} CUDA device(s)."
             )
+    elif device.type == "mps":
+        if not mps_available():
+            problem = ("MPS was asked for, but PyTorch sees no Apple-silicon GPU here (it needs "
+                       "macOS 12.3 or later on an M-series Mac)")
+            raise InceptionismError(f"{problem}; use the CPU.", remedy="cpu", problem=problem)
     elif device.type != "cpu":
-        raise InceptionismError(f"Device '{name}' is not supported; use cpu, cuda, cuda:N or auto.")
+        raise InceptionismError(f"Device '{name}' is not supported; use {DEVICES}.")
     return device
 
 
@@ -159,15 +176,20 @@ class Dreamer:
         callback: StepCallback | None = None,
         on_octave: OctaveCallback | None = None,
         cancel: CancelToken | None = None,
+        mask: Tensor | np.ndarray | None = None,
     ) -> Tensor:
         """(1, 3, H, W) RGB in [0, 1] -> dreamed tensor of the same shape, on the CPU.
 
         ``callback``: after every step; ``on_octave``: after every octave, with the image so
         far; ``cancel``: a :class:`~inceptionism.CancelToken` that stops the dream (raising
-        :class:`~inceptionism.errors.Cancelled`) at the next step once set."""
+        :class:`~inceptionism.errors.Cancelled`) at the next step once set; ``mask``: (H, W)
+        weights in [0, 1], white dreams, black is left as it is bit for bit."""
         objective = self.objective(objective)
+        if mask is not None:
+            mask = torch.as_tensor(np.asarray(mask, dtype=np.float32) if isinstance(
+                mask, np.ndarray) else mask).to(self.device)
         out = dream(self.model, image.to(self.device, torch.float32), objective, config, callback,
-                    on_octave, cancel, max_pixels=self.max_pixels)
+                    on_octave, cancel, max_pixels=self.max_pixels, mask=mask)
         return out.cpu()
 
     def dream_array(
@@ -178,9 +200,12 @@ class Dreamer:
         callback: StepCallback | None = None,
         on_octave: OctaveCallback | None = None,
         cancel: CancelToken | None = None,
+        mask: np.ndarray | None = None,
     ) -> np.ndarray:
-        """(H, W, 3) float RGB in [0, 1] -> dreamed array of the same shape."""
-        out = self.dream_tensor(to_tensor(rgb), objective, config, callback, on_octave, cancel)
+        """(H, W, 3) float RGB in [0, 1] -> dreamed array of the same shape; ``mask`` as in
+        :meth:`dream_tensor`."""
+        out = self.dream_tensor(to_tensor(rgb), objective, config, callback, on_octave, cancel,
+                                mask)
         return to_array(out)
 
     def dream(
@@ -191,10 +216,15 @@ class Dreamer:
         callback: StepCallback | None = None,
         on_octave: OctaveCallback | None = None,
         cancel: CancelToken | None = None,
+        mask: Image.Image | None = None,
     ) -> Image.Image:
-        """Dream on a Pillow image. An alpha channel is carried through unchanged."""
+        """Dream on a Pillow image. An alpha channel is carried through unchanged.
+        ``mask``: a black-and-white (or grey) image, resized to the photo: white dreams,
+        black is left as it is, grey partly."""
         rgb, alpha = pil_to_rgb(image)
-        return to_pil(self.dream_array(rgb, objective, config, callback, on_octave, cancel), alpha)
+        weights = None if mask is None else mask_from_pil(mask, image.size)
+        return to_pil(self.dream_array(rgb, objective, config, callback, on_octave, cancel,
+                                       weights), alpha)
 
     def explore(
         self,

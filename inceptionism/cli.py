@@ -23,34 +23,55 @@ from click.core import ParameterSource
 
 from . import __version__
 from .checks import FPS, FRAMES, MAX_PIXELS, Number, _fmt
-from .dream import LIMITS, PRECISIONS, PYRAMIDS, DreamConfig
-from .errors import InceptionismError, Interrupted
-from .explore import SIZE as TOUR_SIZES
-from .explore import TOUR_CONFIG, TOUR_SIZE
-from .io.images import DEFAULT_MAX_PIXELS, save_image
-from .io.sheet import COLUMNS
-from .io.video import default_frames_dir
-from .jobs import (
-    DreamRequest,
-    Hooks,
-    TourRequest,
-    VideoRequest,
-    ZoomRequest,
-    run_dream,
-    run_tour,
-    run_video,
-    run_zoom,
+from .config import (
+    CARRY,
+    DEFAULT_MODEL,
+    EVERY,
+    FRAME_CONFIG,
+    LIMITS,
+    MOTION,
+    PRECISIONS,
+    PYRAMIDS,
+    TOUR_CONFIG,
+    TOUR_SIZE,
+    DreamConfig,
+    FlowConfig,
+    ZoomMotion,
 )
-from .models import get_spec, layer_table, list_models
-from .models.zoo import DEFAULT_MODEL
+from .errors import InceptionismError, Interrupted
+from .config import SIZE as TOUR_SIZES
+from .io.limits import DEFAULT_MAX_PIXELS
+from .io.sheet import COLUMNS
 from .presets import PRESETS
-from .video import CARRY, EVERY, FRAME_CONFIG, MOTION, FlowConfig, ZoomMotion
 from .web.command import serve as serve_command
+
+# Nothing above imports PyTorch (nor numpy): `--help`, `classes` and bad command lines answer
+# at once. The jobs, models and io are imported inside the commands that use them.
 
 # click >= 8.2 raises this for a bare `inceptionism`; older versions print the help themselves
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 D = DreamConfig()  # the defaults shown in --help come from the API's own config
 SAMPLES = {"chelsea": "chelsea.png", "coffee": "coffee.png"}
+
+
+class ModelName(click.ParamType):
+    """A registered model's name. The registry is read only when a name is checked, not to
+    show --help (reading it imports PyTorch); an unknown name gets one sentence with the
+    list, never the list as the parameter's name."""
+
+    name = "MODEL"
+
+    def convert(self, value, param, ctx):
+        from .models import list_models
+
+        names = list_models()
+        if value not in names:
+            self.fail(f"unknown model '{value}'; the models are {', '.join(names)} "
+                      "(see `inceptionism models`).", param, ctx)
+        return value
+
+    def get_metavar(self, param, ctx=None):
+        return "MODEL"
 
 
 def _err(message: str) -> None:
@@ -100,6 +121,7 @@ REMEDIES = {
     "cpu": "{problem}; use --device cpu.",
     "tiles_dir": "--tiles-dir {problem}.",
     "same_output": "{problem} with -o.",
+    "zoom": "{problem}; `inceptionism zoom` makes a video from a photo.",
 }
 
 
@@ -110,38 +132,45 @@ def cli_message(exc: InceptionismError) -> str:
 
 
 class ProgressBar:
-    """A tqdm bar on stderr fed by a step callback: a still dream's :class:`StepInfo` (octave,
-    size, objective) or, with ``tour=True``, the layer tour's ``TourStep`` (layer)."""
+    """Progress on stderr fed by a step callback: a still dream's :class:`StepInfo` (octave,
+    size, objective) or, with ``tour=True``, the layer tour's ``TourStep`` (layer). The time
+    left is estimated from the work done, each step weighted by its octave's pixels. A bar on
+    a terminal; elsewhere (a log, a pipe) a plain line every 10 seconds and at each octave's
+    end."""
 
     def __init__(self, enabled: bool, tour: bool = False):
         self.enabled = enabled
         self.tour = tour
-        self.bar = None
+        self.reporter = self.eta = None
 
     def __call__(self, info) -> None:
         if not self.enabled:
             return
-        step = info.step if self.tour else info
-        if self.bar is None:  # every layer of a tour dreams the same octaves and steps
-            from tqdm import tqdm
+        if self.reporter is None:
+            from .progress import Eta, Reporter
 
-            total = (info.count if self.tour else 1) * step.octaves * step.steps
-            self.bar = tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=True,
-                            leave=False)
-        if self.tour:
-            self.bar.set_description(f"layer {info.layer} ({info.index + 1}/{info.count})",
-                                     refresh=False)
+            self.reporter, self.eta = Reporter(), Eta()
+        step = info.step if self.tour else info
+        done, total = step.work
+        if self.tour:  # every layer of a tour dreams the same octaves and steps
+            done, total = info.index * total + done, info.count * total
+            text = f"layer {info.layer} ({info.index + 1}/{info.count})"
         else:
             h, w = info.size
-            # Redraw at once when a new octave starts, so every octave shows up at least once.
-            self.bar.set_description(f"octave {info.octave + 1}/{info.octaves} ({w}x{h})",
-                                     refresh=info.step == 0)
-            self.bar.set_postfix_str(f"objective {info.objective:.3g}", refresh=False)
-        self.bar.update(1)
+            text = (f"octave {info.octave + 1}/{info.octaves} ({w}x{h}) step {info.step + 1}/"
+                    f"{info.steps}, objective {info.objective:.3g}")
+        octave_done = step.step + 1 == step.steps
+        self.reporter.show(done / total, text, self.eta.update(done, total), force=octave_done)
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        if self.reporter is not None:
+            self.reporter.close()
+
+
+def _loading(quiet: bool):
+    """The on_loading hook: a line on stderr while the model loads, so the pause before the
+    first progress line is explained."""
+    return None if quiet else lambda text: click.echo(f"loading {text}...", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -156,7 +185,7 @@ def model_options(f=None, *, objective: bool = True):
     ``objective=False`` leaves out --layers, for commands that choose layers otherwise.
     """
     options = [
-        click.option("-m", "--model", type=click.Choice(list_models()), default=DEFAULT_MODEL,
+        click.option("-m", "--model", type=ModelName(), default=DEFAULT_MODEL,
                      show_default=True, help="Network to dream with (see `inceptionism models`)."),
         click.option("-l", "--layers", "objective", metavar="SPEC", default=None,
                      help="What to amplify, as comma-separated terms TARGET[:WEIGHT]: a layer "
@@ -167,7 +196,8 @@ def model_options(f=None, *, objective: bool = True):
                      help="Load the model's weights from this state-dict file instead of its own "
                           "source (e.g. a torchvision file copied by hand, offline)."),
         click.option("--device", default="cpu", show_default=True,
-                     help="cpu, cuda, cuda:N, or auto (CUDA when available)."),
+                     help="cpu, cuda, cuda:N, mps (Apple-silicon GPU), or auto (CUDA, else MPS, "
+                          "else the CPU)."),
     ]
     if not objective:
         options.pop(1)
@@ -224,6 +254,9 @@ def config_options(f=None, *, defaults: DreamConfig = D):
                           "(inception_v3: 75)."),
         click.option("--seed", type=Checked(LIMITS["seed"]), default=d.seed, show_default=True,
                      help="Random seed: the same inputs and seed give the same image."),
+        click.option("--keep-colors/--no-keep-colors", default=d.keep_colors, show_default=True,
+                     help="Change only the luminance: the photo keeps its own colours (like "
+                          "neural-style's -original_colors)."),
         click.option("--precision", type=click.Choice(PRECISIONS), default=d.precision,
                      show_default=True,
                      help="Network arithmetic; bfloat16 is faster on CPUs with AVX512-BF16 or "
@@ -256,16 +289,23 @@ def given(name: str) -> bool:
 @click.option("--params-from", type=click.Path(path_type=Path, dir_okay=False), default=None,
               metavar="PREVIOUS",
               help="Re-run with the parameters stored in PREVIOUS, an earlier output (model, "
-                   "weights, objective, guide, every setting, seed, device); options given here "
-                   "override them. Same version and device: a bit-identical image.")
+                   "weights, objective, guide, mask, every setting, seed, device); options given "
+                   "here override them. Same version and device: a bit-identical image.")
+@click.option("--mask", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Dream only part of the photo: a black-and-white image, resized to the photo; "
+                   "white is dreamed, black is left exactly as it is, grey partly (blur its "
+                   "edges for a soft transition).")
+@click.option("--depth", type=click.Choice(["8", "16"]), default=None,
+              help="Bits per channel of OUTPUT. Default: the photo's (16-bit PNG and TIFF stay "
+                   "16-bit; other formats hold 8).")
 @config_options
 @click.option("--max-pixels", type=Checked(MAX_PIXELS), default=DEFAULT_MAX_PIXELS,
               show_default=True, help="Refuse inputs larger than this many pixels.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def dream(input: Path, output: Path, model: str, objective: str | None, device: str,
-          weights: Path | None, guide: Path | None, params_from: Path | None, max_pixels: int,
-          force: bool, quiet: bool, **kwargs) -> None:
+          weights: Path | None, guide: Path | None, params_from: Path | None, mask: Path | None,
+          depth: str | None, max_pixels: int, force: bool, quiet: bool, **kwargs) -> None:
     """Dream on the photo INPUT and write the result to OUTPUT.
 
     \b
@@ -279,16 +319,20 @@ def dream(input: Path, output: Path, model: str, objective: str | None, device: 
     if params_from is not None and kwargs.get("preset") is not None:
         raise InceptionismError("Use either --preset or --params-from, not both.")
     preset, values = kwargs.pop("preset"), _config_values(kwargs)
+    from .jobs import DreamRequest, Hooks, run_dream
+
     request = DreamRequest(
         input=input, output=output, params_from=params_from, max_pixels=max_pixels,
         overwrite=force, download_progress=not quiet, preset=preset,
         config=DreamConfig(**values), overrides={k: v for k, v in values.items() if given(k)},
+        depth=int(depth) if depth else None,
         **{name: value for name, value in (("model", model), ("objective", objective),
-           ("device", device), ("weights", weights), ("guide", guide)) if given(name)},
+           ("device", device), ("weights", weights), ("guide", guide), ("mask", mask))
+           if given(name)},
     )
     progress = ProgressBar(enabled=not quiet)
     try:
-        run_dream(request, Hooks(on_step=progress, on_note=_note))
+        run_dream(request, Hooks(on_step=progress, on_note=_note, on_loading=_loading(quiet)))
     finally:
         progress.close()
     if not quiet:
@@ -343,6 +387,8 @@ def explore(input: Path, output: Path, model: str, device: str, weights: Path | 
     _quiet_warnings(quiet)
     preset, values = kwargs.pop("preset"), _config_values(kwargs)
     names = None if tour_layers is None else [n.strip() for n in tour_layers.split(",")]
+    from .jobs import Hooks, TourRequest, run_tour
+
     request = TourRequest(
         input=input, output=output, model=model, weights=weights, device=device, layers=names,
         size=size, columns=columns, original=original, tiles_dir=tiles_dir, preset=preset,
@@ -351,7 +397,8 @@ def explore(input: Path, output: Path, model: str, device: str, weights: Path | 
     )
     progress = ProgressBar(enabled=not quiet, tour=True)
     try:
-        result = run_tour(request, Hooks(on_step=progress, on_note=_note))
+        result = run_tour(request, Hooks(on_step=progress, on_note=_note,
+                                         on_loading=_loading(quiet)))
     finally:
         progress.close()
     if not quiet:
@@ -360,13 +407,15 @@ def explore(input: Path, output: Path, model: str, device: str, weights: Path | 
 
 
 @cli.command()
-@click.argument("model", type=click.Choice(list_models()), default=DEFAULT_MODEL, required=False)
+@click.argument("model", type=ModelName(), default=DEFAULT_MODEL, required=False)
 def layers(model: str) -> None:
     """List MODEL's named layers, shallow to deep, with channel count and output stride.
 
     The stride is how many input pixels one position of the layer covers: the larger, the
     larger the motifs it dreams. Measured by a forward pass; needs no weights.
     """
+    from .models import get_spec, layer_table
+
     spec = get_spec(model)
     table = layer_table(spec.build(), spec.input_size)
     click.echo(f"{model}: {len(table)} layers (* default; class=NAME terms read {spec.logits_layer})")
@@ -392,46 +441,43 @@ def classes(search: str | None) -> None:
 
 
 class FrameProgress:
-    """Frames done, frames per minute and ETA on stderr, fed by a render's frame callback.
+    """Frames done, frames per minute and the time left on stderr, fed by a render's frame
+    callback (a bar on a terminal, a plain line every 10 seconds elsewhere).
 
     The clock starts when the object is made, just before the render, so the rate counts
     only the frames this run made (not those resumed from the frames folder) and includes
-    the first frame's time. The bar itself appears with the first new frame, so a render
-    refused at the start (a frames folder from other parameters) prints no empty bar.
+    the first frame's time. The progress appears with the first new frame, so a render
+    refused at the start (a frames folder from other parameters) prints nothing empty.
     """
 
     def __init__(self, enabled: bool, folder: Path):
         self.enabled = enabled
         self.folder = folder
         self.t0 = time.time()
-        self.bar = None
+        self.reporter = None
 
     def __call__(self, info) -> None:
         if not self.enabled:
             return
-        if self.bar is None:
-            from tqdm import tqdm
+        if self.reporter is None:
+            from .progress import Reporter
 
             if info.first:
                 click.echo(f"resuming after frame {info.first} of {info.frames} in {self.folder}",
                            err=True)
             else:
                 click.echo(f"frames go to {self.folder}", err=True)
-            # smoothing=0: tqdm's rate (and so its ETA) is this run's average since t0.
-            # delay > 0: draw nothing at creation (it would show 0 frames); update draws.
-            self.bar = tqdm(total=info.frames, initial=info.first, unit="frame", file=sys.stderr,
-                            smoothing=0, dynamic_ncols=True, delay=1e-3,
-                            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} frames "
-                                       "[{elapsed}<{remaining}{postfix}]")
-            self.bar.start_t = self.t0
+            self.reporter = Reporter()
         made = info.index + 1 - info.first
-        self.bar.set_postfix_str(f"{made / max(time.time() - self.t0, 1e-9) * 60:.1f} frames/min",
-                                 refresh=False)
-        self.bar.update(info.index + 1 - self.bar.n)
+        seconds = max(time.time() - self.t0, 1e-9)
+        left = seconds / made * (info.frames - info.index - 1)
+        self.reporter.show((info.index + 1) / info.frames,
+                           f"{info.index + 1}/{info.frames} frames, {made / seconds * 60:.1f} "
+                           "frames/min", left, force=info.index + 1 == info.frames)
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        if self.reporter is not None:
+            self.reporter.close()
 
 
 def video_options(f):
@@ -451,7 +497,11 @@ def video_options(f):
                      help="Folder for the frames, kept for resuming. "
                           "Default: the first OUTPUT with .frames for its extension."),
         click.option("--restart", is_flag=True,
-                     help="Discard the frames in the frames folder and render from frame 1."),
+                     help="Discard the frames in the frames folder and render from the first "
+                          "frame (frame 0)."),
+        click.option("--mask", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                     help="Dream only part of each frame: a black-and-white image, resized to "
+                          "the frames; white is dreamed, black is left as it is, grey partly."),
         click.option("--max-pixels", type=Checked(MAX_PIXELS), default=DEFAULT_MAX_PIXELS,
                      show_default=True, help="Refuse inputs larger than this many pixels."),
         click.option("-f", "--force", is_flag=True, help="Overwrite OUTPUT if it exists."),
@@ -478,9 +528,11 @@ def _video_request(kwargs: dict, objective: str | None, cycle: tuple[str, ...],
 
 def _render(job, request, quiet: bool, folder: Path) -> None:
     """Run a video job with a frame-rate bar; report what was written."""
+    from .jobs import Hooks
+
     _quiet_warnings(quiet)
     progress = FrameProgress(enabled=not quiet, folder=folder)
-    hooks = Hooks(on_frame=progress, on_note=_note,
+    hooks = Hooks(on_frame=progress, on_note=_note, on_loading=_loading(quiet),
                   on_encode=None if quiet else lambda p: click.echo(f"encoding {p}", err=True))
     try:
         result = job(request, hooks)
@@ -526,19 +578,22 @@ class SizeType(click.ParamType):
 @config_options(defaults=FRAME_CONFIG)
 def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotate: float,
          shift: tuple[float, float], fps: float, size: tuple[int, int] | None, cycle: tuple[str, ...],
-         cycle_every: int | None, frames_dir: Path | None, restart: bool, max_pixels: int,
-         force: bool, quiet: bool, model: str, objective: str | None, weights: Path | None,
-         device: str, **kwargs) -> None:
+         cycle_every: int | None, frames_dir: Path | None, restart: bool, mask: Path | None,
+         max_pixels: int, force: bool, quiet: bool, model: str, objective: str | None,
+         weights: Path | None, device: str, **kwargs) -> None:
     """Render a zoom loop from the photo INPUT: each frame is the previous one zoomed in a
     little and dreamed again. Interrupted renders resume when the same command is run again.
 
     Example: inceptionism zoom cat.png -o dream.mp4 --frames 120 --size 640x360
     """
+    from .io.video import default_frames_dir
+    from .jobs import ZoomRequest, run_zoom
+
     request = ZoomRequest(**_video_request(
         kwargs, objective, cycle, outputs, input=input, frames=frames, fps=fps, size=size,
         motion=ZoomMotion(zoom=zoom, rotate=rotate, shift=shift), cycle_every=cycle_every,
         frames_dir=frames_dir, restart=restart, max_pixels=max_pixels, overwrite=force,
-        model=model, weights=weights, device=device, config=FRAME_CONFIG))
+        model=model, weights=weights, device=device, config=FRAME_CONFIG, mask=mask))
     _render(run_zoom, request, quiet, frames_dir or default_frames_dir(outputs[0]))
 
 
@@ -560,19 +615,23 @@ def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotat
 @config_options(defaults=FRAME_CONFIG)
 def video(input: Path, outputs: tuple[Path, ...], carry: float, flow: bool, frames: int | None,
           fps: float | None, cycle: tuple[str, ...], cycle_every: int | None,
-          frames_dir: Path | None, restart: bool, max_pixels: int, force: bool, quiet: bool,
-          model: str, objective: str | None, weights: Path | None, device: str, **kwargs) -> None:
+          frames_dir: Path | None, restart: bool, mask: Path | None, max_pixels: int, force: bool,
+          quiet: bool, model: str, objective: str | None, weights: Path | None, device: str,
+          **kwargs) -> None:
     """Dream every frame of the video INPUT, carrying each frame's dream to the next along
     the optical flow so it moves with the scene. The sound of INPUT is kept in an MP4.
     Interrupted renders resume when the same command is run again.
 
     Example: inceptionism video clip.mp4 -o dream.mp4 --layers b8
     """
+    from .io.video import default_frames_dir
+    from .jobs import VideoRequest, run_video
+
     request = VideoRequest(**_video_request(
         kwargs, objective, cycle, outputs, input=input, flow=FlowConfig(carry=carry, flow=flow),
         frames=frames, fps=fps, cycle_every=cycle_every, frames_dir=frames_dir, restart=restart,
         max_pixels=max_pixels, overwrite=force, model=model, weights=weights, device=device,
-        config=FRAME_CONFIG))
+        config=FRAME_CONFIG, mask=mask))
     _render(run_video, request, quiet, frames_dir or default_frames_dir(outputs[0]))
 
 
@@ -585,6 +644,8 @@ def video(input: Path, outputs: tuple[Path, ...], carry: float, flow: bool, fram
 def sample(output: Path, name: str, force: bool) -> None:
     """Write a sample photo to OUTPUT, to dream on when you have none at hand."""
     from PIL import Image
+
+    from .io.images import save_image
 
     with resources.as_file(resources.files("inceptionism.data") / SAMPLES[name]) as src:
         with Image.open(src) as img:
@@ -604,6 +665,8 @@ def models() -> None:
 
     row = "{:20} {:14} {:>9}  {:6}  {:13} {}"
     click.echo(row.format("model", "weights", "size", "top-1", "licence", "default layers"))
+    from .models import get_spec, list_models
+
     for name in list_models():
         spec = get_spec(name)
         top1 = f"{spec.top1:.1f}%" if spec.top1 else "n/a"

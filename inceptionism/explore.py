@@ -9,11 +9,11 @@ there, from strokes and textures in early layers to eyes, animals and buildings 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from torch import Tensor
 
-from .checks import Number
+from .config import SIZE, TOUR_CONFIG, TOUR_SIZE  # noqa: F401  (re-exported)
 from .dream import CancelToken, DreamConfig, StepInfo, dream
 from .io.images import DEFAULT_MAX_PIXELS
 from .models.base import DreamNet
@@ -22,9 +22,6 @@ from .transforms import resize
 
 # The tour dreams once per layer (19 for EfficientNet-Lite0), so it works small and short:
 # fewer octaves and steps than a single dream, with a larger step to make up for them.
-TOUR_CONFIG = replace(DreamConfig(), octaves=3, steps=6, step_size=0.02)
-TOUR_SIZE = 200  # longest side (pixels) of the photo each layer dreams on
-SIZE = Number("tour size", 32, 16_384, whole=True)  # what a tour's size may be
 
 
 @dataclass(frozen=True)

@@ -83,11 +83,7 @@ def test_working_size_counts_the_up_scaling():
 
 
 def test_dream_refuses_before_any_work(tiny_model):
-    calls = []
-
-    class Counting(torch.nn.Module):  # a model that records any forward pass
-        pass
-
+    calls = []  # the step callback: no step may be taken
     image = torch.rand(1, 3, 1, 100_000)
     with pytest.raises(InceptionismError, match="6400000x64"):
         dream(tiny_model, image, layer("c2"), DreamConfig(steps=1),
@@ -555,4 +551,3 @@ def test_load_image_error_is_still_one_sentence(tmp_path):
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
     with pytest.raises(InceptionismError):
         load_image(bad)
-    (tmp_path / "stored.json").write_text(json.dumps({}))

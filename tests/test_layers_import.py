@@ -15,7 +15,7 @@ ROOT = Path(inceptionism.__file__).parent
 
 # Higher number = higher layer. A module may import its own layer or any lower one.
 LAYERS = {
-    "io": 0, "errors": 0, "checks": 0, "data": 0, "runtime": 0,
+    "io": 0, "errors": 0, "checks": 0, "data": 0, "runtime": 0, "progress": 0, "config": 0,
     "models": 1, "classes": 1,
     "transforms": 2, "objectives": 2, "dream": 2, "explore": 2, "video": 2, "presets": 2,
     "api": 2,

@@ -35,7 +35,13 @@ from PIL import Image
 from ..checks import FPS
 from ..errors import VideoError
 from .files import atomic_write, file_sha256, run_to_end
-from .images import DEFAULT_MAX_PIXELS, check_destination, check_input_file, to_pil
+from .images import (
+    DEFAULT_MAX_PIXELS,
+    check_destination,
+    check_input_file,
+    refuse_folder,
+    to_pil,
+)
 
 VIDEO_FORMATS = {".mp4": "mp4", ".gif": "gif"}
 FRAME_NAME = "frame_{:06d}.png"
@@ -47,10 +53,24 @@ _DIGEST_LINE = re.compile(r"([0-9a-f]{64})  (frame_\d{6}\.png)")
 H264_CRF = 18  # x264 quality: 18 is visually near-lossless, which dream textures need
 
 
-def ffmpeg_exe() -> str:
-    import imageio_ffmpeg
+VIDEO_EXTRA = "pip install 'inceptionism[video]'"
 
-    return imageio_ffmpeg.get_ffmpeg_exe()
+
+def video_module(name: str):
+    """Import ``name`` (imageio_ffmpeg or cv2), which only videos need, or say in one sentence
+    how to install it: they come with the optional ``video`` extra (about 320 MB)."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise VideoError(
+            f"Videos need OpenCV and ffmpeg, which are not installed; run: {VIDEO_EXTRA}"
+        ) from None
+
+
+def ffmpeg_exe() -> str:
+    return video_module("imageio_ffmpeg").get_ffmpeg_exe()
 
 
 def video_format(path: Path) -> str:
@@ -64,6 +84,7 @@ def video_format(path: Path) -> str:
 
 def check_video_output(path: str | Path, force: bool = False, inputs: tuple[Path, ...] = ()) -> Path:
     """Refuse, before any work, a video output that cannot or must not be written."""
+    refuse_folder(path, "dream.mp4")
     path = Path(path)
     video_format(path)
     return check_destination(path, force, inputs)
@@ -285,7 +306,7 @@ class VideoInfo:
 
 
 def _open_reader(path: Path):
-    import imageio_ffmpeg
+    imageio_ffmpeg = video_module("imageio_ffmpeg")
 
     check_input_file(path, "video", VideoError)
     reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
@@ -304,7 +325,7 @@ def _open_reader(path: Path):
 
 def probe(path: str | Path) -> VideoInfo:
     """Size, frame rate, exact frame count (by decoding) and whether there is audio."""
-    import imageio_ffmpeg
+    imageio_ffmpeg = video_module("imageio_ffmpeg")
 
     path = Path(path)
     reader, meta = _open_reader(path)

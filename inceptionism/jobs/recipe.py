@@ -63,10 +63,12 @@ class Recipe:
     weights_file: str | None = None  # a state-dict file used instead of the registry's weights
     guide: str | None = None  # the guide image of a guided dream
     device: str = "cpu"
+    mask: str | None = None  # where the dream may change the photo (white) and where not
     preset: str | None = None  # informational: the config already holds its values
     # The SHA-256 the files above had when a stored recipe was made (None: not checked).
     weights_sha256: str | None = None
     guide_sha256: str | None = None
+    mask_sha256: str | None = None
 
     def to_metadata(self, weights_description: str) -> dict:
         """The JSON-ready dict stored in an output (paths made absolute, files hashed)."""
@@ -86,6 +88,9 @@ class Recipe:
         if self.guide is not None:
             path = Path(self.guide).resolve()
             meta["guide"] = {"file": str(path), "sha256": sha256_of(path)}
+        if self.mask is not None:  # absent without a mask, as in outputs made before masks
+            path = Path(self.mask).resolve()
+            meta["mask"] = {"file": str(path), "sha256": sha256_of(path)}
         return meta
 
     @classmethod
@@ -138,6 +143,7 @@ class Recipe:
         preset = text("preset", optional=True, limit=200)
         weights_file, weights_sha256 = stored_file("weights_file")
         guide, guide_sha256 = stored_file("guide")
+        mask, mask_sha256 = stored_file("mask")
         if not isinstance(meta["config"], dict):
             raise damaged("config", f"an object expected, found {_kind(meta['config'])}")
         stored = dict(meta["config"])
@@ -156,12 +162,13 @@ class Recipe:
             raise damaged(f"config.{field}" if field else "config", _lower(str(exc))) from None
         return cls(model=model, objective=objective, config=config, weights_file=weights_file,
                    guide=guide, device=device, preset=preset, weights_sha256=weights_sha256,
-                   guide_sha256=guide_sha256)
+                   guide_sha256=guide_sha256, mask=mask, mask_sha256=mask_sha256)
 
     def verify_files(self, source: Path) -> None:
         """Refuse when a file this recipe was made with is gone or has changed."""
         for what, path, digest in (("weights file", self.weights_file, self.weights_sha256),
-                                   ("guide image", self.guide, self.guide_sha256)):
+                                   ("guide image", self.guide, self.guide_sha256),
+                                   ("mask", self.mask, self.mask_sha256)):
             if path is None or digest is None:
                 continue
             if not Path(path).is_file():

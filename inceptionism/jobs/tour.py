@@ -98,8 +98,8 @@ def run_tour(request: TourRequest, hooks: Hooks | None = None,
     if request.layers is not None and not all(request.layers):
         raise InceptionismError(f"Layer list '{','.join(request.layers)}' has an empty name.")
     image = load_image(request.input, max_pixels=request.max_pixels)
-    dreamer = dreamer or Dreamer(request.model, weights=request.weights, device=request.device,
-                                 max_pixels=request.max_pixels)
+    dreamer = dreamer or hooks.load(request.model, request.weights, request.device,
+                                    max_pixels=request.max_pixels)
     names = dreamer.model.net.check_layers(list(request.layers or dreamer.layer_names))
     tile_paths = _tile_paths(request, names)
     tour = dreamer.explore(image.rgb, names, config, request.size, callback=hooks.on_step,

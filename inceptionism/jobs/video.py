@@ -18,7 +18,7 @@ from ..checks import FPS, FRAMES
 from ..dream import DreamConfig
 from ..errors import Cancelled, InceptionismError, Interrupted
 from ..io.files import file_sha256
-from ..io.images import DEFAULT_MAX_PIXELS, load_image, pil_to_rgb, to_pil
+from ..io.images import DEFAULT_MAX_PIXELS, is_still_image, load_image, load_mask, pil_to_rgb, to_pil
 from ..io.video import (
     FrameStore,
     check_video_output,
@@ -30,7 +30,7 @@ from ..io.video import (
 from ..models.zoo import DEFAULT_MODEL
 from ..presets import get_preset
 from ..video import FRAME_CONFIG, FlowConfig, ZoomMotion, render_video, render_zoom
-from .base import Hooks
+from .base import Hooks, require_file
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class VideoOptions:
     model: str = DEFAULT_MODEL
     weights: Path | None = None  # a state-dict file instead of the model's own weights
     device: str = "cpu"
+    mask: Path | None = None  # white: dream, black: keep the picture (resized to the frames)
     objectives: Sequence[str | None] = (None,)  # cycled over the video (None: model default)
     cycle_every: int | None = None  # frames per objective (None: they share the video evenly)
     frames_dir: Path | None = None  # where frames are kept (None: first output + .frames)
@@ -140,9 +141,17 @@ def _render_and_encode(request: VideoOptions, render: Callable, store: FrameStor
     return VideoResult(tuple(request.outputs), made, float(fps), store.folder, tuple(notes))
 
 
-def _dreamer(request: VideoOptions, dreamer: Dreamer | None) -> Dreamer:
-    return dreamer or Dreamer(request.model, weights=request.weights, device=request.device,
-                              max_pixels=request.max_pixels)
+def _dreamer(request: VideoOptions, dreamer: Dreamer | None, hooks: Hooks) -> Dreamer:
+    return dreamer or hooks.load(request.model, request.weights, request.device,
+                                 max_pixels=request.max_pixels)
+
+
+def _mask(request: VideoOptions, size: tuple[int, int]):
+    """The mask for frames of ``size`` (width, height), or None."""
+    if request.mask is None:
+        return None
+    require_file(request.mask, "Mask")
+    return load_mask(request.mask, size, request.max_pixels)
 
 
 def run_zoom(request: ZoomRequest, hooks: Hooks | None = None,
@@ -158,7 +167,7 @@ def run_zoom(request: ZoomRequest, hooks: Hooks | None = None,
     FPS.check(request.fps)  # before the frames are rendered, not when they are encoded
     store = _check_outputs(request, request.input)
     image = load_image(request.input, max_pixels=request.max_pixels)
-    dreamer = _dreamer(request, dreamer)
+    dreamer = _dreamer(request, dreamer, hooks)
     # The frame size, not the photo's, is what each frame dreams: checked before it is made.
     dreamer.check_size(*(request.size or image.size), config, "frame")
     rgb = image.rgb
@@ -167,11 +176,13 @@ def run_zoom(request: ZoomRequest, hooks: Hooks | None = None,
     if request.size is not None and request.size != image.size:
         fitted = ImageOps.fit(to_pil(rgb), request.size, method=Image.Resampling.BICUBIC)
         rgb, _ = pil_to_rgb(fitted)
+    mask = _mask(request, (rgb.shape[1], rgb.shape[0]))
 
     def render() -> int:
         return render_zoom(dreamer, rgb, store, request.frames, list(request.objectives),
                            request.motion, config, cycle_every=request.cycle_every,
-                           restart=request.restart, on_frame=hooks.on_frame, cancel=hooks.cancel)
+                           restart=request.restart, on_frame=hooks.on_frame, cancel=hooks.cancel,
+                           mask=mask)
 
     return _render_and_encode(request, render, store, request.frames, request.fps, None, False,
                               hooks, notes)
@@ -184,6 +195,10 @@ def run_video(request: VideoRequest, hooks: Hooks | None = None,
     hooks = (hooks or Hooks()).collecting(notes)
     config = _config(request)
     request.flow.validate()
+    if is_still_image(request.input):
+        raise InceptionismError(f"Input {request.input} is a still image, not a video; a zoom "
+                                "makes a video from a photo.", remedy="zoom",
+                                problem=f"Input {request.input} is a still image, not a video")
     if request.frames is not None:
         FRAMES.check(request.frames)
     if request.fps is not None:
@@ -197,7 +212,8 @@ def run_video(request: VideoRequest, hooks: Hooks | None = None,
     if info.frames < 1:
         raise InceptionismError(f"Input {request.input} holds no video frames.")
     total = min(request.frames or info.frames, info.frames)
-    dreamer = _dreamer(request, dreamer)
+    mask = _mask(request, (info.width, info.height))
+    dreamer = _dreamer(request, dreamer, hooks)
     dreamer.check_size(info.width, info.height, config, "frame")  # before any frame
     source_id = file_sha256(request.input)
 
@@ -205,7 +221,7 @@ def run_video(request: VideoRequest, hooks: Hooks | None = None,
         return render_video(dreamer, read_frames(request.input, request.max_pixels), store, total,
                             source_id, list(request.objectives), request.flow, config,
                             cycle_every=request.cycle_every, restart=request.restart,
-                            on_frame=hooks.on_frame, cancel=hooks.cancel)
+                            on_frame=hooks.on_frame, cancel=hooks.cancel, mask=mask)
 
     audio = request.input if info.has_audio else None
     return _render_and_encode(request, render, store, total, request.fps or info.fps, audio,

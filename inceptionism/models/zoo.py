@@ -104,4 +104,4 @@ register_model(ModelSpec(
     top1=76.1, description="ResNet-50, ImageNet-1k",
 ))
 
-DEFAULT_MODEL = "efficientnet_lite0"
+from ..config import DEFAULT_MODEL  # noqa: E402,F401  (the default model, re-exported)

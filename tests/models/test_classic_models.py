@@ -204,8 +204,11 @@ def test_cli_offline_says_which_file_to_get_and_where_to_put_it(
     rc = main(["dream", str(src), "-o", str(out), "--model", "googlenet"])
     err = capsys.readouterr().err
     assert rc == 1
+    # progress lines first ("loading googlenet", "downloading ..."), then one error sentence
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: Cannot download googlenet-1378be20.pth")
+    assert [line for line in lines if line.startswith("error: ")] == lines[-1:]
+    assert lines[-1].startswith("error: Cannot download googlenet-1378be20.pth")
+    assert all(line.startswith(("loading ", "downloading ")) for line in lines[:-1])
     assert url in err
     assert str(tmp_path / "cache" / "googlenet-1378be20.pth") in err
     assert "--weights FILE" in err
