@@ -43,6 +43,7 @@ from .config import SIZE as TOUR_SIZES
 from .io.limits import DEFAULT_MAX_PIXELS
 from .io.sheet import COLUMNS
 from .presets import PRESETS
+from .web.command import serve as serve_command
 
 # Nothing above imports PyTorch (nor numpy): `--help`, `classes` and bad command lines answer
 # at once. The jobs, models and io are imported inside the commands that use them.
@@ -722,6 +723,9 @@ def models() -> None:
                               top1, spec.license, ",".join(spec.default_layers)))
     click.echo(f"Downloaded weights are cached in {cache_dir()} (set {CACHE_ENV} to change); "
                f"--weights FILE uses a file of your own instead.")
+
+
+cli.add_command(serve_command)  # the web studio (inceptionism/web)
 
 
 def _warning_note(message, category, filename, lineno, file=None, line=None) -> None:

@@ -20,7 +20,7 @@ LAYERS = {
     "transforms": 2, "objectives": 2, "dream": 2, "explore": 2, "video": 2, "presets": 2,
     "api": 2,
     "jobs": 3,
-    "cli": 4, "__main__": 4,
+    "cli": 4, "__main__": 4, "web": 4,
     "__init__": 5,  # the package's front door re-exports everything
 }
 
