@@ -2,15 +2,19 @@
 
 Every failure a user can cause ends as one sentence on stderr and a non-zero exit status:
 1 for a problem with the inputs or environment, 2 for a malformed command line, 130 when
-interrupted. Set INCEPTIONISM_DEBUG=1 to see a traceback for unexpected errors.
+interrupted (143 when terminated by SIGTERM, which is handled like Ctrl-C). Set
+INCEPTIONISM_DEBUG=1 to see a traceback for unexpected errors.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import re
+import signal
 import sys
 import time
+import warnings
 from importlib import resources
 from pathlib import Path
 
@@ -18,26 +22,31 @@ import click
 from click.core import ParameterSource
 
 from . import __version__
-from .dream import PRECISIONS, PYRAMIDS, DreamConfig
-from .errors import InceptionismError, Interrupted
-from .explore import TOUR_CONFIG, TOUR_SIZE
-from .io.images import DEFAULT_MAX_PIXELS, save_image
-from .io.video import default_frames_dir
-from .jobs import (
-    DreamRequest,
-    Hooks,
-    TourRequest,
-    VideoRequest,
-    ZoomRequest,
-    run_dream,
-    run_tour,
-    run_video,
-    run_zoom,
+from .checks import FPS, FRAMES, MAX_PIXELS, Number, _fmt
+from .config import (
+    CARRY,
+    DEFAULT_MODEL,
+    EVERY,
+    FRAME_CONFIG,
+    LIMITS,
+    MOTION,
+    PRECISIONS,
+    PYRAMIDS,
+    TOUR_CONFIG,
+    TOUR_SIZE,
+    DreamConfig,
+    FlowConfig,
+    ZoomMotion,
 )
-from .models import get_spec, layer_table, list_models
-from .models.zoo import DEFAULT_MODEL
+from .errors import InceptionismError, Interrupted
+from .config import SIZE as TOUR_SIZES
+from .io.limits import DEFAULT_MAX_PIXELS
+from .io.sheet import COLUMNS
 from .presets import PRESETS
-from .video import FRAME_CONFIG, FlowConfig, ZoomMotion
+from .web.command import serve as serve_command
+
+# Nothing above imports PyTorch (nor numpy): `--help`, `classes` and bad command lines answer
+# at once. The jobs, models and io are imported inside the commands that use them.
 
 # click >= 8.2 raises this for a bare `inceptionism`; older versions print the help themselves
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
@@ -45,8 +54,61 @@ D = DreamConfig()  # the defaults shown in --help come from the API's own config
 SAMPLES = {"chelsea": "chelsea.png", "coffee": "coffee.png"}
 
 
+class ModelName(click.ParamType):
+    """A registered model's name, or the path of an ONNX (.onnx) or TensorFlow (.pb) model
+    file. The registry is read only when a name is checked, not to show --help (reading it
+    imports PyTorch); an unknown name gets one sentence with the list, never the list as
+    the parameter's name."""
+
+    name = "MODEL"
+
+    def convert(self, value, param, ctx):
+        from .models import list_models
+        from .models.registry import GRAPH_SUFFIXES
+
+        names = list_models()
+        if value not in names and Path(str(value)).suffix.lower() not in GRAPH_SUFFIXES:
+            self.fail(f"unknown model '{value}'; the models are {', '.join(names)} "
+                      "(see `inceptionism models`), or give an .onnx or .pb file.", param, ctx)
+        return value
+
+    def get_metavar(self, param, ctx=None):
+        return "MODEL"
+
+
 def _err(message: str) -> None:
     click.echo(f"error: {message}", err=True)
+
+
+class Checked(click.types._NumberRangeBase):
+    """A number option read and checked by the library's own rule (:class:`checks.Number`),
+    so the CLI and the API accept exactly the same values and word refusals the same way.
+    (A click range type only so that --help shows the range as click's own ranges do.)"""
+
+    def __init__(self, number: Number):
+        super().__init__(min=number.low, max=number.high, min_open=number.low_open)
+        self.number = number
+        self.name = "integer" if number.whole else "float"
+        self._number_class = int if number.whole else float
+
+    def convert(self, value, param, ctx):
+        try:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return self.number.check(value)  # a default
+            return self.number.parse(str(value))
+        except InceptionismError as exc:
+            self.fail(str(exc), param, ctx)
+
+    def _clamp(self, bound, dir, open):  # never clamps: out-of-range values are refused
+        raise NotImplementedError
+
+    def _describe_range(self) -> str:
+        low = "" if self.min is None else f"{_fmt(self.min)}{'<' if self.min_open else '<='}"
+        high = "" if self.max is None else f"<={_fmt(self.max)}"
+        return f"{low}x{high}"
+
+    def __repr__(self) -> str:
+        return f"Checked({self.number.label})"
 
 
 # How the CLI words each remedy a library error names (see errors.InceptionismError): the
@@ -61,6 +123,7 @@ REMEDIES = {
     "cpu": "{problem}; use --device cpu.",
     "tiles_dir": "--tiles-dir {problem}.",
     "same_output": "{problem} with -o.",
+    "zoom": "{problem}; `inceptionism zoom` makes a video from a photo.",
 }
 
 
@@ -71,38 +134,45 @@ def cli_message(exc: InceptionismError) -> str:
 
 
 class ProgressBar:
-    """A tqdm bar on stderr fed by a step callback: a still dream's :class:`StepInfo` (octave,
-    size, objective) or, with ``tour=True``, the layer tour's ``TourStep`` (layer)."""
+    """Progress on stderr fed by a step callback: a still dream's :class:`StepInfo` (octave,
+    size, objective) or, with ``tour=True``, the layer tour's ``TourStep`` (layer). The time
+    left is estimated from the work done, each step weighted by its octave's pixels. A bar on
+    a terminal; elsewhere (a log, a pipe) a plain line every 10 seconds and at each octave's
+    end."""
 
     def __init__(self, enabled: bool, tour: bool = False):
         self.enabled = enabled
         self.tour = tour
-        self.bar = None
+        self.reporter = self.eta = None
 
     def __call__(self, info) -> None:
         if not self.enabled:
             return
-        step = info.step if self.tour else info
-        if self.bar is None:  # every layer of a tour dreams the same octaves and steps
-            from tqdm import tqdm
+        if self.reporter is None:
+            from .progress import Eta, Reporter
 
-            total = (info.count if self.tour else 1) * step.octaves * step.steps
-            self.bar = tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=True,
-                            leave=False)
-        if self.tour:
-            self.bar.set_description(f"layer {info.layer} ({info.index + 1}/{info.count})",
-                                     refresh=False)
+            self.reporter, self.eta = Reporter(), Eta()
+        step = info.step if self.tour else info
+        done, total = step.work
+        if self.tour:  # every layer of a tour dreams the same octaves and steps
+            done, total = info.index * total + done, info.count * total
+            text = f"layer {info.layer} ({info.index + 1}/{info.count})"
         else:
             h, w = info.size
-            # Redraw at once when a new octave starts, so every octave shows up at least once.
-            self.bar.set_description(f"octave {info.octave + 1}/{info.octaves} ({w}x{h})",
-                                     refresh=info.step == 0)
-            self.bar.set_postfix_str(f"objective {info.objective:.3g}", refresh=False)
-        self.bar.update(1)
+            text = (f"octave {info.octave + 1}/{info.octaves} ({w}x{h}) step {info.step + 1}/"
+                    f"{info.steps}, objective {info.objective:.3g}")
+        octave_done = step.step + 1 == step.steps
+        self.reporter.show(done / total, text, self.eta.update(done, total), force=octave_done)
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        if self.reporter is not None:
+            self.reporter.close()
+
+
+def _loading(quiet: bool):
+    """The on_loading hook: a line on stderr while the model loads, so the pause before the
+    first progress line is explained."""
+    return None if quiet else lambda text: click.echo(f"loading {text}...", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -117,18 +187,28 @@ def model_options(f=None, *, objective: bool = True):
     ``objective=False`` leaves out --layers, for commands that choose layers otherwise.
     """
     options = [
-        click.option("-m", "--model", type=click.Choice(list_models()), default=DEFAULT_MODEL,
-                     show_default=True, help="Network to dream with (see `inceptionism models`)."),
+        click.option("-m", "--model", type=ModelName(), default=DEFAULT_MODEL,
+                     show_default=True,
+                     help="Network to dream with (see `inceptionism models`), or the path of an "
+                          "ONNX (.onnx) or frozen TensorFlow (.pb) model file."),
         click.option("-l", "--layers", "objective", metavar="SPEC", default=None,
                      help="What to amplify, as comma-separated terms TARGET[:WEIGHT]: a layer "
                           "(b10), channels (b12/37, b12/3+37), an ImageNet class (class=jellyfish, "
                           "class=107), or a weighted mix (b10:0.7,b12/37:0.3). "
                           "Default: the model's default layer. See `inceptionism layers`."),
         click.option("--weights", type=click.Path(path_type=Path, dir_okay=False), default=None,
-                     help="Load the model's weights from this state-dict file instead of its own "
-                          "source (e.g. a torchvision file copied by hand, offline)."),
+                     help="Load the model's weights from this file instead of its own source "
+                          "(e.g. a torchvision state dict copied by hand, offline; for inception5h "
+                          "inception5h.zip or its .pb; for bvlc_googlenet googlenet-12.onnx)."),
         click.option("--device", default="cpu", show_default=True,
-                     help="cpu, cuda, cuda:N, or auto (CUDA when available)."),
+                     help="cpu, cuda, cuda:N, mps (Apple-silicon GPU), or auto (CUDA, else MPS, "
+                          "else the CPU)."),
+        click.option("--preprocess", metavar="CONVENTION", default=None,
+                     help="The network's input convention, instead of the model's own: caffe "
+                          "(BGR, 0..255 minus 104,117,123), torch (ImageNet mean/std), tf (-1..1), "
+                          "inception5h (0..255 minus 117), raw, or key=value pairs such as "
+                          "\"order=bgr scale=255 mean=104,117,123 std=1\". A model file's "
+                          "default is torch."),
     ]
     if not objective:
         options.pop(1)
@@ -148,21 +228,21 @@ def config_options(f=None, *, defaults: DreamConfig = D):
     options = [
         click.option("--preset", type=click.Choice(list(PRESETS)), default=None,
                      help=f"A named look ({presets}). Options given explicitly override it."),
-        click.option("--octaves", type=click.IntRange(min=1), default=d.octaves, show_default=True,
+        click.option("--octaves", type=Checked(LIMITS["octaves"]), default=d.octaves, show_default=True,
                      help="Number of scales to dream at, smallest first."),
-        click.option("--octave-scale", type=click.FloatRange(min=1, min_open=True),
+        click.option("--octave-scale", type=Checked(LIMITS["octave_scale"]),
                      default=d.octave_scale, show_default=True, help="Size ratio between octaves."),
-        click.option("--steps", type=click.IntRange(min=0), default=d.steps, show_default=True,
+        click.option("--steps", type=Checked(LIMITS["steps"]), default=d.steps, show_default=True,
                      help="Gradient-ascent steps per octave."),
-        click.option("--step-size", type=click.FloatRange(min=0, min_open=True), default=d.step_size,
+        click.option("--step-size", type=Checked(LIMITS["step_size"]), default=d.step_size,
                      show_default=True, help="Mean change per step, in pixel units of 0..1."),
-        click.option("--jitter", type=click.IntRange(min=0), default=d.jitter, show_default=True,
+        click.option("--jitter", type=Checked(LIMITS["jitter"]), default=d.jitter, show_default=True,
                      help="Largest random shift per step, in pixels."),
-        click.option("--smoothing", type=click.FloatRange(min=0), default=d.smoothing,
+        click.option("--smoothing", type=Checked(LIMITS["smoothing"]), default=d.smoothing,
                      show_default=True,
                      help="Sigma in pixels of the gradient's Gaussian blur at each octave's first "
                           "step (0: off). Larger: smoother, larger shapes."),
-        click.option("--smoothing-growth", type=click.FloatRange(min=0), default=d.smoothing_growth,
+        click.option("--smoothing-growth", type=Checked(LIMITS["smoothing_growth"]), default=d.smoothing_growth,
                      show_default=True,
                      help="The sigma grows by this many pixels over each octave's steps: fine "
                           "strokes first, smoother shapes last."),
@@ -173,18 +253,21 @@ def config_options(f=None, *, defaults: DreamConfig = D):
         click.option("--pyramid", type=click.Choice(PYRAMIDS), default=d.pyramid, show_default=True,
                      help="octave: add the dreamed detail to each larger scale of the photo (the "
                           "classic); recursive: blend the whole up-scaled dream into it (softer)."),
-        click.option("--blend", type=click.FloatRange(0, 1), default=d.blend, show_default=True,
+        click.option("--blend", type=Checked(LIMITS["blend"]), default=d.blend, show_default=True,
                      help="Recursive pyramid: share of the up-scaled dream at each scale (higher: "
                           "stronger, blurrier dream; lower: more of the sharp photo)."),
-        click.option("--tile-size", type=click.IntRange(min=32), default=d.tile_size,
+        click.option("--tile-size", type=Checked(LIMITS["tile_size"]), default=d.tile_size,
                      show_default=True,
                      help="Largest tile fed to the network at once; bounds memory on large images."),
-        click.option("--min-size", type=click.IntRange(min=8), default=d.min_size, show_default=True,
+        click.option("--min-size", type=Checked(LIMITS["min_size"]), default=d.min_size, show_default=True,
                      help="Smallest side an octave may have; smaller images are dreamed up-scaled. "
                           "Raised to the model's own minimum where that is larger "
                           "(inception_v3: 75)."),
-        click.option("--seed", type=int, default=d.seed, show_default=True,
+        click.option("--seed", type=Checked(LIMITS["seed"]), default=d.seed, show_default=True,
                      help="Random seed: the same inputs and seed give the same image."),
+        click.option("--keep-colors/--no-keep-colors", default=d.keep_colors, show_default=True,
+                     help="Change only the luminance: the photo keeps its own colours (like "
+                          "neural-style's -original_colors)."),
         click.option("--precision", type=click.Choice(PRECISIONS), default=d.precision,
                      show_default=True,
                      help="Network arithmetic; bfloat16 is faster on CPUs with AVX512-BF16 or "
@@ -219,16 +302,24 @@ def given(name: str) -> bool:
 @click.option("--params-from", type=click.Path(path_type=Path, dir_okay=False), default=None,
               metavar="PREVIOUS",
               help="Re-run with the parameters stored in PREVIOUS, an earlier output (model, "
-                   "weights, objective, guide, every setting, seed, device); options given here "
-                   "override them. Same version and device: a bit-identical image.")
+                   "weights, objective, guide, mask, every setting, seed, device); options given "
+                   "here override them. Same version and device: a bit-identical image.")
+@click.option("--mask", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Dream only part of the photo: a black-and-white image, resized to the photo; "
+                   "white is dreamed, black is left exactly as it is, grey partly (blur its "
+                   "edges for a soft transition).")
+@click.option("--depth", type=click.Choice(["8", "16"]), default=None,
+              help="Bits per channel of OUTPUT. Default: the photo's (16-bit PNG and TIFF stay "
+                   "16-bit; other formats hold 8).")
 @config_options
-@click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS,
+@click.option("--max-pixels", type=Checked(MAX_PIXELS), default=DEFAULT_MAX_PIXELS,
               show_default=True, help="Refuse inputs larger than this many pixels.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def dream(input: Path, output: Path, model: str, objective: str | None, device: str,
-          weights: Path | None, guide: Path | None, params_from: Path | None, max_pixels: int,
-          force: bool, quiet: bool, **kwargs) -> None:
+          weights: Path | None, guide: Path | None, params_from: Path | None, mask: Path | None,
+          depth: str | None, max_pixels: int, force: bool, quiet: bool, preprocess: str | None,
+          **kwargs) -> None:
     """Dream on the photo INPUT and write the result to OUTPUT.
 
     \b
@@ -238,19 +329,24 @@ def dream(input: Path, output: Path, model: str, objective: str | None, device: 
       inceptionism dream cat.png -o guided.png --guide flowers.jpg --layers b9
       inceptionism dream --params-from dream.png cat.png -o again.png
     """
+    _quiet_warnings(quiet)
     if params_from is not None and kwargs.get("preset") is not None:
         raise InceptionismError("Use either --preset or --params-from, not both.")
     preset, values = kwargs.pop("preset"), _config_values(kwargs)
+    from .jobs import DreamRequest, Hooks, run_dream
+
     request = DreamRequest(
         input=input, output=output, params_from=params_from, max_pixels=max_pixels,
         overwrite=force, download_progress=not quiet, preset=preset,
         config=DreamConfig(**values), overrides={k: v for k, v in values.items() if given(k)},
+        depth=int(depth) if depth else None,
         **{name: value for name, value in (("model", model), ("objective", objective),
-           ("device", device), ("weights", weights), ("guide", guide)) if given(name)},
+           ("device", device), ("weights", weights), ("guide", guide), ("mask", mask),
+           ("preprocess", preprocess)) if given(name)},
     )
     progress = ProgressBar(enabled=not quiet)
     try:
-        run_dream(request, Hooks(on_step=progress, on_note=_note))
+        run_dream(request, Hooks(on_step=progress, on_note=_note, on_loading=_loading(quiet)))
     finally:
         progress.close()
     if not quiet:
@@ -273,25 +369,28 @@ def _config_values(kwargs: dict) -> dict:
 @model_options(objective=False)
 @click.option("-l", "--layers", "tour_layers", metavar="NAMES", default=None,
               help="Comma-separated layers to visit, in order. Default: every layer of the "
-                   "model, shallow to deep (see `inceptionism layers`).")
-@click.option("--size", type=click.IntRange(min=32), default=TOUR_SIZE, show_default=True,
+                   "model, shallow to deep (see `inceptionism layers`); for inception5h the "
+                   "seed's twelve layers, numbered 0 (conv2d0) to 11 (mixed5b); for a model "
+                   "file twelve of its block outputs.")
+@click.option("--size", type=Checked(TOUR_SIZES), default=TOUR_SIZE, show_default=True,
               help="The photo is shrunk to this longest side before dreaming: each tile is this "
                    "big, and the tour stays quick (one to two minutes for Lite0's 19 layers on 2 CPU "
                    "cores).")
-@click.option("--columns", type=click.IntRange(min=1), default=None,
+@click.option("--columns", type=Checked(COLUMNS), default=None,
               help="Tiles per row. Default: a roughly square sheet.")
 @click.option("--original/--no-original", default=True, show_default=True,
               help="Put the (shrunken) photo itself first on the sheet, to compare against.")
 @click.option("--tiles-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Also save each layer's dream as DIR/LAYER.png, with its parameters.")
 @config_options(defaults=TOUR_CONFIG)
-@click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS,
+@click.option("--max-pixels", type=Checked(MAX_PIXELS), default=DEFAULT_MAX_PIXELS,
               show_default=True, help="Refuse inputs larger than this many pixels.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def explore(input: Path, output: Path, model: str, device: str, weights: Path | None,
             tour_layers: str | None, size: int, columns: int | None, original: bool,
-            tiles_dir: Path | None, max_pixels: int, force: bool, quiet: bool, **kwargs) -> None:
+            tiles_dir: Path | None, max_pixels: int, force: bool, quiet: bool,
+            preprocess: str | None, **kwargs) -> None:
     """Layer tour: dream INPUT at every layer of the model, shallow to deep, and lay the
     dreams out as one contact sheet with each layer's name under its tile.
 
@@ -302,17 +401,21 @@ def explore(input: Path, output: Path, model: str, device: str, weights: Path | 
     \b
     Example: inceptionism explore cat.png -o sheet.png --tiles-dir tiles
     """
+    _quiet_warnings(quiet)
     preset, values = kwargs.pop("preset"), _config_values(kwargs)
     names = None if tour_layers is None else [n.strip() for n in tour_layers.split(",")]
+    from .jobs import Hooks, TourRequest, run_tour
+
     request = TourRequest(
         input=input, output=output, model=model, weights=weights, device=device, layers=names,
         size=size, columns=columns, original=original, tiles_dir=tiles_dir, preset=preset,
         overrides={k: v for k, v in values.items() if given(k)}, max_pixels=max_pixels,
-        overwrite=force,
+        overwrite=force, preprocess=preprocess,
     )
     progress = ProgressBar(enabled=not quiet, tour=True)
     try:
-        result = run_tour(request, Hooks(on_step=progress, on_note=_note))
+        result = run_tour(request, Hooks(on_step=progress, on_note=_note,
+                                         on_loading=_loading(quiet)))
     finally:
         progress.close()
     if not quiet:
@@ -321,30 +424,65 @@ def explore(input: Path, output: Path, model: str, device: str, weights: Path | 
 
 
 @cli.command()
-@click.argument("model", type=click.Choice(list_models()), default=DEFAULT_MODEL, required=False)
-def layers(model: str) -> None:
+@click.argument("model", type=ModelName(), default=DEFAULT_MODEL, required=False)
+@click.option("--weights", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="For models read from a file (inception5h, bvlc_googlenet): that file, "
+                   "instead of the cached download.")
+def layers(model: str, weights: Path | None) -> None:
     """List MODEL's named layers, shallow to deep, with channel count and output stride.
 
     The stride is how many input pixels one position of the layer covers: the larger, the
-    larger the motifs it dreams. Measured by a forward pass; needs no weights.
+    larger the motifs it dreams. Measured by a forward pass; needs no weights, except for
+    models that are a graph file (inception5h, bvlc_googlenet, an .onnx or .pb path), whose
+    layers are the file's own tensors: every node of the graph.
     """
-    spec = get_spec(model)
-    table = layer_table(spec.build(), spec.input_size)
+    from .models import layer_table
+    from .models.registry import model_spec
+
+    spec = model_spec(model)
+    if spec.build is not None:
+        table = layer_table(spec.build(), spec.input_size)
+    else:
+        from .api import Dreamer
+
+        table = Dreamer(model, weights=weights, fast=False).layers()
+    width = max(12, *(len(info.name) for info in table))
     click.echo(f"{model}: {len(table)} layers (* default; class=NAME terms read {spec.logits_layer})")
-    click.echo(f"  {'layer':12} {'channels':>8} {'stride':>7}")
+    click.echo(f"  {'layer':{width}} {'channels':>8} {'stride':>7}")
     for info in table:
         mark = "*" if info.name in spec.default_layers else " "
-        click.echo(f"{mark} {info.name:12} {info.channels:8d} {info.stride_text:>7}")
+        click.echo(f"{mark} {info.name:{width}} {info.channels:8d} {info.stride_text:>7}")
 
 
 @cli.command()
 @click.argument("search", required=False)
-def classes(search: str | None) -> None:
-    """List the 1000 ImageNet classes (index and name) for class=NAME objectives, or those
-    matching SEARCH."""
-    from .classes import imagenet_classes, search_classes
+@click.option("-m", "--model", type=ModelName(), default=None,
+              help="A model with class names of its own (inception5h: the 1008 of its zip). "
+                   "Default: the 1000 ImageNet classes of the registered ImageNet models.")
+@click.option("--weights", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="That model's file, instead of the cached download.")
+def classes(search: str | None, model: str | None, weights: Path | None) -> None:
+    """List the classes (index and name) for class=NAME objectives, or those matching
+    SEARCH: the 1000 ImageNet classes, or a model's own (--model inception5h)."""
+    from .classes import _key, imagenet_classes, search_classes
 
     names = imagenet_classes()
+    if model is not None:
+        from .api import Dreamer
+
+        labels = Dreamer(model, weights=weights, fast=False).labels
+        if labels == ():
+            raise InceptionismError(
+                f"Model {model} came without class names (for inception5h: its zip holds them; "
+                f"a bare .pb needs imagenet_comp_graph_label_strings.txt beside it); use class=INDEX.")
+        if labels is not None:
+            key = _key(search or "")
+            indices = [i for i, name in enumerate(labels) if key in _key(name)]
+            if search and not indices:
+                raise InceptionismError(f"No class name of {model} contains '{search}'.")
+            for i in indices:
+                click.echo(f"{i:4d} {labels[i]}")
+            return
     indices = search_classes(search, limit=len(names)) if search else range(len(names))
     if search and not indices:
         raise InceptionismError(f"No ImageNet class name contains or resembles '{search}'.")
@@ -353,46 +491,43 @@ def classes(search: str | None) -> None:
 
 
 class FrameProgress:
-    """Frames done, frames per minute and ETA on stderr, fed by a render's frame callback.
+    """Frames done, frames per minute and the time left on stderr, fed by a render's frame
+    callback (a bar on a terminal, a plain line every 10 seconds elsewhere).
 
     The clock starts when the object is made, just before the render, so the rate counts
     only the frames this run made (not those resumed from the frames folder) and includes
-    the first frame's time. The bar itself appears with the first new frame, so a render
-    refused at the start (a frames folder from other parameters) prints no empty bar.
+    the first frame's time. The progress appears with the first new frame, so a render
+    refused at the start (a frames folder from other parameters) prints nothing empty.
     """
 
     def __init__(self, enabled: bool, folder: Path):
         self.enabled = enabled
         self.folder = folder
         self.t0 = time.time()
-        self.bar = None
+        self.reporter = None
 
     def __call__(self, info) -> None:
         if not self.enabled:
             return
-        if self.bar is None:
-            from tqdm import tqdm
+        if self.reporter is None:
+            from .progress import Reporter
 
             if info.first:
                 click.echo(f"resuming after frame {info.first} of {info.frames} in {self.folder}",
                            err=True)
             else:
                 click.echo(f"frames go to {self.folder}", err=True)
-            # smoothing=0: tqdm's rate (and so its ETA) is this run's average since t0.
-            # delay > 0: draw nothing at creation (it would show 0 frames); update draws.
-            self.bar = tqdm(total=info.frames, initial=info.first, unit="frame", file=sys.stderr,
-                            smoothing=0, dynamic_ncols=True, delay=1e-3,
-                            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} frames "
-                                       "[{elapsed}<{remaining}{postfix}]")
-            self.bar.start_t = self.t0
+            self.reporter = Reporter()
         made = info.index + 1 - info.first
-        self.bar.set_postfix_str(f"{made / max(time.time() - self.t0, 1e-9) * 60:.1f} frames/min",
-                                 refresh=False)
-        self.bar.update(info.index + 1 - self.bar.n)
+        seconds = max(time.time() - self.t0, 1e-9)
+        left = seconds / made * (info.frames - info.index - 1)
+        self.reporter.show((info.index + 1) / info.frames,
+                           f"{info.index + 1}/{info.frames} frames, {made / seconds * 60:.1f} "
+                           "frames/min", left, force=info.index + 1 == info.frames)
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        if self.reporter is not None:
+            self.reporter.close()
 
 
 def video_options(f):
@@ -405,15 +540,19 @@ def video_options(f):
                      help="Cycle through objectives over the video: give --cycle once per "
                           "objective, in order (--cycle b6 --cycle b10 --cycle b12/37). "
                           "Replaces --layers."),
-        click.option("--cycle-every", type=click.IntRange(min=1), default=None,
+        click.option("--cycle-every", type=Checked(EVERY), default=None,
                      help="Frames per objective when cycling, starting over after the last. "
                           "Default: the objectives share the video evenly."),
         click.option("--frames-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
                      help="Folder for the frames, kept for resuming. "
                           "Default: the first OUTPUT with .frames for its extension."),
         click.option("--restart", is_flag=True,
-                     help="Discard the frames in the frames folder and render from frame 1."),
-        click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS,
+                     help="Discard the frames in the frames folder and render from the first "
+                          "frame (frame 0)."),
+        click.option("--mask", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                     help="Dream only part of each frame: a black-and-white image, resized to "
+                          "the frames; white is dreamed, black is left as it is, grey partly."),
+        click.option("--max-pixels", type=Checked(MAX_PIXELS), default=DEFAULT_MAX_PIXELS,
                      show_default=True, help="Refuse inputs larger than this many pixels."),
         click.option("-f", "--force", is_flag=True, help="Overwrite OUTPUT if it exists."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
@@ -439,8 +578,11 @@ def _video_request(kwargs: dict, objective: str | None, cycle: tuple[str, ...],
 
 def _render(job, request, quiet: bool, folder: Path) -> None:
     """Run a video job with a frame-rate bar; report what was written."""
+    from .jobs import Hooks
+
+    _quiet_warnings(quiet)
     progress = FrameProgress(enabled=not quiet, folder=folder)
-    hooks = Hooks(on_frame=progress, on_note=_note,
+    hooks = Hooks(on_frame=progress, on_note=_note, on_loading=_loading(quiet),
                   on_encode=None if quiet else lambda p: click.echo(f"encoding {p}", err=True))
     try:
         result = job(request, hooks)
@@ -458,7 +600,8 @@ class SizeType(click.ParamType):
         if isinstance(value, tuple):
             return value
         w, sep, h = str(value).lower().partition("x")
-        if not sep or not w.isdigit() or not h.isdigit():
+        # ASCII digits only (str.isdigit() also takes "²"); 9 at most: larger is no frame.
+        if not sep or not re.fullmatch(r"[0-9]{1,9}", w) or not re.fullmatch(r"[0-9]{1,9}", h):
             self.fail(f"'{value}' is not a size like 640x360", param, ctx)
         if int(w) < 2 or int(h) < 2:
             self.fail(f"'{value}' is too small: frames need at least 2 pixels a side", param, ctx)
@@ -467,15 +610,15 @@ class SizeType(click.ParamType):
 
 @cli.command()
 @click.argument("input", type=click.Path(path_type=Path))
-@click.option("--frames", type=click.IntRange(min=1), default=100, show_default=True,
+@click.option("--frames", type=Checked(FRAMES), default=100, show_default=True,
               help="Number of frames to render.")
-@click.option("--zoom", type=click.FloatRange(0.5, 2), default=ZoomMotion.zoom, show_default=True,
+@click.option("--zoom", type=Checked(MOTION["zoom"]), default=ZoomMotion.zoom, show_default=True,
               help="Scale per frame: above 1 flies in, below 1 flies out.")
-@click.option("--rotate", type=float, default=ZoomMotion.rotate, show_default=True,
+@click.option("--rotate", type=Checked(MOTION["rotate"]), default=ZoomMotion.rotate, show_default=True,
               help="Degrees per frame, counter-clockwise.")
-@click.option("--shift", type=(float, float), default=ZoomMotion.shift, show_default=True,
+@click.option("--shift", type=(Checked(MOTION["shift"]), Checked(MOTION["shift"])), default=ZoomMotion.shift, show_default=True,
               metavar="DX DY", help="Pixels per frame to move the view, right and down.")
-@click.option("--fps", type=click.FloatRange(min=0, min_open=True), default=24, show_default=True,
+@click.option("--fps", type=Checked(FPS), default=24, show_default=True,
               help="Frame rate of the video.")
 @click.option("--size", type=SizeType(), default=None,
               help="Frame size, e.g. 640x360: the input is scaled and centre-cropped to fill it. "
@@ -485,33 +628,37 @@ class SizeType(click.ParamType):
 @config_options(defaults=FRAME_CONFIG)
 def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotate: float,
          shift: tuple[float, float], fps: float, size: tuple[int, int] | None, cycle: tuple[str, ...],
-         cycle_every: int | None, frames_dir: Path | None, restart: bool, max_pixels: int,
-         force: bool, quiet: bool, model: str, objective: str | None, weights: Path | None,
-         device: str, **kwargs) -> None:
+         cycle_every: int | None, frames_dir: Path | None, restart: bool, mask: Path | None,
+         max_pixels: int, force: bool, quiet: bool, model: str, objective: str | None,
+         weights: Path | None, device: str, preprocess: str | None, **kwargs) -> None:
     """Render a zoom loop from the photo INPUT: each frame is the previous one zoomed in a
     little and dreamed again. Interrupted renders resume when the same command is run again.
 
     Example: inceptionism zoom cat.png -o dream.mp4 --frames 120 --size 640x360
     """
+    from .io.video import default_frames_dir
+    from .jobs import ZoomRequest, run_zoom
+
     request = ZoomRequest(**_video_request(
         kwargs, objective, cycle, outputs, input=input, frames=frames, fps=fps, size=size,
         motion=ZoomMotion(zoom=zoom, rotate=rotate, shift=shift), cycle_every=cycle_every,
         frames_dir=frames_dir, restart=restart, max_pixels=max_pixels, overwrite=force,
-        model=model, weights=weights, device=device, config=FRAME_CONFIG))
+        model=model, weights=weights, device=device, config=FRAME_CONFIG, mask=mask,
+        preprocess=preprocess))
     _render(run_zoom, request, quiet, frames_dir or default_frames_dir(outputs[0]))
 
 
 @cli.command()
 @click.argument("input", type=click.Path(path_type=Path))
-@click.option("--carry", type=click.FloatRange(0, 1), default=FlowConfig.carry, show_default=True,
+@click.option("--carry", type=Checked(CARRY), default=FlowConfig.carry, show_default=True,
               help="Share of the previous frame's dream carried into the next (0: each frame "
                    "dreamed on its own).")
 @click.option("--flow/--no-flow", default=FlowConfig.flow, show_default=True,
               help="Carry the dream along the optical flow between input frames, so it moves "
                    "with the scene; --no-flow carries it in place.")
-@click.option("--frames", type=click.IntRange(min=1), default=None,
+@click.option("--frames", type=Checked(FRAMES), default=None,
               help="Dream only the first N frames (a preview). Default: all.")
-@click.option("--fps", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--fps", type=Checked(FPS), default=None,
               help="Frame rate of the output. Default: the input's (another rate changes the "
                    "speed of the picture, not of the sound).")
 @video_options
@@ -519,19 +666,23 @@ def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotat
 @config_options(defaults=FRAME_CONFIG)
 def video(input: Path, outputs: tuple[Path, ...], carry: float, flow: bool, frames: int | None,
           fps: float | None, cycle: tuple[str, ...], cycle_every: int | None,
-          frames_dir: Path | None, restart: bool, max_pixels: int, force: bool, quiet: bool,
-          model: str, objective: str | None, weights: Path | None, device: str, **kwargs) -> None:
+          frames_dir: Path | None, restart: bool, mask: Path | None, max_pixels: int, force: bool,
+          quiet: bool, model: str, objective: str | None, weights: Path | None, device: str,
+          preprocess: str | None, **kwargs) -> None:
     """Dream every frame of the video INPUT, carrying each frame's dream to the next along
     the optical flow so it moves with the scene. The sound of INPUT is kept in an MP4.
     Interrupted renders resume when the same command is run again.
 
     Example: inceptionism video clip.mp4 -o dream.mp4 --layers b8
     """
+    from .io.video import default_frames_dir
+    from .jobs import VideoRequest, run_video
+
     request = VideoRequest(**_video_request(
         kwargs, objective, cycle, outputs, input=input, flow=FlowConfig(carry=carry, flow=flow),
         frames=frames, fps=fps, cycle_every=cycle_every, frames_dir=frames_dir, restart=restart,
         max_pixels=max_pixels, overwrite=force, model=model, weights=weights, device=device,
-        config=FRAME_CONFIG))
+        config=FRAME_CONFIG, mask=mask, preprocess=preprocess))
     _render(run_video, request, quiet, frames_dir or default_frames_dir(outputs[0]))
 
 
@@ -544,6 +695,8 @@ def video(input: Path, outputs: tuple[Path, ...], carry: float, flow: bool, fram
 def sample(output: Path, name: str, force: bool) -> None:
     """Write a sample photo to OUTPUT, to dream on when you have none at hand."""
     from PIL import Image
+
+    from .io.images import save_image
 
     with resources.as_file(resources.files("inceptionism.data") / SAMPLES[name]) as src:
         with Image.open(src) as img:
@@ -563,6 +716,8 @@ def models() -> None:
 
     row = "{:20} {:14} {:>9}  {:6}  {:13} {}"
     click.echo(row.format("model", "weights", "size", "top-1", "licence", "default layers"))
+    from .models import get_spec, list_models
+
     for name in list_models():
         spec = get_spec(name)
         top1 = f"{spec.top1:.1f}%" if spec.top1 else "n/a"
@@ -572,19 +727,70 @@ def models() -> None:
                f"--weights FILE uses a file of your own instead.")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; return the exit status instead of raising."""
-    from .runtime import start_up
+cli.add_command(serve_command)  # the web studio (inceptionism/web)
 
+
+def _warning_note(message, category, filename, lineno, file=None, line=None) -> None:
+    """A library's warning (Pillow, imageio) as one ``note:`` line, not two lines of source."""
+    text = str(message).strip()
+    click.echo(f"note: {text.splitlines()[0] if text else category.__name__}", err=True)
+
+
+def _quiet_warnings(quiet: bool) -> None:
+    """With --quiet, no library warnings either (main() restores the filters)."""
+    if quiet:
+        warnings.simplefilter("ignore")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, systemd, ``docker stop``), raised where Python is at the time,
+    so every clean-up that Ctrl-C runs (temporary files removed, frames kept) runs too."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit status instead of raising.
+
+    SIGTERM is handled like Ctrl-C (SIGINT) for every command: the same clean-up, the same
+    one line, exit status 143 (128 + 15) instead of 130.
+    """
     try:
-        start_up()  # allocator, thread count (runtime.py; INCEPTIONISM_THREADS overrides)
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread (embedded): leave signals to the host
+        previous = None
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_note
+            return _main(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _status(exc: BaseException | None) -> int:
+    """130 for Ctrl-C, 143 for SIGTERM (seen in ``exc`` or what it was raised from)."""
+    while exc is not None:
+        if isinstance(exc, Terminated):
+            return 143
+        exc = exc.__context__
+    return 130
+
+
+def _main(argv: list[str] | None) -> int:
+    try:
+        from .runtime import tune_allocator
+
+        tune_allocator()  # threads are chosen when a Dreamer is made (runtime.start_up)
         cli.main(args=argv, prog_name="inceptionism", standalone_mode=False)
         return 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
         _err("interrupted; nothing was written.")
-        return 130
+        return _status(exc)
     except _NO_ARGS_IS_HELP as exc:  # bare `inceptionism`: just the help
         click.echo(exc.ctx.get_help())
         return 0
@@ -593,13 +799,13 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except Interrupted as exc:  # a long render stopped: the message says what was kept
         _err(str(exc))
-        return 130
+        return _status(exc)
     except InceptionismError as exc:
         _err(cli_message(exc))
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         _err("interrupted; nothing was written.")
-        return 130
+        return _status(exc)
     except MemoryError:
         _err("out of memory; try a smaller --tile-size or a smaller image.")
         return 1

@@ -32,6 +32,19 @@ Two variants, both off by default (the notebook's procedure above):
   finer and a coarser blur into the one at sigma; at the default sigma of 0.5 it looks much
   like a single blur, and it matters with growth or a larger sigma.
 
+Two ways to keep part of the photo, both applied by this loop so that stills, tiles, zooms and
+videos get them alike:
+
+- A *mask* (``dream(..., mask=...)``), one weight per pixel in [0, 1]: each step's update is
+  multiplied by it (resized to the octave), each octave starts from the photo where it is 0,
+  and the result is ``photo + mask * (dream - photo)``. Black (0) leaves the photo bit for
+  bit, white (1) dreams exactly as without a mask, grey partly; a blurred mask fades the
+  dream in without a seam, since both the update and the blend follow its gradient.
+- ``keep_colors``: only the luminance changes. The dream's luma (BT.601, as in JPEG's
+  YCbCr) is put on the photo by adding the same amount to R, G and B, which leaves Cb and Cr
+  (the photo's own colours) unchanged, after neural-style's ``-original_colors`` (Gatys et
+  al., "Preserving Color in Neural Artistic Style Transfer", 2016).
+
 Memory: the roll is never materialized. Tiles are cut from the rolled frame by wrapped
 indexing, each tile's gradient is blurred and written straight into one gradient buffer
 reused by every step of an octave, and the update is done in place. At the largest octave
@@ -51,58 +64,20 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from .checks import megapixels
+from .config import LIMITS, PRECISIONS, PYRAMIDS, DreamConfig  # noqa: F401  (re-exported)
 from .errors import Cancelled, InceptionismError
+from .io.images import DEFAULT_MAX_PIXELS
 from .models.base import DreamNet
 from .objectives import Objective
-from .transforms import cascade_blur, gaussian_blur, resize, split_evenly
-
-PYRAMIDS = ("octave", "recursive")
-PRECISIONS = ("float32", "bfloat16", "auto")
-
-
-@dataclass(frozen=True)
-class DreamConfig:
-    octaves: int = 4  # number of scales dreamed at, smallest first
-    octave_scale: float = 1.4  # size ratio between neighbouring octaves
-    steps: int = 10  # gradient-ascent steps per octave
-    step_size: float = 0.012  # mean absolute change per step, in [0, 1] pixel units
-    jitter: int = 32  # largest random roll per step, in pixels
-    smoothing: float = 0.5  # sigma (pixels) of the Gaussian blur applied to the gradient; 0 = off
-    smoothing_growth: float = 0.0  # sigma grows by this much (pixels) over each octave's steps
-    smoothing_cascade: bool = False  # blur at 0.5, 1 and 2 x sigma and average the three
-    pyramid: str = "octave"  # "octave": re-inject dreamed detail; "recursive": blend whole dreams
-    blend: float = 0.5  # recursive pyramid only: share of the up-scaled dream at each level
-    tile_size: int = 512  # largest tile side fed to the network at once
-    min_size: int = 64  # smallest side an octave may have; smaller images are up-scaled to it
-    seed: int = 0  # seeds the jitter: same inputs and seed give the same dream
-    # Arithmetic of the network's forward and backward passes. bfloat16 is faster on CPUs
-    # with AVX512-BF16/AMX and on recent GPUs; the image and the update stay float32.
-    # "auto": bfloat16 where the hardware does it natively and the network is compute-bound
-    # (no depthwise convolutions), else float32 (see resolve_precision).
-    precision: str = "float32"
-
-    def validate(self) -> None:
-        checks = [
-            (self.octaves >= 1, f"octaves must be at least 1 (got {self.octaves})"),
-            (self.octave_scale > 1, f"octave scale must be greater than 1 (got {self.octave_scale})"),
-            (self.steps >= 0, f"steps must be 0 or more (got {self.steps})"),
-            (self.step_size > 0, f"step size must be positive (got {self.step_size})"),
-            (self.jitter >= 0, f"jitter must be 0 or more (got {self.jitter})"),
-            (self.smoothing >= 0, f"smoothing must be 0 or more (got {self.smoothing})"),
-            (self.smoothing_growth >= 0,
-             f"smoothing growth must be 0 or more (got {self.smoothing_growth})"),
-            (self.pyramid in PYRAMIDS,
-             f"pyramid must be one of {', '.join(PYRAMIDS)} (got '{self.pyramid}')"),
-            (0 <= self.blend <= 1, f"blend must be between 0 and 1 (got {self.blend})"),
-            (self.tile_size >= 32, f"tile size must be at least 32 pixels (got {self.tile_size})"),
-            (self.min_size >= 8, f"min size must be at least 8 pixels (got {self.min_size})"),
-            (self.precision in PRECISIONS,
-             f"precision must be one of {', '.join(PRECISIONS)} (got {self.precision})"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise InceptionismError(message[0].upper() + message[1:] + ".")
-
+from .transforms import (
+    cascade_blur,
+    gaussian_blur,
+    keep_luminance,
+    resize,
+    resize_mask,
+    split_evenly,
+)
 
 @dataclass(frozen=True)
 class StepInfo:
@@ -112,6 +87,16 @@ class StepInfo:
     steps: int
     size: tuple[int, int]  # (H, W) of this octave
     objective: float  # objective value measured at this step (before the update)
+    sizes: tuple[tuple[int, int], ...] = ()  # (H, W) of every octave, smallest first
+
+    @property
+    def work(self) -> tuple[int, int]:
+        """(done, total) work of the dream after this step, in pixel-steps: a step costs
+        about as much as its octave has pixels, so each octave costs about twice the one
+        before, and counting steps alone misjudges the time left by a factor of 2 or more."""
+        pixels = [h * w for h, w in self.sizes] or [self.size[0] * self.size[1]] * self.octaves
+        done = sum(pixels[: self.octave]) * self.steps + pixels[self.octave] * (self.step + 1)
+        return done, sum(pixels) * self.steps
 
 
 @dataclass(frozen=True)
@@ -191,6 +176,41 @@ def fit_to_model(config: DreamConfig, model: DreamNet) -> DreamConfig:
     if config.min_size < smallest:
         config = dataclasses.replace(config, min_size=smallest)
     return config
+
+
+def working_size(height: int, width: int, config: DreamConfig) -> tuple[int, int]:
+    """The (H, W) the largest octave of an ``height`` x ``width`` image is dreamed at: its
+    own size, or larger when its shorter side is below ``config.min_size`` (then it is
+    up-scaled so that side is ``min_size``)."""
+    short = min(height, width)
+    if short < config.min_size:
+        f = config.min_size / short
+        return round(height * f), round(width * f)
+    return height, width
+
+
+def check_working_size(
+    height: int, width: int, config: DreamConfig, max_pixels: int = DEFAULT_MAX_PIXELS,
+    what: str = "image",
+) -> tuple[int, int]:
+    """Refuse, before any work, an ``height`` x ``width`` ``what`` whose working size (see
+    :func:`working_size`) is more than ``max_pixels``; return the working size.
+
+    The work and memory of a dream follow the pixels dreamed, not those in the file: a
+    300 KB 100000x1 PNG up-scaled to a 64-pixel short side is 409.6 megapixels.
+    """
+    if height < 1 or width < 1:
+        raise InceptionismError(f"An {what} needs at least 1 pixel a side (got {width}x{height}).")
+    h, w = working_size(height, width, config)
+    if h * w > max_pixels:
+        size = f"{width}x{height} {what}"
+        if (h, w) != (height, width):
+            size += (f" is dreamed at {w}x{h} (its shorter side raised to the minimum size of "
+                     f"{config.min_size}), which")
+        problem = (f"A {size} is {megapixels(h * w)} megapixels, more than the limit of "
+                   f"{megapixels(max_pixels)} megapixels")
+        raise InceptionismError(f"{problem}.", remedy="pixel_limit", problem=problem)
+    return h, w
 
 
 def octave_sizes(height: int, width: int, config: DreamConfig) -> list[tuple[int, int]]:
@@ -273,11 +293,14 @@ def ascent_step(
     rng: random.Random,
     sigma: float | None = None,
     grad: Tensor | None = None,
+    weight: Tensor | None = None,
 ) -> tuple[Tensor, float]:
     """One normalized gradient-ascent step with jitter, done in place on ``image``.
 
     ``sigma`` is the gradient blur for this step (default: ``config.smoothing``); ``grad``
-    an optional buffer of the image's shape, reused between steps.
+    an optional buffer of the image's shape, reused between steps; ``weight`` an optional
+    (1, 1, H, W) mask in [0, 1] that scales the update pixel by pixel. The step size is
+    normalized by the whole gradient, so where the weight is 1 the step is the unmasked one.
     Returns (image, objective value).
     """
     height, width = image.shape[-2:]
@@ -289,6 +312,8 @@ def ascent_step(
         dx += rng.randrange(config.tile_size)
     grad, value, mean_abs = objective_gradient(
         model, image, objective, config, (dy, dx), grad, sigma)
+    if weight is not None:
+        grad.mul_(weight)
     image.add_(grad, alpha=config.step_size / (mean_abs + 1e-8)).clamp_(0, 1)
     return image, value
 
@@ -301,26 +326,35 @@ def dream(
     callback: StepCallback | None = None,
     on_octave: OctaveCallback | None = None,
     cancel: CancelToken | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    mask: Tensor | None = None,
 ) -> Tensor:
     """Dream on ``image`` (1, 3, H, W), RGB in [0, 1], on the model's device.
 
     ``callback`` gets a :class:`StepInfo` after every step; ``on_octave`` an
     :class:`OctaveInfo` (with a copy of the image so far) after every octave; ``cancel`` is
     checked before every step and stops the dream with
-    :class:`~inceptionism.errors.Cancelled`. Returns a new tensor of the same shape with
-    values in [0, 1].
+    :class:`~inceptionism.errors.Cancelled`. ``mask``: optional per-pixel weights in [0, 1],
+    (1, 1, H, W) or (H, W) of the image's size: 0 keeps the photo bit for bit, 1 dreams
+    fully (see the module's docstring). Returns a new tensor of the same shape with values
+    in [0, 1]. An image whose working size (see :func:`working_size`) is more than
+    ``max_pixels`` is refused before any work.
     """
     config.validate()
     config = fit_to_model(config, model)
     if image.dim() != 4 or image.shape[:2] != (1, 3):
         raise ValueError(f"expected a (1, 3, H, W) image tensor, got {tuple(image.shape)}")
-    rng = random.Random(config.seed)
     height, width = image.shape[-2:]
-    work = image
-    if min(height, width) < config.min_size:
-        # Too small for the network to see anything: dream on an up-scaled copy.
-        f = config.min_size / min(height, width)
-        work = resize(image, (round(height * f), round(width * f)))
+    size = check_working_size(height, width, config, max_pixels)
+    if not torch.isfinite(image.sum()):  # one number: no image-sized temporary
+        raise InceptionismError("The image holds values that are not finite numbers (NaN or "
+                                "infinity); its pixels must be numbers from 0 to 1.")
+    if mask is not None:
+        mask = check_mask(mask, (height, width)).to(image.device, torch.float32)
+    rng = random.Random(config.seed)
+    # Too small for the network to see anything: dream on an up-scaled copy.
+    work = resize(image, size)
+    work_mask = None if mask is None else resize_mask(mask, size)
 
     sizes = octave_sizes(work.shape[-2], work.shape[-1], config)
     dreamed = detail = None
@@ -333,14 +367,19 @@ def dream(
         else:  # re-inject the detail dreamed so far, up-scaled, in place
             dreamed = resize(detail, size).add_(base).clamp_(0, 1)
             detail = None
+        weight = None if work_mask is None else resize_mask(work_mask, size)
+        if weight is not None:  # masked-out pixels start each octave from the photo itself
+            dreamed = torch.lerp(base, dreamed, weight)
         grad = torch.empty_like(dreamed)
         for step in range(config.steps):
             if cancel is not None:
                 cancel.check()
             sigma = smoothing_sigma(config, step)
-            dreamed, value = ascent_step(model, dreamed, objective, config, rng, sigma, grad)
+            dreamed, value = ascent_step(model, dreamed, objective, config, rng, sigma, grad,
+                                         weight)
             if callback is not None:
-                callback(StepInfo(octave, len(sizes), step, config.steps, size, value))
+                callback(StepInfo(octave, len(sizes), step, config.steps, size, value,
+                                  tuple(sizes)))
         del grad
         if on_octave is not None:
             on_octave(OctaveInfo(octave, len(sizes), size, dreamed.detach().clone()))
@@ -348,4 +387,27 @@ def dream(
             detail = dreamed.sub_(base)
     if dreamed.shape[-2:] != image.shape[-2:]:
         dreamed = resize(dreamed, (height, width)).clamp(0, 1)
+    if config.keep_colors:
+        dreamed = keep_luminance(dreamed, image)
+    if mask is not None:
+        # lerp(a, b, 0) is a and lerp(a, b, 1) is b exactly: black keeps the photo bit for
+        # bit, white keeps the dream as it is.
+        dreamed = torch.lerp(image, dreamed, mask)
     return dreamed
+
+
+def check_mask(mask: Tensor, size: tuple[int, int]) -> Tensor:
+    """``mask`` as a (1, 1, H, W) float tensor in [0, 1] of ``size`` (H, W), or an error."""
+    if mask.dim() == 2:
+        mask = mask[None, None]
+    if mask.dim() != 4 or mask.shape[:2] != (1, 1):
+        raise ValueError(f"expected a (H, W) or (1, 1, H, W) mask, got {tuple(mask.shape)}")
+    if tuple(mask.shape[-2:]) != tuple(size):
+        raise InceptionismError(
+            f"The mask is {mask.shape[-1]}x{mask.shape[-2]} but the image is {size[1]}x{size[0]}; "
+            "resize it to the image first."
+        )
+    mask = mask.float()
+    if not bool(torch.isfinite(mask).all()) or mask.min() < 0 or mask.max() > 1:
+        raise InceptionismError("A mask's values must lie between 0 and 1.")
+    return mask

@@ -9,19 +9,19 @@ there, from strokes and textures in early layers to eyes, animals and buildings 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from torch import Tensor
 
+from .config import SIZE, TOUR_CONFIG, TOUR_SIZE  # noqa: F401  (re-exported)
 from .dream import CancelToken, DreamConfig, StepInfo, dream
+from .io.images import DEFAULT_MAX_PIXELS
 from .models.base import DreamNet
 from .objectives import layer
 from .transforms import resize
 
 # The tour dreams once per layer (19 for EfficientNet-Lite0), so it works small and short:
 # fewer octaves and steps than a single dream, with a larger step to make up for them.
-TOUR_CONFIG = replace(DreamConfig(), octaves=3, steps=6, step_size=0.02)
-TOUR_SIZE = 200  # longest side (pixels) of the photo each layer dreams on
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,7 @@ def tour(
     config: DreamConfig = TOUR_CONFIG,
     callback: TourCallback | None = None,
     cancel: CancelToken | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> dict[str, Tensor]:
     """Dream ``image`` (1, 3, H, W) in [0, 1] on each of ``layers``; {layer: dream}, in order."""
     model.net.check_layers(layers)
@@ -60,5 +61,6 @@ def tour(
             if callback is not None:
                 callback(TourStep(name, index, len(layers), info))
 
-        dreams[name] = dream(model, image, layer(name), config, relay, cancel=cancel)
+        dreams[name] = dream(model, image, layer(name), config, relay, cancel=cancel,
+                             max_pixels=max_pixels)
     return dreams

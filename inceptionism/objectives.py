@@ -20,6 +20,8 @@ output's metadata can store the objective and ``--params-from`` can rebuild it e
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Sequence
 
 import torch
@@ -31,6 +33,30 @@ from .errors import InceptionismError
 Activations = dict[str, Tensor]
 
 CLASS_PREFIX = "class="
+# The most terms one objective may have. Every term is evaluated on every tile at every
+# step; a few dozen is already more than any look needs, and more is only a way to stall.
+MAX_TERMS = 1000
+# Term weights are relative (the step is normalized), so a ratio of 10^6 between two terms
+# is plenty; larger weights overflow float32 activations into infinity.
+MAX_WEIGHT = 1000.0
+_WEIGHT_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_CHANNEL_RE = re.compile(r"[0-9]+", re.ASCII)
+MAX_CHANNEL_DIGITS = 6  # no layer has a million channels
+
+
+def check_weight(k: object) -> float:
+    """A term weight as a float, or one sentence: finite and at most ``MAX_WEIGHT`` in size."""
+    if isinstance(k, bool) or not isinstance(k, (int, float)) or not math.isfinite(k) \
+            or abs(k) > MAX_WEIGHT:
+        raise InceptionismError(
+            f"An objective's weight must be a number from {-MAX_WEIGHT:g} to {MAX_WEIGHT:g} "
+            f"(got {k!r}).")
+    return float(k)
+
+
+def check_term_count(n: int) -> None:
+    if n > MAX_TERMS:
+        raise InceptionismError(f"An objective may have at most {MAX_TERMS} terms (got {n}).")
 
 
 class Objective:
@@ -76,7 +102,8 @@ class Objective:
     def __mul__(self, k: float) -> Objective:
         if isinstance(k, bool) or not isinstance(k, (int, float)):
             return NotImplemented
-        return WeightedSum(tuple((float(k) * w, o) for w, o in self.terms))
+        k = check_weight(k)
+        return WeightedSum(tuple((k * w, o) for w, o in self.terms))
 
     __rmul__ = __mul__
 
@@ -96,6 +123,10 @@ class WeightedSum(Objective):
     """
 
     def __init__(self, terms: tuple[tuple[float, Objective], ...]):
+        check_term_count(len(terms))
+        for w, _ in terms:
+            if not math.isfinite(w):
+                raise InceptionismError(f"An objective's weight must be finite (got {w!r}).")
         self._terms = terms
         layers = [name for _, o in terms for name in o.layers]
         name = " + ".join(o.name if w == 1 else f"{w:g}*{o.name}" for w, o in terms)
@@ -149,21 +180,27 @@ def channel(name: str, index: int) -> Objective:
     return channels(name, [index])
 
 
-def imagenet_class(which: str | int, logits_layer: str = "logits") -> Objective:
+def imagenet_class(which: str | int, logits_layer: str = "logits",
+                   labels: Sequence[str] | None = None) -> Objective:
     """The logit of one ImageNet class ("dream of jellyfish"), by name or index.
 
     ``logits_layer`` is the stage that outputs the class logits: a model's
     ``ModelSpec.logits_layer``. The raw logit is maximized, not the softmax probability,
     so the dream adds the class's features rather than removing every other class's.
+    ``labels``: the model's own class names where they are not the 1000 ImageNet classes
+    in torchvision's order (inception5h's 1008; an empty tuple: indices only).
+    Logits with more than one row (a classifier run at every window of a larger input)
+    count by their mean.
     """
-    index = class_index(which)
-    label = f"{CLASS_PREFIX}{imagenet_classes()[index]}"
+    index = class_index(which, labels)
+    names = imagenet_classes() if labels is None else labels
+    label = f"{CLASS_PREFIX}{names[index] if index < len(names) else index}"
 
     def fn(a: Activations) -> Tensor:
         logits = a[logits_layer]
-        if logits.shape[1] <= index:
+        if logits.dim() < 2 or logits.shape[1] <= index:
             raise InceptionismError(
-                f"Layer {logits_layer} has {logits.shape[1]} outputs, not the 1000 ImageNet classes."
+                f"Layer {logits_layer} has no output {index}: it is not the model's class logits."
             )
         return logits[:, index].mean()  # also right for spatial (N, K, H, W) logits
 
@@ -204,36 +241,86 @@ def guide(name: str, features: Tensor, max_vectors: int = 4096, chunk: int = 1 <
     return Objective(fn, [name], f"guide({name})")
 
 
-def parse(spec: str, logits_layer: str = "logits") -> Objective:
+class _GraphLayerNames:
+    """Stands for "any layer name": a '/' term is a whole layer unless what follows its
+    last '/' is channel numbers. For reading a stored objective without its model."""
+
+    def __contains__(self, name: object) -> bool:
+        last = str(name).rpartition("/")[2]
+        return not all(c.strip().isascii() and c.strip().isdigit() for c in last.split("+"))
+
+
+ANY_LAYER_NAMES = _GraphLayerNames()
+
+
+def _is_layer_name(target: str, layer_names: Sequence[str] | None) -> bool:
+    """Whether a term with '/' names a whole layer (graph layers such as
+    ``inception_4c/output_1``): only when the model's ``layer_names`` are known."""
+    return layer_names is not None and target in layer_names
+
+
+def parse(spec: str, logits_layer: str = "logits", labels: Sequence[str] | None = None,
+          layer_names: Sequence[str] | None = None) -> Objective:
     """Read the CLI form: comma-separated terms ``TARGET[:WEIGHT]`` (see the module doc).
 
-    ``logits_layer`` is where ``class=`` terms read their logits. Layer names are checked
-    against a model later, by the model itself.
+    ``logits_layer`` is where ``class=`` terms read their logits, ``labels`` the model's
+    class names (default: the 1000 ImageNet classes). ``layer_names``, when given, tells
+    layers whose names hold '/' from channel terms. Layer names are checked against a
+    model later, by the model itself. Linear in the length of ``spec``; at most
+    :data:`MAX_TERMS` terms, weights and channel numbers in ASCII digits only.
     """
-    terms = [t.strip() for t in spec.split(",")]
+    if not isinstance(spec, str):
+        raise InceptionismError(
+            f"An objective must be text such as 'b10' or 'b10:0.7,b12/37' (got {type(spec).__name__}).")
+    terms = spec.split(",")
+    check_term_count(len(terms))
+    terms = [t.strip() for t in terms]
     if not spec.strip() or any(not t for t in terms):
-        raise InceptionismError(f"Objective '{spec}' is empty or has an empty term.")
-    parts: list[Objective] = []
+        raise InceptionismError(f"Objective '{_short(spec)}' is empty or has an empty term.")
+    weighted: list[tuple[float, Objective]] = []
     for term in terms:
         target, _, weight_text = term.partition(":")
-        target = target.strip()
-        try:
-            weight = float(weight_text) if weight_text else 1.0
-        except ValueError:
-            raise InceptionismError(f"Weight '{weight_text}' in '{term}' is not a number.") from None
-        if target.startswith(CLASS_PREFIX):
-            part = imagenet_class(target[len(CLASS_PREFIX):].strip(), logits_layer)
-        elif "/" in target:
-            name, _, channel_text = target.partition("/")
-            numbers = [c.strip() for c in channel_text.split("+")]
-            if not all(c.isdigit() for c in numbers):
+        target, weight_text = target.strip(), weight_text.strip()
+        weight = 1.0
+        if weight_text:
+            if not _WEIGHT_RE.fullmatch(weight_text):
                 raise InceptionismError(
-                    f"Channels '{channel_text}' in '{term}' are not whole numbers joined by '+'."
+                    f"Weight '{_short(weight_text)}' in '{_short(term)}' is not a number.")
+            weight = float(weight_text)
+            if not math.isfinite(weight) or abs(weight) > MAX_WEIGHT:
+                raise InceptionismError(
+                    f"Weight '{_short(weight_text)}' in '{_short(term)}' must be a number from "
+                    f"{-MAX_WEIGHT:g} to {MAX_WEIGHT:g}.")
+        if target.startswith(CLASS_PREFIX):
+            part = imagenet_class(target[len(CLASS_PREFIX):].strip(), logits_layer, labels)
+        elif "/" in target and not _is_layer_name(target, layer_names):
+            # Channels follow the last '/': graph layers have '/' in their names
+            # (inception_4c/output_1/97 is channel 97 of inception_4c/output_1).
+            name, _, channel_text = target.rpartition("/")
+            numbers = [c.strip() for c in channel_text.split("+")]
+            if not all(_CHANNEL_RE.fullmatch(c) for c in numbers):
+                raise InceptionismError(
+                    f"Channels '{_short(channel_text)}' in '{_short(term)}' are not whole numbers "
+                    "joined by '+'."
                 )
+            big = next((c for c in numbers if len(c.lstrip("0")) > MAX_CHANNEL_DIGITS), None)
+            if big is not None:
+                raise InceptionismError(f"Channel {_short(big)} in '{_short(term)}' is too large; "
+                                        "no layer has a million channels.")
             part = channels(name.strip(), [int(c) for c in numbers])
         elif "=" in target:
-            raise InceptionismError(f"Unknown term '{target}'; the only NAME=VALUE term is class=NAME.")
+            raise InceptionismError(
+                f"Unknown term '{_short(target)}'; the only NAME=VALUE term is class=NAME.")
         else:
             part = layer(target)
-        parts.append(part if weight == 1.0 else weight * part)
-    return parts[0] if len(parts) == 1 else sum(parts[1:], parts[0])
+        weighted.append((weight, part))
+    if len(weighted) == 1:
+        weight, part = weighted[0]
+        return part if weight == 1.0 else weight * part
+    # One flat sum built at once: adding terms one by one copies the sum each time (quadratic).
+    return WeightedSum(tuple((weight * w, o) for weight, part in weighted for w, o in part.terms))
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters for a message (a stored objective can be huge)."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."

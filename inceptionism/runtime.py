@@ -1,7 +1,9 @@
 """Process-wide settings for dreaming fast on an idle machine and gracefully on a busy one.
 
-Every front end (the CLI, the web server, batch and cluster workers) calls :func:`start_up`
-once; :func:`openmp_defaults` already ran when the package was imported, before torch.
+:func:`start_up` runs once per process when the first :class:`~inceptionism.Dreamer` is made,
+so every front end (the CLI, the web server, batch and cluster workers) gets it without
+importing torch for light commands; :func:`openmp_defaults` already ran when the package was
+imported, before torch.
 
 **OpenMP waiting.** PyTorch's CPU kernels split each operation across OpenMP threads, and
 by default a thread that finishes its share *spins* (busy-waits, about 300 000 rounds in

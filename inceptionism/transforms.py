@@ -62,6 +62,19 @@ def resize(x: Tensor, size: tuple[int, int]) -> Tensor:
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=shrinking)
 
 
+def resize_mask(mask: Tensor, size: tuple[int, int]) -> Tensor:
+    """Resize a (N, 1, H, W) mask in [0, 1]. Shrinking averages areas, which keeps all-0 and
+    all-1 regions exactly 0 and 1 (a bilinear filter's weights sum to 1 only up to rounding,
+    and 0.99999994 would let a white region dream a little less than without a mask)."""
+    if tuple(mask.shape[-2:]) == tuple(size):
+        return mask
+    if size[0] <= mask.shape[-2] and size[1] <= mask.shape[-1]:
+        if mask.device.type == "mps":  # MPS pools only when the sizes divide evenly
+            return F.adaptive_avg_pool2d(mask.cpu(), size).to(mask.device)
+        return F.adaptive_avg_pool2d(mask, size)
+    return resize(mask, size).clamp_(0, 1)
+
+
 def split_evenly(length: int, max_tile: int) -> list[tuple[int, int]]:
     """Cut ``[0, length)`` into the fewest near-equal spans no longer than ``max_tile``."""
     n = max(1, math.ceil(length / max_tile))
@@ -97,6 +110,8 @@ def zoom_rotate_shift(
     """One zoom-loop move: scale by ``zoom`` (> 1 magnifies) and rotate by ``angle`` degrees
     (counter-clockwise on screen) about the image centre, then move by ``shift`` = (dx, dy)
     pixels (right, down). The output has the input's size."""
+    if not all(math.isfinite(v) for v in (zoom, angle, *shift)):
+        raise ValueError(f"zoom, angle and shift must be finite, got {zoom}, {angle}, {shift}")
     if zoom <= 0:
         raise ValueError(f"zoom must be positive, got {zoom}")
     height, width = x.shape[-2:]
@@ -127,3 +142,21 @@ def warp(x: Tensor, flow: Tensor) -> Tensor:
 def quantize8(x: Tensor) -> Tensor:
     """Round [0, 1] values to the 256 levels an 8-bit frame holds."""
     return (x.clamp(0, 1) * 255).round() / 255
+
+
+# BT.601 luma weights, as in JPEG's YCbCr (on the gamma-encoded values, like JPEG).
+LUMA = (0.299, 0.587, 0.114)
+
+
+def luma(x: Tensor) -> Tensor:
+    """(N, 3, H, W) RGB -> (N, 1, H, W) BT.601 luma."""
+    r, g, b = LUMA
+    return r * x[:, 0:1] + g * x[:, 1:2] + b * x[:, 2:3]
+
+
+def keep_luminance(dream: Tensor, photo: Tensor) -> Tensor:
+    """``photo`` with ``dream``'s luminance: the same amount added to R, G and B moves luma
+    by that amount and leaves Cb and Cr (B - Y, R - Y) unchanged, so the photo keeps its own
+    colours. Clamped to [0, 1], which moves the chroma only where the result would leave the
+    gamut."""
+    return (photo + (luma(dream) - luma(photo))).clamp_(0, 1)

@@ -39,44 +39,26 @@ import torch
 from torch import Tensor
 
 from . import __version__
+from .checks import FRAMES, Number
+from .config import (  # noqa: F401  (re-exported)
+    CARRY,
+    EVERY,
+    FRAME_CONFIG,
+    MOTION,
+    FlowConfig,
+    ZoomMotion,
+)
 from .dream import CancelToken, DreamConfig, dream
 from .errors import InceptionismError
+from .io.images import DEFAULT_MAX_PIXELS
+from .io.video import video_module
+from .models import get_spec, list_models
 from .models.base import DreamNet
 from .objectives import Objective
 from .transforms import quantize8, to_array, to_tensor, warp, zoom_rotate_shift
 
 if TYPE_CHECKING:
     from .api import Dreamer
-
-# Per-frame dream defaults for videos. A frame starts from the previous frame's dream, so it
-# needs only a few steps to keep the dream growing; fewer octaves keep the detail fine-grained
-# and the render quick (a still's 4 octaves x 10 steps costs ~4x more per frame).
-FRAME_CONFIG = DreamConfig(octaves=2, steps=4)
-
-
-@dataclass(frozen=True)
-class ZoomMotion:
-    """How the camera moves between two frames of a zoom loop."""
-
-    zoom: float = 1.04  # scale per frame (> 1 flies in): 1.04 doubles in ~18 frames
-    rotate: float = 0.0  # degrees per frame, counter-clockwise
-    shift: tuple[float, float] = (0.0, 0.0)  # (dx, dy) pixels per frame, right and down
-
-    def validate(self) -> None:
-        if not 0.5 <= self.zoom <= 2:
-            raise InceptionismError(f"Zoom per frame must be between 0.5 and 2 (got {self.zoom}).")
-
-
-@dataclass(frozen=True)
-class FlowConfig:
-    """How a dream is carried from one frame of a video to the next."""
-
-    carry: float = 0.6  # share of the previous frame's dream detail carried forward (0: none)
-    flow: bool = True  # warp it along the optical flow; False carries it in place (flickers)
-
-    def validate(self) -> None:
-        if not 0 <= self.carry <= 1:
-            raise InceptionismError(f"Carry must be between 0 and 1 (got {self.carry}).")
 
 
 @dataclass(frozen=True)
@@ -94,8 +76,8 @@ class Cycle:
         """``every`` frames per objective; by default the objectives share the video evenly."""
         if not objectives:
             raise InceptionismError("At least one objective is needed.")
-        if every is not None and every < 1:
-            raise InceptionismError(f"Frames per objective must be at least 1 (got {every}).")
+        if every is not None:
+            EVERY.check(every)
         if len(objectives) == 1:
             every = 1  # nothing to cycle; a fixed value lets a longer render resume a shorter one
         elif every is None:
@@ -150,16 +132,20 @@ def pixels_digest(rgb: np.ndarray) -> str:
 def zoom_step(
     model: DreamNet, previous: Tensor, objective: Objective, motion: ZoomMotion, config: DreamConfig,
     cancel: CancelToken | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    mask: Tensor | None = None,
 ) -> Tensor:
-    """Next frame of a zoom loop: move the camera, dream, round to 8 bits."""
+    """Next frame of a zoom loop: move the camera, dream (where ``mask`` allows), round to
+    8 bits. The mask stays put in the frame while the picture moves under it."""
     moved = zoom_rotate_shift(previous, motion.zoom, motion.rotate, motion.shift)
-    return quantize8(dream(model, moved, objective, config, cancel=cancel))
+    return quantize8(dream(model, moved, objective, config, cancel=cancel, max_pixels=max_pixels,
+                           mask=mask))
 
 
 def optical_flow(frame: Tensor, previous: Tensor) -> Tensor:
     """Dense flow from ``frame`` back to ``previous``: (1, 2, H, W) of (dx, dy) pixels such
     that ``frame(p) ~ previous(p + flow(p))`` (Farnebäck's method on the gray images)."""
-    import cv2
+    cv2 = video_module("cv2")
 
     def gray(x: Tensor) -> np.ndarray:
         rgb = (to_array(x).clip(0, 1) * 255).round().astype(np.uint8)
@@ -193,17 +179,41 @@ def flow_step(
     flow: FlowConfig,
     config: DreamConfig,
     cancel: CancelToken | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    mask: Tensor | None = None,
 ) -> Tensor:
-    """Dream frame t of a video, starting from what frame t-1 dreamed (if there was one)."""
+    """Dream frame t of a video, starting from what frame t-1 dreamed (if there was one).
+    Where ``mask`` is black the frame is kept as it is."""
     start = frame if prev_dream is None else carry(prev_dream, prev_frame, frame, flow)
-    return quantize8(dream(model, start, objective, config, cancel=cancel))
+    out = dream(model, start, objective, config, cancel=cancel, max_pixels=max_pixels, mask=mask)
+    if mask is not None and prev_dream is not None:  # black: the frame, not what was carried
+        out = torch.lerp(frame, out, mask.view(1, 1, *mask.shape[-2:]))
+    return quantize8(out)
 
 
 # --- whole renders: loops over a store ----------------------------------------------------------
 
 
 def _model_params(dreamer: Dreamer) -> dict:
-    return {"inceptionism": __version__, "model": dreamer.spec.name, "weights": dreamer.weights_source}
+    params = {"inceptionism": __version__, "model": dreamer.spec.name, "weights": dreamer.weights_source}
+    # An input convention other than the registered model's (--preprocess, a model file)
+    # changes every frame, so it is part of the fingerprint.
+    name, norm = dreamer.spec.name, dreamer.spec.normalization
+    if name not in list_models() or norm != get_spec(name).normalization:
+        params["normalization"] = [*norm.mean, *norm.std, norm.bgr]
+    return params
+
+
+def _mask_params(mask: np.ndarray | None) -> dict:
+    """A mask joins the fingerprint only when there is one, so renders made before masks
+    existed still resume."""
+    return {} if mask is None else {"mask": pixels_digest(mask)}
+
+
+def _mask_tensor(mask: np.ndarray | None, device) -> Tensor | None:
+    if mask is None:
+        return None
+    return torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32)).to(device)
 
 
 def render_zoom(
@@ -218,14 +228,17 @@ def render_zoom(
     restart: bool = False,
     on_frame: FrameCallback | None = None,
     cancel: CancelToken | None = None,
+    mask: np.ndarray | None = None,
 ) -> int:
     """Render (or resume) a zoom loop of ``frames`` frames from ``image`` ((H, W, 3) RGB
     floats) into ``store``, with a :class:`~inceptionism.Dreamer`. Returns the frame count.
-    ``cancel`` stops it mid-frame; the frames stored so far stay and a later render resumes."""
+    ``cancel`` stops it mid-frame; the frames stored so far stay and a later render resumes.
+    ``mask``: (H, W) weights in [0, 1] of the frame's size: white dreams, black keeps the
+    moving picture as it is (the mask stays put in the frame)."""
     config.validate()
     motion.validate()
-    if frames < 1:
-        raise InceptionismError(f"A video needs at least 1 frame (got {frames}).")
+    FRAMES.check(frames)
+    dreamer.check_size(image.shape[1], image.shape[0], config, "frame")  # before any frame
     cycle = Cycle.spread([dreamer.objective(o) for o in objectives], frames, cycle_every)
     params = {
         "kind": "zoom",
@@ -234,16 +247,19 @@ def render_zoom(
         "cycle": cycle.describe(),
         "config": dataclasses.asdict(config),
         "motion": dataclasses.asdict(motion),
+        **_mask_params(mask),
     }
     done = store.open(params, restart)
+    weights = _mask_tensor(mask, dreamer.device)
     previous = to_tensor(store.load(done - 1)).to(dreamer.device) if done else None
     for i in range(done, frames):
         cfg = frame_config(config, i)
         if previous is None:
             x = quantize8(dream(dreamer.model, to_tensor(image).to(dreamer.device), cycle.at(i), cfg,
-                                cancel=cancel))
+                                cancel=cancel, max_pixels=dreamer.max_pixels, mask=weights))
         else:
-            x = zoom_step(dreamer.model, previous, cycle.at(i), motion, cfg, cancel)
+            x = zoom_step(dreamer.model, previous, cycle.at(i), motion, cfg, cancel,
+                          dreamer.max_pixels, weights)
         rgb = to_array(x)
         store.save(i, rgb)
         previous = x
@@ -265,14 +281,14 @@ def render_video(
     restart: bool = False,
     on_frame: FrameCallback | None = None,
     cancel: CancelToken | None = None,
+    mask: np.ndarray | None = None,
 ) -> int:
     """Dream the first ``frames`` frames of ``source`` (an iterable of (H, W, 3) RGB floats,
     identified by ``source_id``, e.g. its file's digest) into ``store``, resuming after the
     frames already there. Returns the number of frames stored."""
     config.validate()
     flow.validate()
-    if frames < 1:
-        raise InceptionismError(f"A video needs at least 1 frame (got {frames}).")
+    FRAMES.check(frames)
     cycle = Cycle.spread([dreamer.objective(o) for o in objectives], frames, cycle_every)
     params = {
         "kind": "video",
@@ -281,8 +297,10 @@ def render_video(
         "cycle": cycle.describe(),
         "config": dataclasses.asdict(config),
         "flow": dataclasses.asdict(flow),
+        **_mask_params(mask),
     }
     done = store.open(params, restart)
+    weights = _mask_tensor(mask, dreamer.device)
     prev_frame = prev_dream = None
     count = 0
     for i, rgb in enumerate(source):
@@ -296,7 +314,7 @@ def render_video(
             prev_frame, prev_dream = frame, to_tensor(store.load(i)).to(dreamer.device)
             continue
         x = flow_step(dreamer.model, frame, prev_frame, prev_dream, cycle.at(i), flow,
-                      frame_config(config, i), cancel)
+                      frame_config(config, i), cancel, dreamer.max_pixels, weights)
         dreamed = to_array(x)
         store.save(i, dreamed)
         prev_frame, prev_dream = frame, x

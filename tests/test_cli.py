@@ -39,7 +39,8 @@ def run(capsys, *args):
 
 def assert_one_line_error(code, err):
     assert code != 0
-    lines = err.strip().splitlines()
+    # the line announcing the model's loading may come first; the error is one line
+    lines = [line for line in err.strip().splitlines() if not line.startswith("loading ")]
     assert len(lines) == 1, err
     assert lines[0].startswith("error: ") and "Traceback" not in err
 

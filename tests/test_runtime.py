@@ -56,16 +56,20 @@ def test_the_users_thread_count_wins():
             choose_threads(env={THREADS_ENV: bad}, busy=0, cpus=2)
 
 
-def test_cli_start_up_sets_torch_threads_and_refuses_a_bad_setting():
-    code = ("import torch; from inceptionism.cli import main; rc = main(['models']); "
-            "print(rc, torch.get_num_threads())")
-    out = run_python(code, **{THREADS_ENV: "3"}).splitlines()[-1]
-    assert out == "0 3"  # 3: neither torch's default nor the CPU count here
-    proc = subprocess.run([sys.executable, "-m", "inceptionism", "models"],
+def test_a_dreamer_applies_the_start_up_policy_and_the_cli_refuses_a_bad_setting(tmp_path):
+    code = ("import torch; from inceptionism import Dreamer; Dreamer(); "
+            "print(torch.get_num_threads())")
+    assert run_python(code, **{THREADS_ENV: "3"}).splitlines()[-1] == "3"  # not a default here
+    from PIL import Image
+
+    Image.new("RGB", (40, 30)).save(tmp_path / "in.png")
+    proc = subprocess.run([sys.executable, "-m", "inceptionism", "dream", str(tmp_path / "in.png"),
+                           "-o", str(tmp_path / "out.png"), "--steps", "1"],
                           env={**os.environ, THREADS_ENV: "many"}, capture_output=True, text=True)
     assert proc.returncode == 1
-    assert proc.stderr.strip().count("\n") == 0 and THREADS_ENV in proc.stderr
-    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]  # after the "loading ..." progress line
+    assert last.startswith("error:") and THREADS_ENV in last and proc.stderr.count("error") == 1
+    assert "Traceback" not in proc.stderr and not (tmp_path / "out.png").exists()
 
 
 def test_others_busy_sees_a_competitor():

@@ -163,3 +163,18 @@ def test_flow_carrying_makes_the_dream_move_with_the_scene(dreamer, tmp_path, ch
     assert change["flow"] < 0.8 * change["in place"], change
     # and not because it dreams less: its frames differ from the clip at least as much.
     assert strength["flow"] > strength["independent"], strength
+
+
+def test_masked_video_keeps_every_frame_black_area_and_dreams_the_white(dreamer, tmp_path, chelsea):
+    base = small(chelsea, 96, 64)
+    clip = [np.roll(base, 3 * i, axis=1) for i in range(3)]
+    mask = np.zeros((64, 96), np.float32)
+    mask[:, :48] = 1
+    store = FrameStore(tmp_path / "masked")
+    render_video(dreamer, clip, store, 3, "clip", config=FAST, mask=mask)
+    for frame, out in zip(clip, frames_of(store)):
+        assert np.array_equal(out[:, 48:], frame[:, 48:])  # carried detail included
+        assert np.abs(out[:, :48] - frame[:, :48]).mean() > 0.01
+    zoom = FrameStore(tmp_path / "zoom")
+    render_zoom(dreamer, base, zoom, 2, config=FAST, mask=mask)
+    assert np.array_equal(zoom.load(0)[:, 48:], base[:, 48:])

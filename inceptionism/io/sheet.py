@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFont
 
+from ..checks import Number
+
 BACKGROUND = (255, 255, 255)
 INK = (20, 20, 20)
 
@@ -20,6 +22,9 @@ INK = (20, 20, 20)
 class Tile:
     label: str
     box: tuple[int, int, int, int]  # (left, top, right, bottom) of the tile's image in the sheet
+
+
+COLUMNS = Number("columns", 1, 10_000, whole=True)
 
 
 def _font(size: int) -> ImageFont.ImageFont:
@@ -43,6 +48,8 @@ def contact_sheet(
     """
     if not tiles:
         raise ValueError("a contact sheet needs at least one tile")
+    if columns is not None:
+        COLUMNS.check(columns)
     columns = columns or math.ceil(math.sqrt(len(tiles)))
     columns = min(columns, len(tiles))
     rows = math.ceil(len(tiles) / columns)

@@ -7,7 +7,11 @@ A long render must survive being stopped, so frames never live only in memory:
   fingerprint is written before the first frame; a render with a different one is refused
   instead of being mixed in. Each frame is written to a temporary file, flushed to disk and
   renamed into place, so a killed process leaves only complete frames (and perhaps a
-  temporary ``.part`` file, removed when the render resumes).
+  temporary ``.part`` file, removed when the render resumes). Each frame's SHA-256 is then
+  added to ``frames.sha256`` (the format ``sha256sum -c`` reads), and a frame counts as done
+  only when its file matches it: a resume checks every frame and renders again from the
+  first one that is missing its digest or does not match it, and encoding refuses such a
+  frame, naming it, instead of letting ffmpeg repeat a neighbour in its place.
 * Encoding joins the frames with the ffmpeg binary that ``imageio-ffmpeg`` ships: H.264 MP4
   (``yuv420p``, playable everywhere, optionally with an audio track taken from another file)
   or GIF (a palette computed over all frames). The video is written to a temporary file and
@@ -20,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -29,22 +32,45 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..checks import FPS
 from ..errors import VideoError
-from .files import atomic_write, file_sha256
-from .images import DEFAULT_MAX_PIXELS, check_destination, check_input_file, to_pil
+from .files import atomic_write, file_sha256, run_to_end
+from .images import (
+    DEFAULT_MAX_PIXELS,
+    check_destination,
+    check_input_file,
+    refuse_folder,
+    to_pil,
+)
 
 VIDEO_FORMATS = {".mp4": "mp4", ".gif": "gif"}
 FRAME_NAME = "frame_{:06d}.png"
 FRAME_PATTERN = "frame_%06d.png"  # the same name, as ffmpeg's image-sequence reader spells it
 FRAME_RE = re.compile(r"frame_(\d{6})\.png")
 PARAMS_NAME = "params.json"
+DIGESTS_NAME = "frames.sha256"
+_DIGEST_LINE = re.compile(r"([0-9a-f]{64})  (frame_\d{6}\.png)")
 H264_CRF = 18  # x264 quality: 18 is visually near-lossless, which dream textures need
 
 
-def ffmpeg_exe() -> str:
-    import imageio_ffmpeg
+VIDEO_EXTRA = "pip install 'inceptionism[video]'"
 
-    return imageio_ffmpeg.get_ffmpeg_exe()
+
+def video_module(name: str):
+    """Import ``name`` (imageio_ffmpeg or cv2), which only videos need, or say in one sentence
+    how to install it: they come with the optional ``video`` extra (about 320 MB)."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise VideoError(
+            f"Videos need OpenCV and ffmpeg, which are not installed; run: {VIDEO_EXTRA}"
+        ) from None
+
+
+def ffmpeg_exe() -> str:
+    return video_module("imageio_ffmpeg").get_ffmpeg_exe()
 
 
 def video_format(path: Path) -> str:
@@ -58,6 +84,7 @@ def video_format(path: Path) -> str:
 
 def check_video_output(path: str | Path, force: bool = False, inputs: tuple[Path, ...] = ()) -> Path:
     """Refuse, before any work, a video output that cannot or must not be written."""
+    refuse_folder(path, "dream.mp4")
     path = Path(path)
     video_format(path)
     return check_destination(path, force, inputs)
@@ -87,6 +114,7 @@ class FrameStore:
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
+        self.notes: list[str] = []  # what open() repaired, for the user
 
     @property
     def params_path(self) -> Path:
@@ -109,6 +137,37 @@ class FrameStore:
             n += 1
         return n
 
+    @property
+    def digests_path(self) -> Path:
+        return self.folder / DIGESTS_NAME
+
+    def digests(self) -> dict[str, str]:
+        """{frame file name: SHA-256} as stored when each frame was written (a later line
+        wins; a line cut short by a crash is ignored)."""
+        try:
+            text = self.digests_path.read_text(encoding="ascii", errors="replace")
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise VideoError(f"Cannot read {self.digests_path} ({exc.strerror or exc}).") from None
+        return {m.group(2): m.group(1) for line in text.splitlines()
+                if (m := _DIGEST_LINE.fullmatch(line))}
+
+    def damaged(self, frames: int, digests: dict[str, str] | None = None) -> tuple[int, str] | None:
+        """The first of frames ``0 .. frames-1`` that is missing, has no stored digest or does
+        not match it, as (index, why); None when all are sound."""
+        digests = self.digests() if digests is None else digests
+        for i in range(frames):
+            path = self.path(i)
+            want = digests.get(path.name)
+            if not path.is_file():
+                return i, "is missing"
+            if want is None:
+                return i, "has no stored digest, so it cannot be checked"
+            if file_digest(path) != want:
+                return i, "does not match the digest stored when it was written (it was changed or damaged)"
+        return None
+
     def params(self) -> dict | None:
         try:
             return json.loads(self.params_path.read_text())
@@ -117,16 +176,38 @@ class FrameStore:
         except (OSError, ValueError) as exc:
             raise VideoError(f"Cannot read {self.params_path} ({exc}).") from None
 
-    def open(self, params: dict, restart: bool = False) -> int:
+    def _ours(self, path: Path) -> bool:
+        """Whether ``path`` names a file this store writes or deletes."""
+        return bool(FRAME_RE.fullmatch(path.name)) or path.name in (PARAMS_NAME, DIGESTS_NAME) \
+            or (path.name.startswith(".frame_") and path.name.endswith(".part"))
+
+    def protect(self, inputs: tuple[Path, ...]) -> None:
+        """Refuse when a file a render reads would be written or deleted by this store:
+        compared by resolved path, so links and relative paths cannot hide it."""
+        folder = self.folder.resolve()
+        for source in inputs:
+            source = Path(source).resolve()
+            if source.parent == folder and self._ours(source):
+                raise VideoError(
+                    f"Input {source} is inside the frames folder {self.folder}, where frames are "
+                    "written and deleted; move it out of that folder or use another frames folder."
+                )
+
+    def open(self, params: dict, restart: bool = False, inputs: tuple[Path, ...] = ()) -> int:
         """Make the folder ready for frames made with ``params``; return the number of frames
         already done (the frame to resume from).
 
         Refuses a folder whose frames came from other parameters, unless ``restart`` is set,
-        in which case its frames are deleted first.
+        in which case its frames are deleted first, and one where ``inputs`` (the files the
+        render reads) would be written or deleted. Frames that do not match their stored
+        digests are deleted with every frame after them, which were made from them, and
+        rendered again; :attr:`notes` then says so.
         """
+        self.notes = []
         params = json.loads(json.dumps(params))  # tuples -> lists, as they come back from disk
         if self.folder.exists() and not self.folder.is_dir():
             raise VideoError(f"Frames folder {self.folder} is a file, not a folder.")
+        self.protect(inputs)
         try:
             self.folder.mkdir(parents=False, exist_ok=True)
         except OSError as exc:
@@ -135,7 +216,7 @@ class FrameStore:
             leftover.unlink(missing_ok=True)
         if restart:
             for p in self.folder.iterdir():
-                if FRAME_RE.fullmatch(p.name) or p.name == PARAMS_NAME:
+                if FRAME_RE.fullmatch(p.name) or p.name in (PARAMS_NAME, DIGESTS_NAME):
                     p.unlink()
         old = self.params()
         done = self.count()
@@ -145,6 +226,7 @@ class FrameStore:
                            "cannot be checked")
                 raise VideoError(f"{problem}; move them away or restart to discard them.",
                                  remedy="discard_frames", problem=problem)
+            self.digests_path.unlink(missing_ok=True)
             atomic_write(self.params_path,
                           lambda tmp: tmp.write_text(json.dumps(params, indent=1, sort_keys=True) + "\n"))
             return 0
@@ -155,19 +237,43 @@ class FrameStore:
                        f"parameters (different {', '.join(differ)})")
             raise VideoError(f"{problem}; restart to discard them, or use another frames folder.",
                              remedy="discard_or_other_folder", problem=problem)
+        digests = self.digests()
+        bad = self.damaged(done, digests)
+        if bad is not None:
+            index, why = bad
+            self.notes.append(f"frame {self.path(index)} {why}, so it and the frames after it "
+                              "are rendered again.")
+            self._discard_from(index, digests)
+            done = index
         return done
 
+    def _discard_from(self, index: int, digests: dict[str, str]) -> None:
+        """Delete frames ``index`` and later, and rewrite the digests of those before."""
+        for p in self.folder.iterdir():
+            if (m := FRAME_RE.fullmatch(p.name)) and int(m.group(1)) >= index:
+                p.unlink()
+        keep = [self.path(i).name for i in range(index)]
+        text = "".join(f"{digests[name]}  {name}\n" for name in keep)
+        atomic_write(self.digests_path, lambda tmp: tmp.write_text(text))
+
     def save(self, index: int, rgb: np.ndarray) -> Path:
-        """Write frame ``index`` (RGB floats in [0, 1]) atomically and durably."""
+        """Write frame ``index`` (RGB floats in [0, 1]) atomically and durably, then record
+        its digest: only then does it count as done."""
         path = self.path(index)
+        digest = []
 
         def write(tmp: Path) -> None:
             to_pil(rgb).save(tmp, format="PNG")
             with open(tmp, "rb") as f:  # on disk before the rename makes it count as done
                 os.fsync(f.fileno())
+            digest.append(file_digest(tmp))
 
         try:
             atomic_write(path, write)
+            with open(self.digests_path, "a", encoding="ascii") as f:
+                f.write(f"{digest[0]}  {path.name}\n")
+                f.flush()
+                os.fsync(f.fileno())
         except OSError as exc:
             raise VideoError(f"Cannot write frame {path}: {exc.strerror or exc}.") from None
         return path
@@ -200,7 +306,7 @@ class VideoInfo:
 
 
 def _open_reader(path: Path):
-    import imageio_ffmpeg
+    imageio_ffmpeg = video_module("imageio_ffmpeg")
 
     check_input_file(path, "video", VideoError)
     reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
@@ -208,14 +314,18 @@ def _open_reader(path: Path):
         meta = next(reader)
     except (OSError, RuntimeError, StopIteration) as exc:
         reader.close()
-        last = str(exc).strip().splitlines()[-1] if str(exc).strip() else "no video stream"
+        text = str(exc)
+        if "Stream #" in text and "Video:" not in text:  # streams, but none of them a picture
+            raise VideoError(f"Input {path} holds no video stream (only sound or data), so "
+                             "there are no frames to dream.") from None
+        last = text.strip().splitlines()[-1] if text.strip() else "no video stream"
         raise VideoError(f"Input {path} is not a video that ffmpeg can read ({last}).") from None
     return reader, meta
 
 
 def probe(path: str | Path) -> VideoInfo:
     """Size, frame rate, exact frame count (by decoding) and whether there is audio."""
-    import imageio_ffmpeg
+    imageio_ffmpeg = video_module("imageio_ffmpeg")
 
     path = Path(path)
     reader, meta = _open_reader(path)
@@ -274,6 +384,13 @@ def encode(
     fmt = video_format(output)
     if frames < 1 or store.count() < frames:
         raise VideoError(f"Frames folder {store.folder} does not hold the {frames} frames to encode.")
+    bad = store.damaged(frames)
+    if bad is not None:
+        index, why = bad
+        raise VideoError(f"Frame {store.path(index)} {why}; run the render again to redo it "
+                         "and the frames after it.")
+    if not isinstance(fps, Fraction):
+        FPS.check(fps)
     rate = fps if isinstance(fps, Fraction) else fps_fraction(fps)
     notes = []
     cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
@@ -298,7 +415,7 @@ def encode(
                 "-loop", "0", "-f", "gif"]
 
     def run(tmp: Path) -> None:
-        result = subprocess.run(cmd + [str(tmp)], capture_output=True, text=True)
+        result = run_to_end(cmd + [str(tmp)])
         if result.returncode != 0:
             lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
             raise VideoError(f"ffmpeg could not write {output} ({lines[-1] if lines else 'no message'}).")

@@ -34,6 +34,8 @@ class Hooks:
     - ``on_note(text)``: a one-sentence remark the user should see (e.g. "the input's
       transparency is dropped"); the CLI prints it as ``note: text``.
     - ``on_encode(path)``: a video job starts encoding ``path``.
+    - ``on_loading(text)``: a model is about to be loaded (a few seconds, longer with a
+      download); ``text`` names the model and the device, e.g. for a line on stderr.
     - ``cancel``: a :class:`~inceptionism.CancelToken`; once set from any thread, the job
       stops at the next gradient step with :class:`~inceptionism.errors.Cancelled` (video jobs:
       the frames stored so far are kept and the same request resumes from them).
@@ -46,11 +48,24 @@ class Hooks:
     on_frame: Callable[[object], None] | None = None
     on_note: NoteCallback | None = None
     on_encode: Callable[[Path], None] | None = None
+    on_loading: NoteCallback | None = None
     cancel: CancelToken | None = None
 
     def note(self, text: str) -> None:
         if self.on_note is not None:
             self.on_note(text)
+
+    def load(self, model: str, weights: Path | None, device: str, download_progress: bool = True,
+             max_pixels: int | None = None, preprocess: str | None = None):
+        """A :class:`~inceptionism.Dreamer` for ``model``, announced to ``on_loading`` first
+        (``preprocess``: an input convention instead of the model's own)."""
+        from ..api import Dreamer
+
+        if self.on_loading is not None:
+            self.on_loading(f"{model} on {device}")
+        extra = {} if max_pixels is None else {"max_pixels": max_pixels}
+        return Dreamer(model, weights=weights, device=device, progress=download_progress,
+                       preprocess=preprocess, **extra)
 
     def collecting(self, notes: list[str]) -> Hooks:
         """These hooks, also appending every note to ``notes`` (for the job's result)."""

@@ -27,7 +27,8 @@ from .recipe import Recipe, output_metadata
 
 @dataclass(frozen=True)
 class TourRequest:
-    """A layer tour of ``input``: dreamed at each of ``layers`` (default: every layer)."""
+    """A layer tour of ``input``: dreamed at each of ``layers`` (default: the model's tour,
+    e.g. inception5h's twelve numbered layers, else every layer)."""
 
     input: Path  # the photo
     output: Path | None = None  # the contact sheet (None: only return it)
@@ -44,6 +45,7 @@ class TourRequest:
     overrides: Mapping[str, Any] = field(default_factory=dict)  # DreamConfig fields that win
     max_pixels: int = DEFAULT_MAX_PIXELS
     overwrite: bool = False  # replace existing sheet and tiles
+    preprocess: str | None = None  # input convention instead of the model's own
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,13 @@ def _tile_paths(request: TourRequest, names: Sequence[str]) -> dict[str, Path]:
     folder.mkdir(exist_ok=True)
     paths = {n: folder / f"{safe_name(n)}.png" for n in names}
     for path in paths.values():
-        check_output_path(path, request.overwrite, inputs=(request.input,))
+        check_output_path(path, request.overwrite, inputs=_sources(request))
     return paths
+
+
+def _sources(request: TourRequest) -> tuple[Path, ...]:
+    """The files the tour reads: never written."""
+    return tuple(p for p in (request.input, request.weights) if p is not None)
 
 
 def run_tour(request: TourRequest, hooks: Hooks | None = None,
@@ -89,16 +96,19 @@ def run_tour(request: TourRequest, hooks: Hooks | None = None,
     config = dataclasses.replace(config, **request.overrides)
     config.validate()
     if request.output is not None:
-        check_output_path(request.output, request.overwrite, inputs=(request.input,))
+        check_output_path(request.output, request.overwrite, inputs=_sources(request))
     if request.layers is not None and not all(request.layers):
         raise InceptionismError(f"Layer list '{','.join(request.layers)}' has an empty name.")
     image = load_image(request.input, max_pixels=request.max_pixels)
-    dreamer = dreamer or Dreamer(request.model, weights=request.weights, device=request.device)
-    names = dreamer.model.net.check_layers(list(request.layers or dreamer.layer_names))
+    dreamer = dreamer or hooks.load(request.model, request.weights, request.device,
+                                    max_pixels=request.max_pixels, preprocess=request.preprocess)
+    names = dreamer.model.net.check_layers(list(request.layers or dreamer.tour_layers))
     tile_paths = _tile_paths(request, names)
     tour = dreamer.explore(image.rgb, names, config, request.size, callback=hooks.on_step,
                            cancel=hooks.cancel)
-    tiles = ([("original", tour.original)] if request.original else []) + tour.dreams
+    # Each tile is captioned with its layer, numbered where the model's tour is (inception5h).
+    tiles = ([("original", tour.original)] if request.original else []) + [
+        (dreamer.tour_label(name), image) for name, image in tour.dreams]
     title = f"{request.model}: layer tour, shallow to deep"
     sheet, layout = contact_sheet(tiles, columns=request.columns, title=title)
     weights = request.weights
@@ -107,11 +117,15 @@ def run_tour(request: TourRequest, hooks: Hooks | None = None,
                 "config": dataclasses.asdict(config), "preset": request.preset,
                 "device": str(dreamer.device), "input": request.input.name,
                 "input_sha256": file_sha256(request.input), "size": request.size,
-                "tour": [{"layer": t.label, "box": list(t.box)} for t in layout]}
+                "tour": [{"layer": layer, "label": t.label, "box": list(t.box)} for layer, t in
+                         zip((["original"] if request.original else []) + names, layout)]}
+    if request.preprocess is not None:
+        metadata["preprocess"] = request.preprocess
     for name, tile in tour.dreams if tile_paths else ():
         recipe = Recipe(model=request.model, objective=name, config=config,
                         weights_file=str(weights) if weights else None,
-                        device=str(dreamer.device), preset=request.preset)
+                        device=str(dreamer.device), preset=request.preset,
+                        preprocess=request.preprocess)
         meta = {**output_metadata(recipe, dreamer.spec.weights.describe(), request.input),
                 "size": request.size}
         save_image(tile_paths[name], tile, meta, force=request.overwrite)

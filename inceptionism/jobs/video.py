@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from ..api import Dreamer
+from ..checks import FPS, FRAMES
 from ..dream import DreamConfig
 from ..errors import Cancelled, InceptionismError, Interrupted
 from ..io.files import file_sha256
-from ..io.images import DEFAULT_MAX_PIXELS, load_image, pil_to_rgb, to_pil
+from ..io.images import DEFAULT_MAX_PIXELS, is_still_image, load_image, load_mask, pil_to_rgb, to_pil
 from ..io.video import (
     FrameStore,
     check_video_output,
@@ -29,7 +30,7 @@ from ..io.video import (
 from ..models.zoo import DEFAULT_MODEL
 from ..presets import get_preset
 from ..video import FRAME_CONFIG, FlowConfig, ZoomMotion, render_video, render_zoom
-from .base import Hooks
+from .base import Hooks, require_file
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class VideoOptions:
     model: str = DEFAULT_MODEL
     weights: Path | None = None  # a state-dict file instead of the model's own weights
     device: str = "cpu"
+    mask: Path | None = None  # white: dream, black: keep the picture (resized to the frames)
     objectives: Sequence[str | None] = (None,)  # cycled over the video (None: model default)
     cycle_every: int | None = None  # frames per objective (None: they share the video evenly)
     frames_dir: Path | None = None  # where frames are kept (None: first output + .frames)
@@ -49,6 +51,7 @@ class VideoOptions:
     overrides: Mapping[str, Any] = field(default_factory=dict)  # DreamConfig fields that win
     max_pixels: int = DEFAULT_MAX_PIXELS  # refuse larger inputs (per frame for a video)
     overwrite: bool = False  # replace existing outputs
+    preprocess: str | None = None  # input convention instead of the model's own
 
 
 @dataclass(frozen=True)
@@ -91,14 +94,24 @@ def _config(request: VideoOptions) -> DreamConfig:
     return config
 
 
-def _check_outputs(request: VideoOptions, input: Path) -> None:
+def _sources(request: VideoOptions, input: Path) -> tuple[Path, ...]:
+    """The files a video job reads: never written, nor deleted with a frames folder."""
+    return tuple(p for p in (input, request.weights) if p is not None)
+
+
+def _check_outputs(request: VideoOptions, input: Path) -> FrameStore:
+    """Refuse, before any work, outputs that must not be written; return the frames store,
+    already checked not to hold (and so never to delete) a file the job reads."""
     if not request.outputs:
         raise InceptionismError("A video job needs at least one output.")
     if len(set(request.outputs)) < len(request.outputs):
         raise InceptionismError("The same output is given twice.", remedy="same_output",
                                 problem="The same output is given twice")
     for output in request.outputs:  # fail before any work
-        check_video_output(output, request.overwrite, inputs=(input,))
+        check_video_output(output, request.overwrite, inputs=_sources(request, input))
+    store = FrameStore(request.frames_dir or default_frames_dir(request.outputs[0]))
+    store.protect(_sources(request, input))
+    return store
 
 
 def _render_and_encode(request: VideoOptions, render: Callable, store: FrameStore, frames: int,
@@ -107,7 +120,11 @@ def _render_and_encode(request: VideoOptions, render: Callable, store: FrameStor
     """Render, then encode every output. An interruption (Ctrl-C, or the cancel token) ends
     with one sentence saying how many frames are safe and that the same request resumes."""
     try:
-        made = render()
+        try:
+            made = render()
+        finally:
+            for note in store.notes:  # frames found damaged, and rendered again
+                hooks.note(note)
         for output in request.outputs:
             if hooks.on_encode is not None:
                 hooks.on_encode(output)
@@ -125,8 +142,17 @@ def _render_and_encode(request: VideoOptions, render: Callable, store: FrameStor
     return VideoResult(tuple(request.outputs), made, float(fps), store.folder, tuple(notes))
 
 
-def _dreamer(request: VideoOptions, dreamer: Dreamer | None) -> Dreamer:
-    return dreamer or Dreamer(request.model, weights=request.weights, device=request.device)
+def _dreamer(request: VideoOptions, dreamer: Dreamer | None, hooks: Hooks) -> Dreamer:
+    return dreamer or hooks.load(request.model, request.weights, request.device,
+                                 max_pixels=request.max_pixels, preprocess=request.preprocess)
+
+
+def _mask(request: VideoOptions, size: tuple[int, int]):
+    """The mask for frames of ``size`` (width, height), or None."""
+    if request.mask is None:
+        return None
+    require_file(request.mask, "Mask")
+    return load_mask(request.mask, size, request.max_pixels)
 
 
 def run_zoom(request: ZoomRequest, hooks: Hooks | None = None,
@@ -138,21 +164,26 @@ def run_zoom(request: ZoomRequest, hooks: Hooks | None = None,
     hooks = (hooks or Hooks()).collecting(notes)
     config = _config(request)
     request.motion.validate()
-    _check_outputs(request, request.input)
+    FRAMES.check(request.frames)
+    FPS.check(request.fps)  # before the frames are rendered, not when they are encoded
+    store = _check_outputs(request, request.input)
     image = load_image(request.input, max_pixels=request.max_pixels)
+    dreamer = _dreamer(request, dreamer, hooks)
+    # The frame size, not the photo's, is what each frame dreams: checked before it is made.
+    dreamer.check_size(*(request.size or image.size), config, "frame")
     rgb = image.rgb
     if image.alpha is not None:
         hooks.note(f"videos are opaque, so the transparency of {request.input.name} is dropped.")
     if request.size is not None and request.size != image.size:
         fitted = ImageOps.fit(to_pil(rgb), request.size, method=Image.Resampling.BICUBIC)
         rgb, _ = pil_to_rgb(fitted)
-    store = FrameStore(request.frames_dir or default_frames_dir(request.outputs[0]))
-    dreamer = _dreamer(request, dreamer)
+    mask = _mask(request, (rgb.shape[1], rgb.shape[0]))
 
     def render() -> int:
         return render_zoom(dreamer, rgb, store, request.frames, list(request.objectives),
                            request.motion, config, cycle_every=request.cycle_every,
-                           restart=request.restart, on_frame=hooks.on_frame, cancel=hooks.cancel)
+                           restart=request.restart, on_frame=hooks.on_frame, cancel=hooks.cancel,
+                           mask=mask)
 
     return _render_and_encode(request, render, store, request.frames, request.fps, None, False,
                               hooks, notes)
@@ -165,7 +196,15 @@ def run_video(request: VideoRequest, hooks: Hooks | None = None,
     hooks = (hooks or Hooks()).collecting(notes)
     config = _config(request)
     request.flow.validate()
-    _check_outputs(request, request.input)
+    if is_still_image(request.input):
+        raise InceptionismError(f"Input {request.input} is a still image, not a video; a zoom "
+                                "makes a video from a photo.", remedy="zoom",
+                                problem=f"Input {request.input} is a still image, not a video")
+    if request.frames is not None:
+        FRAMES.check(request.frames)
+    if request.fps is not None:
+        FPS.check(request.fps)
+    store = _check_outputs(request, request.input)
     info = probe(request.input)
     if info.width * info.height > request.max_pixels:
         problem = (f"Input {request.input} is {info.width}x{info.height}, more than the limit of "
@@ -174,15 +213,16 @@ def run_video(request: VideoRequest, hooks: Hooks | None = None,
     if info.frames < 1:
         raise InceptionismError(f"Input {request.input} holds no video frames.")
     total = min(request.frames or info.frames, info.frames)
-    store = FrameStore(request.frames_dir or default_frames_dir(request.outputs[0]))
-    dreamer = _dreamer(request, dreamer)
+    mask = _mask(request, (info.width, info.height))
+    dreamer = _dreamer(request, dreamer, hooks)
+    dreamer.check_size(info.width, info.height, config, "frame")  # before any frame
     source_id = file_sha256(request.input)
 
     def render() -> int:
         return render_video(dreamer, read_frames(request.input, request.max_pixels), store, total,
                             source_id, list(request.objectives), request.flow, config,
                             cycle_every=request.cycle_every, restart=request.restart,
-                            on_frame=hooks.on_frame, cancel=hooks.cancel)
+                            on_frame=hooks.on_frame, cancel=hooks.cancel, mask=mask)
 
     audio = request.input if info.has_audio else None
     return _render_and_encode(request, render, store, total, request.fps or info.fps, audio,
