@@ -37,8 +37,13 @@ MOTIFS: dict[str, dict[str, str]] = {"efficientnet_lite0": _LITE0}
 
 @lru_cache(maxsize=None)
 def layer_names(model: str) -> tuple[str, ...]:
-    """The model's named layers, shallow to deep (builds the architecture; no weights)."""
-    return tuple(get_spec(model).build().stage_names)
+    """The model's named layers, shallow to deep (builds the architecture; no weights).
+    A model read whole from a downloaded file has no architecture to build before it is
+    loaded: its tour layers and defaults stand in (the objective box takes any layer)."""
+    spec = get_spec(model)
+    if spec.build is None:
+        return tuple(dict.fromkeys((*spec.tour_layers, *spec.default_layers)))
+    return tuple(spec.build().stage_names)
 
 
 def layer_choices(model: str) -> list[tuple[str, str]]:
