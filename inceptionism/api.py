@@ -106,6 +106,11 @@ class Dreamer:
         models/preprocess.py: caffe, torch, tf, inception5h, raw or key=value pairs); a
         model file's default is torch."""
         self.max_pixels = MAX_PIXELS.check(max_pixels)
+        # Once per process, for every front end (CLI, web, workers): the allocator and a
+        # thread count that leaves busy cores alone (runtime.py; INCEPTIONISM_THREADS overrides).
+        from .runtime import start_up
+
+        start_up()
         self.spec = model_spec(model, preprocess)
         self.device = resolve_device(device)
         self.model = load_model(self.spec, weights, self.device, progress=progress)

@@ -271,7 +271,9 @@ def config_options(f=None, *, defaults: DreamConfig = D):
         click.option("--precision", type=click.Choice(PRECISIONS), default=d.precision,
                      show_default=True,
                      help="Network arithmetic; bfloat16 is faster on CPUs with AVX512-BF16 or "
-                          "AMX and on recent GPUs, and dreams nearly the same image."),
+                          "AMX and on recent GPUs, and dreams nearly the same image; auto picks "
+                          "it where the hardware does it natively and the model is compute-bound "
+                          "(not efficientnet_lite*)."),
     ]
 
     def decorate(f):
@@ -755,9 +757,6 @@ def main(argv: list[str] | None = None) -> int:
     SIGTERM is handled like Ctrl-C (SIGINT) for every command: the same clean-up, the same
     one line, exit status 143 (128 + 15) instead of 130.
     """
-    from .runtime import tune_allocator
-
-    tune_allocator()
     try:
         previous = signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread (embedded): leave signals to the host
@@ -782,6 +781,9 @@ def _status(exc: BaseException | None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     try:
+        from .runtime import tune_allocator
+
+        tune_allocator()  # threads are chosen when a Dreamer is made (runtime.start_up)
         cli.main(args=argv, prog_name="inceptionism", standalone_mode=False)
         return 0
     except click.exceptions.Exit as exc:
