@@ -10,14 +10,26 @@ measures one gradient step of
 
 * **ours**: the engine as `inceptionism dream` runs it (forward stopped at the objective's
   layer, batch norms folded, channels-last, tiles of `tile_size`), in float32 and bfloat16;
-* **baseline**: a straightforward loop: the full network forward to the logits, float32,
-  default (NCHW) layout, the unmodified model, the whole image at once (no tiles).
+* **baseline**: a straightforward loop: the forward stopped at the objective's layer,
+  float32, default (NCHW) layout, the unmodified model, the whole image at once (no tiles);
+* **baseline to logits**: the same, but running the whole network to its logits (as many
+  simple scripts do), labelled as such: it counts FLOPs the dream does not need.
 
-and reports ms per step, megapixel-steps per second, the step's counted FLOPs (torch's
-flop counter) as achieved GFLOP/s and as a share of this machine's float32 matrix-multiply
-rate, measured in the same run. It then runs whole dreams at 1 MP (ours vs baseline, with
-how much the two dreams differ), checks that time grows linearly with pixels, and measures
-peak resident memory of an 8K dream in a separate process.
+The variants are interleaved: each repeat runs every variant once, in a rotating order, so
+a change in the machine's load hits them all alike; min / median / max are reported, and
+the load average. Each row gives ms per step, megapixel-steps per second, the step's
+counted FLOPs (torch's flop counter) as achieved GFLOP/s and as a share of this machine's
+matrix-multiply rate *in the same precision* (float32 rows against the float32 rate,
+bfloat16 rows against the bfloat16 rate, both measured in the same run), and the bytes its
+operations read and write (each op's inputs and outputs, counted by a dispatch mode) as a
+share of a measured memory-bandwidth bound: depthwise-heavy networks such as
+EfficientNet-Lite are limited by memory traffic, not arithmetic, so for them the matmul
+share is the wrong yardstick. (The byte count assumes nothing stays in cache between ops;
+tiles do stay in cache, so more than 100% is possible and means the tiling pays.)
+
+It then runs whole dreams at 1 MP (ours vs baseline, with how much the two dreams differ),
+reports how step time grows with pixels (as measured, not as hoped), and measures peak
+resident memory of an 8K dream in a separate process.
 """
 
 from __future__ import annotations
@@ -33,6 +45,7 @@ import sys
 import time
 from collections.abc import Callable
 
+import inceptionism  # noqa: F401  first: its OpenMP defaults must precede torch's loading
 import torch
 
 from inceptionism.dream import DreamConfig, ascent_step, dream
@@ -68,6 +81,22 @@ def matmul_rate(dtype: torch.dtype = torch.float32, n: int = 2048, seconds: floa
         sync()
         best = min(best, time.perf_counter() - t)
     return 2 * n**3 / best
+
+
+def memory_bandwidth(mib: int = 256, seconds: float = 1.5) -> float:
+    """Best sustained bytes/s of copying a ``mib`` MiB tensor (read + write counted)."""
+    a = torch.empty(mib << 18, device=DEVICE).fill_(1.0)
+    b = torch.empty_like(a)
+    b.copy_(a)
+    best = float("inf")
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        sync()
+        t = time.perf_counter()
+        b.copy_(a)
+        sync()
+        best = min(best, time.perf_counter() - t)
+    return 2 * a.numel() * a.element_size() / best
 
 
 def machine() -> dict:
@@ -118,15 +147,18 @@ def size_for(megapixels: float, aspect: float = 4 / 3) -> tuple[int, int]:
 
 # ---------------------------------------------------------------------------- steps
 def baseline_step(model: DreamNet, image: torch.Tensor, objective: Objective,
-                  config: DreamConfig, rng) -> tuple[torch.Tensor, float]:
-    """The straightforward step: roll, full forward to the logits, whole image, NCHW, fp32."""
+                  config: DreamConfig, rng, to_logits: bool = False) -> tuple[torch.Tensor, float]:
+    """The straightforward step: roll, forward (stopped at the objective's deepest layer, or
+    to the logits), whole image, NCHW, fp32, unmodified model."""
     dy, dx = rng.randint(-config.jitter, config.jitter), rng.randint(-config.jitter, config.jitter)
     x = roll(image, dy, dx).detach().requires_grad_(True)
     acts, h = {}, model.normalize(x)
-    for name in model.net.stage_names:  # every stage, even past the objective's layer
+    for name in model.net.stage_names:
         h = model.net.stage(name)(h)
         if name in objective.layers:
             acts[name] = h
+            if len(acts) == len(set(objective.layers)) and not to_logits:
+                break
     loss = objective(acts)
     (grad,) = torch.autograd.grad(loss, x)
     grad = gaussian_blur(roll(grad, -dy, -dx), config.smoothing)
@@ -134,21 +166,31 @@ def baseline_step(model: DreamNet, image: torch.Tensor, objective: Objective,
     return image, loss.item()
 
 
-def time_steps(step: Callable, model, image, objective, config, repeats: int) -> float:
-    """Median seconds of one step, after one warm-up step."""
+def baseline_to_logits_step(model, image, objective, config, rng):
+    return baseline_step(model, image, objective, config, rng, to_logits=True)
+
+
+def time_interleaved(variants: dict, image, objective, repeats: int) -> dict[str, list[float]]:
+    """Seconds of one step of each variant, ``repeats`` times, interleaved: each round runs
+    every variant once (after one warm-up step each), in an order that rotates per round."""
     import random
 
-    rng = random.Random(0)
-    image = image.clone()
-    step(model, image, objective, config, rng)
-    times = []
-    for _ in range(repeats):
-        sync()
-        t = time.perf_counter()
-        image, _ = step(model, image, objective, config, rng)
-        sync()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    names = list(variants)
+    state = {n: (image.clone(), random.Random(0)) for n in names}
+    for n, (step, m, c) in variants.items():
+        step(m, state[n][0], objective, c, state[n][1])
+    times = {n: [] for n in names}
+    for r in range(repeats):
+        for n in names[r % len(names):] + names[:r % len(names)]:
+            step, m, c = variants[n]
+            img, rng = state[n]
+            sync()
+            t = time.perf_counter()
+            img, _ = step(m, img, objective, c, rng)
+            sync()
+            times[n].append(time.perf_counter() - t)
+            state[n] = (img, rng)
+    return times
 
 
 def count_flops(step: Callable, model, image, objective, config) -> int:
@@ -161,12 +203,43 @@ def count_flops(step: Callable, model, image, objective, config) -> int:
     return counter.get_total_flops()
 
 
+def count_bytes(step: Callable, model, image, objective, config) -> int:
+    """Bytes read and written by the step's operations: each aten op's tensor inputs and
+    outputs, as if nothing stayed in cache between ops (a bandwidth-bound yardstick)."""
+    import random
+
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_flatten
+
+    class ByteCounter(TorchDispatchMode):
+        total = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if func.__name__ not in ("detach.default", "view.default", "_unsafe_view.default",
+                                     "t.default", "permute.default", "expand.default"):
+                seen = set()
+                for t in tree_flatten((args, kwargs, out))[0]:
+                    if isinstance(t, torch.Tensor) and t.data_ptr() not in seen:
+                        seen.add(t.data_ptr())
+                        ByteCounter.total += t.numel() * t.element_size()
+            return out
+
+    with ByteCounter():
+        step(model, image.clone(), objective, config, random.Random(0))
+    return ByteCounter.total
+
+
 # ---------------------------------------------------------------------------- suite
-def run_steps(results: dict, models: list[str], sizes: list[float], repeats: int,
-              rate32: float) -> None:
-    print(f"\n## One gradient step (median of {repeats}); matmul fp32 rate {rate32 / 1e9:.0f} GFLOP/s")
-    header = (f"{'model':22} {'weights':9} {'MP':>5} {'variant':14} {'ms/step':>9} "
-              f"{'MP-steps/s':>10} {'GFLOP/step':>10} {'GFLOP/s':>8} {'% matmul':>8} {'vs base':>7}")
+def run_steps(results: dict, models: list[str], sizes: list[float], repeats: int) -> None:
+    rates = {"float32": results["machine"]["matmul_fp32_gflops"] * 1e9,
+             "bfloat16": results["machine"].get("matmul_bf16_gflops", float("nan")) * 1e9}
+    bandwidth = results["machine"]["memory_bandwidth_gbs"] * 1e9
+    print(f"\n## One gradient step, {repeats} interleaved repeats (median [min-max]); matmul rates "
+          f"fp32 {rates['float32'] / 1e9:.0f}, bf16 {rates['bfloat16'] / 1e9:.0f} GFLOP/s; "
+          f"copy bandwidth {bandwidth / 1e9:.1f} GB/s; load {os.getloadavg()[0]:.2f}")
+    header = (f"{'model':20} {'MP':>5} {'variant':20} {'ms/step (min-max)':>22} {'MP-steps/s':>10} "
+              f"{'GFLOP/step':>10} {'% matmul':>8} {'GB/step':>8} {'% bw':>6} {'vs base':>7}")
     print(header)
     print("-" * len(header))
     for name in models:
@@ -178,25 +251,33 @@ def run_steps(results: dict, models: list[str], sizes: list[float], repeats: int
             h, w = size_for(mp)
             image = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0)).to(DEVICE)
             variants = {
+                "baseline to logits": (baseline_to_logits_step, model, config),
                 "baseline": (baseline_step, model, config),
                 "ours fp32": (ascent_step, fast, config),
             }
             if results["machine"]["bf16_supported"]:
                 variants["ours bf16"] = (ascent_step, fast, dataclasses.replace(config, precision="bfloat16"))
-            base_t = None
+            times = time_interleaved(variants, image, objective, repeats)
+            base_t = statistics.median(times["baseline"])
             for variant, (step, m, c) in variants.items():
-                t = time_steps(step, m, image, objective, c, repeats)
+                t = statistics.median(times[variant])
                 flops = count_flops(step, m, image, objective, c)
-                base_t = base_t or t
+                nbytes = count_bytes(step, m, image, objective, c)
+                rate = rates[c.precision]
                 row = {"model": name, "weights": weights, "megapixels": mp, "size": [h, w],
-                       "variant": variant, "ms_per_step": 1000 * t,
+                       "variant": variant, "precision": c.precision, "ms_per_step": 1000 * t,
+                       "ms_min": 1000 * min(times[variant]), "ms_max": 1000 * max(times[variant]),
+                       "ms_all": [1000 * x for x in times[variant]],
                        "mp_steps_per_s": h * w / MP / t, "gflop_per_step": flops / 1e9,
-                       "gflops": flops / t / 1e9, "pct_matmul_fp32": 100 * flops / t / rate32,
+                       "gflops": flops / t / 1e9, "pct_matmul_same_precision": 100 * flops / t / rate,
+                       "gb_per_step": nbytes / 1e9, "pct_bandwidth_bound": 100 * nbytes / bandwidth / t,
                        "speedup_vs_baseline": base_t / t}
                 results["steps"].append(row)
-                print(f"{name:22} {weights:9} {mp:5.2f} {variant:14} {row['ms_per_step']:9.0f} "
-                      f"{row['mp_steps_per_s']:10.2f} {row['gflop_per_step']:10.1f} "
-                      f"{row['gflops']:8.1f} {row['pct_matmul_fp32']:7.1f}% {row['speedup_vs_baseline']:6.2f}x")
+                spread = f"{row['ms_per_step']:.0f} [{row['ms_min']:.0f}-{row['ms_max']:.0f}]"
+                print(f"{name:20} {mp:5.2f} {variant:20} {spread:>22} {row['mp_steps_per_s']:10.2f} "
+                      f"{row['gflop_per_step']:10.1f} {row['pct_matmul_same_precision']:7.1f}% "
+                      f"{row['gb_per_step']:8.1f} {row['pct_bandwidth_bound']:5.0f}% "
+                      f"{row['speedup_vs_baseline']:6.2f}x", flush=True)
 
 
 def baseline_dream(model, image, objective, config):
@@ -235,6 +316,9 @@ def dream_photo(megapixels: float) -> torch.Tensor:
 
 def one_dream(variant: str, megapixels: float, out: str) -> None:
     """Child process: dream ``variant`` from a cold start, print seconds, save the result."""
+    from inceptionism.runtime import configure_threads
+
+    configure_threads()  # the parent's count, passed in INCEPTIONISM_THREADS
     model = load_model("efficientnet_lite0", device=DEVICE)
     objective = layer(get_spec("efficientnet_lite0").default_layers[0])
     image = dream_photo(megapixels).to(DEVICE)
@@ -244,9 +328,9 @@ def one_dream(variant: str, megapixels: float, out: str) -> None:
     if variant == "baseline":
         result = baseline_dream(model, image, objective, config)
     else:
-        from inceptionism.runtime import tune_allocator
+        from inceptionism.runtime import start_up
 
-        tune_allocator()  # what `inceptionism dream` does at start-up
+        start_up()  # what `inceptionism dream` does at start-up
         fast = optimize(model)  # counted: it is part of what ours does at start-up
         if variant == "ours fp32 seed 1":
             config = dataclasses.replace(config, seed=1)
@@ -277,7 +361,8 @@ def run_dreams(results: dict, megapixels: float) -> None:
             proc = subprocess.run([sys.executable, "-m", "benchmarks.bench", "--one-dream", variant,
                                    "--megapixels", str(megapixels), "--out", str(out),
                                    "--device", str(DEVICE)],
-                                  capture_output=True, text=True, check=True)
+                                  capture_output=True, text=True, check=True,
+                                  env={**os.environ, "INCEPTIONISM_THREADS": str(torch.get_num_threads())})
             timings[variant] = float(proc.stdout.split()[-1])
             runs[variant] = torch.load(out)
 
@@ -301,21 +386,37 @@ def run_dreams(results: dict, megapixels: float) -> None:
 
 
 def run_scaling(results: dict, sizes: list[float], repeats: int) -> None:
-    print("\n## Linearity: ms per step vs pixels (ours fp32, default model)")
+    """Step time against pixels, sizes interleaved round by round; reported as measured."""
+    import random
+
+    print(f"\n## Scaling with pixels: ms per step vs pixels, as measured (ours fp32, default model, "
+          f"{repeats} interleaved repeats)")
     model = optimize(load_model("efficientnet_lite0", device=DEVICE))
     objective = layer("b10")
-    base = None
+    state = {}
     for mp in sizes:
         h, w = size_for(mp)
-        image = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0)).to(DEVICE)
-        t = time_steps(ascent_step, model, image, objective, DreamConfig(), repeats)
-        base = base or (t, mp)
-        time_ratio, pixel_ratio = t / base[0], mp / base[1]
-        row = {"megapixels": mp, "ms_per_step": 1000 * t, "time_ratio": time_ratio,
+        state[mp] = (torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0)).to(DEVICE),
+                     random.Random(0))
+        ascent_step(model, state[mp][0], objective, DreamConfig(), state[mp][1])  # warm-up
+    times = {mp: [] for mp in sizes}
+    for r in range(repeats):
+        for mp in sizes[r % len(sizes):] + sizes[:r % len(sizes)]:
+            sync()
+            t = time.perf_counter()
+            ascent_step(model, state[mp][0], objective, DreamConfig(), state[mp][1])
+            sync()
+            times[mp].append(time.perf_counter() - t)
+    base_t, base_mp = statistics.median(times[sizes[0]]), sizes[0]
+    for mp in sizes:
+        t = statistics.median(times[mp])
+        time_ratio, pixel_ratio = t / base_t, mp / base_mp
+        row = {"megapixels": mp, "ms_per_step": 1000 * t, "ms_min": 1000 * min(times[mp]),
+               "ms_max": 1000 * max(times[mp]), "time_ratio": time_ratio,
                "pixel_ratio": pixel_ratio, "deviation_pct": 100 * (time_ratio / pixel_ratio - 1)}
         results["scaling"].append(row)
-        print(f"{mp:6.2f} MP {1000 * t:9.0f} ms  time x{time_ratio:5.2f} for pixels x{pixel_ratio:5.2f} "
-              f"({row['deviation_pct']:+.1f}%)")
+        print(f"{mp:6.2f} MP {1000 * t:9.0f} ms [{row['ms_min']:.0f}-{row['ms_max']:.0f}]  time x{time_ratio:5.2f} "
+              f"for pixels x{pixel_ratio:5.2f} ({row['deviation_pct']:+.1f}% from proportional)")
 
 
 def run_memory(results: dict, width: int, height: int, steps: int) -> None:
@@ -374,25 +475,40 @@ def main() -> None:
         return
     skip = set(filter(None, args.skip.split(",")))
     torch.manual_seed(0)
-    results = {"machine": machine(), "steps": [], "dreams": [], "scaling": [], "memory": []}
+    from inceptionism.runtime import start_up
+
+    choice = start_up()  # as `inceptionism dream` does: INCEPTIONISM_THREADS=N to fix the count
+    results = {"machine": {**machine(), "threads_reason": choice.reason}, "steps": [], "dreams": [], "scaling": [], "memory": []}
     print("# inceptionism benchmark")
     print(json.dumps(results["machine"]))
-    rate32 = matmul_rate(torch.float32)
-    results["machine"]["matmul_fp32_gflops"] = rate32 / 1e9
+    results["machine"]["loadavg_at_start"] = os.getloadavg()
+    results["machine"]["matmul_fp32_gflops"] = matmul_rate(torch.float32) / 1e9
     if results["machine"]["bf16_supported"]:
         results["machine"]["matmul_bf16_gflops"] = matmul_rate(torch.bfloat16) / 1e9
+    results["machine"]["memory_bandwidth_gbs"] = memory_bandwidth() / 1e9
+    print(f"matmul fp32 {results['machine']['matmul_fp32_gflops']:.0f} GFLOP/s, bf16 "
+          f"{results['machine'].get('matmul_bf16_gflops', float('nan')):.0f} GFLOP/s, copy bandwidth "
+          f"{results['machine']['memory_bandwidth_gbs']:.1f} GB/s")
     models = [m for m in ("efficientnet_lite0", "googlenet") if m in list_models()]
+
+    def save() -> None:  # after every part, so a long run interrupted keeps what it measured
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump(results, fh, indent=1)
     if "steps" not in skip:
-        run_steps(results, models, [0.25] if args.quick else [0.25, 1, 4], 1 if args.quick else 3, rate32)
+        run_steps(results, models, [0.25] if args.quick else [0.25, 1, 4], 2 if args.quick else 3)
+        save()
     if "dreams" not in skip:
         run_dreams(results, 0.25 if args.quick else 1)
+        save()
     if "scaling" not in skip:
-        run_scaling(results, [0.25, 1] if args.quick else [1, 4, 16], 1 if args.quick else 2)
+        run_scaling(results, [0.25, 1] if args.quick else [1, 4, 16], 2 if args.quick else 3)
+        save()
     if "memory" not in skip and DEVICE.type == "cpu":
         run_memory(results, *((1920, 1080, 1) if args.quick else (7680, 4320, 2)))
+    results["machine"]["loadavg_at_end"] = os.getloadavg()
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(results, fh, indent=1)
+        save()
         print(f"\nwrote {args.json}")
 
 

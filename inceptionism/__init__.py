@@ -4,6 +4,12 @@ import sys
 import types
 from importlib.metadata import PackageNotFoundError, version
 
+# First, before anything imports torch: idle OpenMP threads sleep instead of spinning
+# (runtime.py says why; a value the user set is kept).
+from .runtime import openmp_defaults as _openmp_defaults  # noqa: E402
+
+_openmp_defaults()
+
 try:
     __version__ = version("inceptionism")  # one place: pyproject.toml
 except PackageNotFoundError:  # running from a source tree that was never installed

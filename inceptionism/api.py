@@ -11,13 +11,14 @@ It also lists its layers (:meth:`Dreamer.layers`), builds guided objectives
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
-from torch import Tensor
+from torch import Tensor, nn
 
 from .checks import MAX_PIXELS, megapixels
 from .dream import (
@@ -32,7 +33,8 @@ from .dream import (
 from .errors import InceptionismError
 from .explore import SIZE, TOUR_CONFIG, TOUR_SIZE, TourCallback, shrink, tour
 from .io.images import DEFAULT_MAX_PIXELS, mask_from_pil, pil_to_rgb, to_pil
-from .models import LayerInfo, get_spec, layer_table, load_model
+from .models import DreamNet, LayerInfo, Normalization, layer_table, list_models, load_model
+from .models.registry import model_spec
 from .models.optimize import optimize
 from .models.zoo import DEFAULT_MODEL
 from .objectives import Objective, guide, parse
@@ -88,26 +90,114 @@ class Dreamer:
         progress: bool = True,
         fast: bool = True,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        preprocess: str | Normalization | None = None,
     ):
-        """``weights``: a state-dict file to use instead of the model's own source.
+        """``model``: a registered name, or the path of an ONNX (``.onnx``) or frozen
+        TensorFlow (``.pb``) file.
+        ``weights``: a weights file to use instead of the model's own source (a state dict;
+        for inception5h its zip or .pb; for bvlc_googlenet its .onnx).
         ``max_pixels``: the most pixels this Dreamer works on at once, counted where the work
         is (an image up-scaled to the smallest octave size, a guide scaled for the network, a
         video frame), not in the file; more is refused before any work.
         ``progress``: show a progress bar on stderr if the weights must be downloaded.
         ``fast``: fold batch norms and run channels-last (the same function, faster; see
-        models/optimize.py); off, the network dreams exactly as loaded."""
+        models/optimize.py); off, the network dreams exactly as loaded.
+        ``preprocess``: the network's input convention, replacing the model's own (see
+        models/preprocess.py: caffe, torch, tf, inception5h, raw or key=value pairs); a
+        model file's default is torch."""
         self.max_pixels = MAX_PIXELS.check(max_pixels)
-        self.spec = get_spec(model)
+        # Once per process, for every front end (CLI, web, workers): the allocator and a
+        # thread count that leaves busy cores alone (runtime.py; INCEPTIONISM_THREADS overrides).
+        from .runtime import start_up
+
+        start_up()
+        self.spec = model_spec(model, preprocess)
         self.device = resolve_device(device)
-        self.model = load_model(model, weights, self.device, progress=progress)
+        self.model = load_model(self.spec, weights, self.device, progress=progress)
         # Where the weights came from, as recorded with outputs and in video fingerprints.
         self.weights_source = str(weights) if weights is not None else self.spec.weights.describe()
         if fast:
             self.model = optimize(self.model)
 
+    @classmethod
+    def from_module(
+        cls,
+        module: nn.Module,
+        preprocess: str | Normalization = "torch",
+        layers: Sequence[str] | None = None,
+        default_layers: Sequence[str] | None = None,
+        logits_layer: str | None = None,
+        labels: Sequence[str] | None = None,
+        device: str = "cpu",
+        input_size: int = 224,
+        name: str | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> Dreamer:
+        """A Dreamer on any PyTorch module (Places365, a fine-tuned classifier...).
+
+        ``layers``: the submodules to tap, by ``named_modules()`` name, nested ones included
+        (``inception4c.branch2``, ``layer3.1``); default: every leaf module. The forward pass
+        stops after the deepest one a dream needs. ``preprocess``: the input convention the
+        module was trained with (default torch's ImageNet mean/std). ``default_layers``: what
+        a dream maximizes when no objective is given (default: the tap 60% of the way down).
+        ``logits_layer``: the submodule whose output is the class logits, for ``class=``
+        terms; ``labels``: their names (default: indices only, unless the logits have the
+        1000 ImageNet classes). The module is used as it is (eval mode, frozen), not copied.
+        """
+        from .models.module_net import ModuleNet
+        from .models.preprocess import parse_preprocess
+        from .models.registry import LocalFile, ModelSpec
+
+        normalization = parse_preprocess(preprocess) if isinstance(preprocess, str) else preprocess
+        net = ModuleNet(module, layers, also=logits_layer)
+        taps = net.stage_names
+        default = tuple(default_layers or (taps[round(0.6 * (len(taps) - 1))],))
+        net.check_layers(default)
+        label = name or type(module).__name__
+        spec = ModelSpec(
+            name=label, build=None, load=lambda _path: net, weights=LocalFile(Path(f"<module {label}>")),
+            normalization=normalization, default_layers=default, input_size=input_size,
+            logits_layer=logits_layer or taps[-1], description=f"PyTorch module {label}",
+        )
+        self = cls.__new__(cls)
+        self.max_pixels = MAX_PIXELS.check(max_pixels)
+        self.spec = spec
+        self.device = resolve_device(device)
+        self.model = DreamNet(net.eval().requires_grad_(False), normalization).to(self.device)
+        self.weights_source = f"Python module {label}"
+        self.module_labels = tuple(labels) if labels is not None else None
+        return self
+
+    @property
+    def labels(self) -> tuple[str, ...] | None:
+        """The class names ``class=NAME`` terms look up: the file's own (inception5h's 1008),
+        the ImageNet 1000 (None) for registered ImageNet models, or () for indices only."""
+        own = getattr(self, "module_labels", None)
+        if own is not None:
+            return own
+        net_labels = getattr(self.model.net, "labels", None)
+        if net_labels is not None:
+            return net_labels
+        if self.spec.build is None and self.spec.name not in list_models():
+            return ()  # a model file or module nobody described: indices only
+        return None
+
     @property
     def layer_names(self) -> tuple[str, ...]:
         return self.model.layer_names
+
+    @property
+    def tour_layers(self) -> tuple[str, ...]:
+        """What ``explore`` visits by default: the model's own tour (inception5h: the seed's
+        twelve layers; a model file: twelve evenly spaced feature maps), else every layer."""
+        return self.spec.tour_layers or self.layer_names
+
+    def tour_label(self, name: str) -> str:
+        """A tile's caption: the layer's name, after its number in the model's tour when the
+        tour is numbered (inception5h: "7 mixed4c", as the seed numbered its layers)."""
+        if self.spec.tour_numbered and name in self.spec.tour_layers:
+            return f"{self.spec.tour_layers.index(name)} {name}"
+        return name
 
     def layers(self) -> list[LayerInfo]:
         """Each named layer, shallow to deep, with its channel count and output stride."""
@@ -126,7 +216,8 @@ class Dreamer:
         if objective is None:
             objective = ",".join(self.spec.default_layers)
         if isinstance(objective, str):
-            objective = parse(objective, logits_layer=self.spec.logits_layer)
+            objective = parse(objective, logits_layer=self.spec.logits_layer, labels=self.labels,
+                              layer_names=self.layer_names)
         self.model.net.check_layers(objective.layers)
         return objective
 
@@ -240,7 +331,7 @@ class Dreamer:
         :func:`inceptionism.io.sheet.contact_sheet`."""
         SIZE.check(size)
         x = shrink(as_tensor(image), size).to(self.device, torch.float32)
-        dreams = tour(self.model, x, list(layers or self.layer_names), config, callback, cancel,
+        dreams = tour(self.model, x, list(layers or self.tour_layers), config, callback, cancel,
                       max_pixels=self.max_pixels)
         return Tour(_pil(x), [(name, _pil(d)) for name, d in dreams.items()])
 

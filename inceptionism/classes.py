@@ -7,6 +7,7 @@ as package data in ``data/imagenet_classes.txt`` (one per line, line N is class 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 
@@ -43,21 +44,37 @@ def search_classes(query: str, limit: int = 8) -> list[int]:
     return hits[:limit]
 
 
-def class_index(which: str | int) -> int:
+def class_index(which: str | int, names: Sequence[str] | None = None) -> int:
     """A class index from an index (int or digits) or a name (case-insensitive).
 
-    Unknown names raise an :class:`InceptionismError` that lists the closest names.
+    ``names``: the model's class names, if not the 1000 ImageNet ones (an empty sequence:
+    the model came without names, so only indices work). Unknown names raise an
+    :class:`InceptionismError` that lists the closest names.
     """
-    names = imagenet_classes()
+    own = names is not None
+    names = tuple(names) if own else imagenet_classes()
+    count = len(names) if names else None
     # ASCII digits only: str.isdigit() also accepts "²" and other scripts' digits.
     if isinstance(which, str) and which.strip().isascii() and which.strip().isdigit():
         which = int(which)
     if isinstance(which, int):
-        if not 0 <= which < len(names):
-            raise InceptionismError(
-                f"ImageNet class index {which} does not exist; use 0 to {len(names) - 1}."
-            )
+        if which < 0 or (count is not None and which >= count):
+            top = f"0 to {count - 1}" if count else "a non-negative index"
+            raise InceptionismError(f"Class index {which} does not exist; use {top}.")
         return which
+    if not names:
+        raise InceptionismError(
+            f"This model came without class names, so class '{which}' cannot be looked up; "
+            f"use class=INDEX."
+        )
+    if own:
+        by_key = {_key(name): i for i, name in enumerate(names)}
+        index = by_key.get(_key(which))
+        if index is None:
+            close = difflib.get_close_matches(_key(which), list(by_key), n=5, cutoff=0.6)
+            hint = f" (close matches: {', '.join(close)})" if close else ""
+            raise InceptionismError(f"Unknown class '{which}' for this model{hint}; `inceptionism classes` lists them.")
+        return index
     index = _by_key().get(_key(which))
     if index is None:
         close = search_classes(which, limit=5)

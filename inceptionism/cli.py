@@ -43,6 +43,7 @@ from .config import SIZE as TOUR_SIZES
 from .io.limits import DEFAULT_MAX_PIXELS
 from .io.sheet import COLUMNS
 from .presets import PRESETS
+from .web.command import serve as serve_command
 
 # Nothing above imports PyTorch (nor numpy): `--help`, `classes` and bad command lines answer
 # at once. The jobs, models and io are imported inside the commands that use them.
@@ -62,19 +63,21 @@ RAY_HELP = ("Run on a Ray cluster: --ray=ADDRESS (auto, HOST:PORT or ray://HOST:
 
 
 class ModelName(click.ParamType):
-    """A registered model's name. The registry is read only when a name is checked, not to
-    show --help (reading it imports PyTorch); an unknown name gets one sentence with the
-    list, never the list as the parameter's name."""
+    """A registered model's name, or the path of an ONNX (.onnx) or TensorFlow (.pb) model
+    file. The registry is read only when a name is checked, not to show --help (reading it
+    imports PyTorch); an unknown name gets one sentence with the list, never the list as
+    the parameter's name."""
 
     name = "MODEL"
 
     def convert(self, value, param, ctx):
         from .models import list_models
+        from .models.registry import GRAPH_SUFFIXES
 
         names = list_models()
-        if value not in names:
+        if value not in names and Path(str(value)).suffix.lower() not in GRAPH_SUFFIXES:
             self.fail(f"unknown model '{value}'; the models are {', '.join(names)} "
-                      "(see `inceptionism models`).", param, ctx)
+                      "(see `inceptionism models`), or give an .onnx or .pb file.", param, ctx)
         return value
 
     def get_metavar(self, param, ctx=None):
@@ -195,18 +198,27 @@ def model_options(f=None, *, objective: bool = True):
     """
     options = [
         click.option("-m", "--model", type=ModelName(), default=DEFAULT_MODEL,
-                     show_default=True, help="Network to dream with (see `inceptionism models`)."),
+                     show_default=True,
+                     help="Network to dream with (see `inceptionism models`), or the path of an "
+                          "ONNX (.onnx) or frozen TensorFlow (.pb) model file."),
         click.option("-l", "--layers", "objective", metavar="SPEC", default=None,
                      help="What to amplify, as comma-separated terms TARGET[:WEIGHT]: a layer "
                           "(b10), channels (b12/37, b12/3+37), an ImageNet class (class=jellyfish, "
                           "class=107), or a weighted mix (b10:0.7,b12/37:0.3). "
                           "Default: the model's default layer. See `inceptionism layers`."),
         click.option("--weights", type=click.Path(path_type=Path, dir_okay=False), default=None,
-                     help="Load the model's weights from this state-dict file instead of its own "
-                          "source (e.g. a torchvision file copied by hand, offline)."),
+                     help="Load the model's weights from this file instead of its own source "
+                          "(e.g. a torchvision state dict copied by hand, offline; for inception5h "
+                          "inception5h.zip or its .pb; for bvlc_googlenet googlenet-12.onnx)."),
         click.option("--device", default="cpu", show_default=True,
                      help="cpu, cuda, cuda:N, mps (Apple-silicon GPU), or auto (CUDA, else MPS, "
                           "else the CPU)."),
+        click.option("--preprocess", metavar="CONVENTION", default=None,
+                     help="The network's input convention, instead of the model's own: caffe "
+                          "(BGR, 0..255 minus 104,117,123), torch (ImageNet mean/std), tf (-1..1), "
+                          "inception5h (0..255 minus 117), raw, or key=value pairs such as "
+                          "\"order=bgr scale=255 mean=104,117,123 std=1\". A model file's "
+                          "default is torch."),
     ]
     if not objective:
         options.pop(1)
@@ -269,7 +281,9 @@ def config_options(f=None, *, defaults: DreamConfig = D):
         click.option("--precision", type=click.Choice(PRECISIONS), default=d.precision,
                      show_default=True,
                      help="Network arithmetic; bfloat16 is faster on CPUs with AVX512-BF16 or "
-                          "AMX and on recent GPUs, and dreams nearly the same image."),
+                          "AMX and on recent GPUs, and dreams nearly the same image; auto picks "
+                          "it where the hardware does it natively and the model is compute-bound "
+                          "(not efficientnet_lite*)."),
     ]
 
     def decorate(f):
@@ -314,7 +328,8 @@ def given(name: str) -> bool:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def dream(input: Path, output: Path, model: str, objective: str | None, device: str,
           weights: Path | None, guide: Path | None, params_from: Path | None, mask: Path | None,
-          depth: str | None, max_pixels: int, force: bool, quiet: bool, **kwargs) -> None:
+          depth: str | None, max_pixels: int, force: bool, quiet: bool, preprocess: str | None,
+          **kwargs) -> None:
     """Dream on the photo INPUT and write the result to OUTPUT.
 
     \b
@@ -336,8 +351,8 @@ def dream(input: Path, output: Path, model: str, objective: str | None, device: 
         config=DreamConfig(**values), overrides={k: v for k, v in values.items() if given(k)},
         depth=int(depth) if depth else None,
         **{name: value for name, value in (("model", model), ("objective", objective),
-           ("device", device), ("weights", weights), ("guide", guide), ("mask", mask))
-           if given(name)},
+           ("device", device), ("weights", weights), ("guide", guide), ("mask", mask),
+           ("preprocess", preprocess)) if given(name)},
     )
     progress = ProgressBar(enabled=not quiet)
     try:
@@ -364,7 +379,9 @@ def _config_values(kwargs: dict) -> dict:
 @model_options(objective=False)
 @click.option("-l", "--layers", "tour_layers", metavar="NAMES", default=None,
               help="Comma-separated layers to visit, in order. Default: every layer of the "
-                   "model, shallow to deep (see `inceptionism layers`).")
+                   "model, shallow to deep (see `inceptionism layers`); for inception5h the "
+                   "seed's twelve layers, numbered 0 (conv2d0) to 11 (mixed5b); for a model "
+                   "file twelve of its block outputs.")
 @click.option("--size", type=Checked(TOUR_SIZES), default=TOUR_SIZE, show_default=True,
               help="The photo is shrunk to this longest side before dreaming: each tile is this "
                    "big, and the tour stays quick (one to two minutes for Lite0's 19 layers on 2 CPU "
@@ -386,7 +403,7 @@ def _config_values(kwargs: dict) -> dict:
 def explore(input: Path, output: Path, model: str, device: str, weights: Path | None,
             tour_layers: str | None, size: int, columns: int | None, original: bool,
             tiles_dir: Path | None, max_pixels: int, ray_address: str | None, force: bool,
-            quiet: bool, **kwargs) -> None:
+            quiet: bool, preprocess: str | None, **kwargs) -> None:
     """Layer tour: dream INPUT at every layer of the model, shallow to deep, and lay the
     dreams out as one contact sheet with each layer's name under its tile.
 
@@ -406,7 +423,7 @@ def explore(input: Path, output: Path, model: str, device: str, weights: Path | 
         input=input, output=output, model=model, weights=weights, device=device, layers=names,
         size=size, columns=columns, original=original, tiles_dir=tiles_dir, preset=preset,
         overrides={k: v for k, v in values.items() if given(k)}, max_pixels=max_pixels,
-        overwrite=force, ray=ray_address,
+        overwrite=force, preprocess=preprocess, ray=ray_address,
     )
     progress = ProgressBar(enabled=not quiet, tour=True)
     try:
@@ -421,31 +438,64 @@ def explore(input: Path, output: Path, model: str, device: str, weights: Path | 
 
 @cli.command()
 @click.argument("model", type=ModelName(), default=DEFAULT_MODEL, required=False)
-def layers(model: str) -> None:
+@click.option("--weights", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="For models read from a file (inception5h, bvlc_googlenet): that file, "
+                   "instead of the cached download.")
+def layers(model: str, weights: Path | None) -> None:
     """List MODEL's named layers, shallow to deep, with channel count and output stride.
 
     The stride is how many input pixels one position of the layer covers: the larger, the
-    larger the motifs it dreams. Measured by a forward pass; needs no weights.
+    larger the motifs it dreams. Measured by a forward pass; needs no weights, except for
+    models that are a graph file (inception5h, bvlc_googlenet, an .onnx or .pb path), whose
+    layers are the file's own tensors: every node of the graph.
     """
-    from .models import get_spec, layer_table
+    from .models import layer_table
+    from .models.registry import model_spec
 
-    spec = get_spec(model)
-    table = layer_table(spec.build(), spec.input_size)
+    spec = model_spec(model)
+    if spec.build is not None:
+        table = layer_table(spec.build(), spec.input_size)
+    else:
+        from .api import Dreamer
+
+        table = Dreamer(model, weights=weights, fast=False).layers()
+    width = max(12, *(len(info.name) for info in table))
     click.echo(f"{model}: {len(table)} layers (* default; class=NAME terms read {spec.logits_layer})")
-    click.echo(f"  {'layer':12} {'channels':>8} {'stride':>7}")
+    click.echo(f"  {'layer':{width}} {'channels':>8} {'stride':>7}")
     for info in table:
         mark = "*" if info.name in spec.default_layers else " "
-        click.echo(f"{mark} {info.name:12} {info.channels:8d} {info.stride_text:>7}")
+        click.echo(f"{mark} {info.name:{width}} {info.channels:8d} {info.stride_text:>7}")
 
 
 @cli.command()
 @click.argument("search", required=False)
-def classes(search: str | None) -> None:
-    """List the 1000 ImageNet classes (index and name) for class=NAME objectives, or those
-    matching SEARCH."""
-    from .classes import imagenet_classes, search_classes
+@click.option("-m", "--model", type=ModelName(), default=None,
+              help="A model with class names of its own (inception5h: the 1008 of its zip). "
+                   "Default: the 1000 ImageNet classes of the registered ImageNet models.")
+@click.option("--weights", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="That model's file, instead of the cached download.")
+def classes(search: str | None, model: str | None, weights: Path | None) -> None:
+    """List the classes (index and name) for class=NAME objectives, or those matching
+    SEARCH: the 1000 ImageNet classes, or a model's own (--model inception5h)."""
+    from .classes import _key, imagenet_classes, search_classes
 
     names = imagenet_classes()
+    if model is not None:
+        from .api import Dreamer
+
+        labels = Dreamer(model, weights=weights, fast=False).labels
+        if labels == ():
+            raise InceptionismError(
+                f"Model {model} came without class names (for inception5h: its zip holds them; "
+                f"a bare .pb needs imagenet_comp_graph_label_strings.txt beside it); use class=INDEX.")
+        if labels is not None:
+            key = _key(search or "")
+            indices = [i for i, name in enumerate(labels) if key in _key(name)]
+            if search and not indices:
+                raise InceptionismError(f"No class name of {model} contains '{search}'.")
+            for i in indices:
+                click.echo(f"{i:4d} {labels[i]}")
+            return
     indices = search_classes(search, limit=len(names)) if search else range(len(names))
     if search and not indices:
         raise InceptionismError(f"No ImageNet class name contains or resembles '{search}'.")
@@ -593,7 +643,7 @@ def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotat
          shift: tuple[float, float], fps: float, size: tuple[int, int] | None, cycle: tuple[str, ...],
          cycle_every: int | None, frames_dir: Path | None, restart: bool, mask: Path | None,
          max_pixels: int, force: bool, quiet: bool, model: str, objective: str | None,
-         weights: Path | None, device: str, **kwargs) -> None:
+         weights: Path | None, device: str, preprocess: str | None, **kwargs) -> None:
     """Render a zoom loop from the photo INPUT: each frame is the previous one zoomed in a
     little and dreamed again. Interrupted renders resume when the same command is run again.
 
@@ -606,7 +656,8 @@ def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotat
         kwargs, objective, cycle, outputs, input=input, frames=frames, fps=fps, size=size,
         motion=ZoomMotion(zoom=zoom, rotate=rotate, shift=shift), cycle_every=cycle_every,
         frames_dir=frames_dir, restart=restart, max_pixels=max_pixels, overwrite=force,
-        model=model, weights=weights, device=device, config=FRAME_CONFIG, mask=mask))
+        model=model, weights=weights, device=device, config=FRAME_CONFIG, mask=mask,
+        preprocess=preprocess))
     _render(run_zoom, request, quiet, frames_dir or default_frames_dir(outputs[0]))
 
 
@@ -646,7 +697,7 @@ def video(input: Path, outputs: tuple[Path, ...], carry: float, flow: bool, fram
           threads: int | None, ray_address: str | None, cycle: tuple[str, ...],
           cycle_every: int | None, frames_dir: Path | None, restart: bool, mask: Path | None,
           max_pixels: int, force: bool, quiet: bool, model: str, objective: str | None,
-          weights: Path | None, device: str, **kwargs) -> None:
+          weights: Path | None, device: str, preprocess: str | None, **kwargs) -> None:
     """Dream every frame of the video INPUT, carrying each frame's dream to the next along
     the optical flow so it moves with the scene. The sound of INPUT is kept in an MP4.
     Interrupted renders resume when the same command is run again.
@@ -666,8 +717,8 @@ def video(input: Path, outputs: tuple[Path, ...], carry: float, flow: bool, fram
         kwargs, objective, cycle, outputs, input=input, flow=FlowConfig(carry=carry, flow=flow),
         frames=frames, fps=fps, cycle_every=cycle_every, frames_dir=frames_dir, restart=restart,
         max_pixels=max_pixels, overwrite=force, model=model, weights=weights, device=device,
-        config=FRAME_CONFIG, mask=mask, segments=segments, warmup=warmup, workers=workers,
-        threads=threads, ray=ray_address))
+        config=FRAME_CONFIG, mask=mask, preprocess=preprocess, segments=segments,
+        warmup=warmup, workers=workers, threads=threads, ray=ray_address))
     _render(run_video, request, quiet, frames_dir or default_frames_dir(outputs[0]))
 
 
@@ -710,6 +761,9 @@ def models() -> None:
                               top1, spec.license, ",".join(spec.default_layers)))
     click.echo(f"Downloaded weights are cached in {cache_dir()} (set {CACHE_ENV} to change); "
                f"--weights FILE uses a file of your own instead.")
+
+
+cli.add_command(serve_command)  # the web studio (inceptionism/web)
 
 
 def _warning_note(message, category, filename, lineno, file=None, line=None) -> None:
@@ -850,9 +904,6 @@ def main(argv: list[str] | None = None) -> int:
     SIGTERM is handled like Ctrl-C (SIGINT) for every command: the same clean-up, the same
     one line, exit status 143 (128 + 15) instead of 130.
     """
-    from .runtime import tune_allocator
-
-    tune_allocator()
     try:
         previous = signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread (embedded): leave signals to the host
@@ -877,6 +928,9 @@ def _status(exc: BaseException | None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     try:
+        from .runtime import tune_allocator
+
+        tune_allocator()  # threads are chosen when a Dreamer is made (runtime.start_up)
         cli.main(args=argv, prog_name="inceptionism", standalone_mode=False)
         return 0
     except click.exceptions.Exit as exc:

@@ -15,7 +15,7 @@ from .errors import InceptionismError
 DEFAULT_MODEL = "efficientnet_lite0"  # the embedded model, installed with the package
 
 PYRAMIDS = ("octave", "recursive")
-PRECISIONS = ("float32", "bfloat16")
+PRECISIONS = ("float32", "bfloat16", "auto")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ class DreamConfig:
     seed: int = 0  # seeds the jitter: same inputs and seed give the same dream
     # Arithmetic of the network's forward and backward passes. bfloat16 is faster on CPUs
     # with AVX512-BF16/AMX and on recent GPUs; the image and the update stay float32.
+    # "auto": bfloat16 where the hardware does it natively and the network is compute-bound
+    # (no depthwise convolutions), else float32 (see dream.resolve_precision).
     precision: str = "float32"
     keep_colors: bool = False  # change only the luminance: the photo keeps its own colours
 

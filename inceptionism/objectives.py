@@ -180,21 +180,27 @@ def channel(name: str, index: int) -> Objective:
     return channels(name, [index])
 
 
-def imagenet_class(which: str | int, logits_layer: str = "logits") -> Objective:
+def imagenet_class(which: str | int, logits_layer: str = "logits",
+                   labels: Sequence[str] | None = None) -> Objective:
     """The logit of one ImageNet class ("dream of jellyfish"), by name or index.
 
     ``logits_layer`` is the stage that outputs the class logits: a model's
     ``ModelSpec.logits_layer``. The raw logit is maximized, not the softmax probability,
     so the dream adds the class's features rather than removing every other class's.
+    ``labels``: the model's own class names where they are not the 1000 ImageNet classes
+    in torchvision's order (inception5h's 1008; an empty tuple: indices only).
+    Logits with more than one row (a classifier run at every window of a larger input)
+    count by their mean.
     """
-    index = class_index(which)
-    label = f"{CLASS_PREFIX}{imagenet_classes()[index]}"
+    index = class_index(which, labels)
+    names = imagenet_classes() if labels is None else labels
+    label = f"{CLASS_PREFIX}{names[index] if index < len(names) else index}"
 
     def fn(a: Activations) -> Tensor:
         logits = a[logits_layer]
-        if logits.shape[1] <= index:
+        if logits.dim() < 2 or logits.shape[1] <= index:
             raise InceptionismError(
-                f"Layer {logits_layer} has {logits.shape[1]} outputs, not the 1000 ImageNet classes."
+                f"Layer {logits_layer} has no output {index}: it is not the model's class logits."
             )
         return logits[:, index].mean()  # also right for spatial (N, K, H, W) logits
 
@@ -235,11 +241,32 @@ def guide(name: str, features: Tensor, max_vectors: int = 4096, chunk: int = 1 <
     return Objective(fn, [name], f"guide({name})")
 
 
-def parse(spec: str, logits_layer: str = "logits") -> Objective:
+class _GraphLayerNames:
+    """Stands for "any layer name": a '/' term is a whole layer unless what follows its
+    last '/' is channel numbers. For reading a stored objective without its model."""
+
+    def __contains__(self, name: object) -> bool:
+        last = str(name).rpartition("/")[2]
+        return not all(c.strip().isascii() and c.strip().isdigit() for c in last.split("+"))
+
+
+ANY_LAYER_NAMES = _GraphLayerNames()
+
+
+def _is_layer_name(target: str, layer_names: Sequence[str] | None) -> bool:
+    """Whether a term with '/' names a whole layer (graph layers such as
+    ``inception_4c/output_1``): only when the model's ``layer_names`` are known."""
+    return layer_names is not None and target in layer_names
+
+
+def parse(spec: str, logits_layer: str = "logits", labels: Sequence[str] | None = None,
+          layer_names: Sequence[str] | None = None) -> Objective:
     """Read the CLI form: comma-separated terms ``TARGET[:WEIGHT]`` (see the module doc).
 
-    ``logits_layer`` is where ``class=`` terms read their logits. Layer names are checked
-    against a model later, by the model itself. Linear in the length of ``spec``; at most
+    ``logits_layer`` is where ``class=`` terms read their logits, ``labels`` the model's
+    class names (default: the 1000 ImageNet classes). ``layer_names``, when given, tells
+    layers whose names hold '/' from channel terms. Layer names are checked against a
+    model later, by the model itself. Linear in the length of ``spec``; at most
     :data:`MAX_TERMS` terms, weights and channel numbers in ASCII digits only.
     """
     if not isinstance(spec, str):
@@ -265,9 +292,11 @@ def parse(spec: str, logits_layer: str = "logits") -> Objective:
                     f"Weight '{_short(weight_text)}' in '{_short(term)}' must be a number from "
                     f"{-MAX_WEIGHT:g} to {MAX_WEIGHT:g}.")
         if target.startswith(CLASS_PREFIX):
-            part = imagenet_class(target[len(CLASS_PREFIX):].strip(), logits_layer)
-        elif "/" in target:
-            name, _, channel_text = target.partition("/")
+            part = imagenet_class(target[len(CLASS_PREFIX):].strip(), logits_layer, labels)
+        elif "/" in target and not _is_layer_name(target, layer_names):
+            # Channels follow the last '/': graph layers have '/' in their names
+            # (inception_4c/output_1/97 is channel 97 of inception_4c/output_1).
+            name, _, channel_text = target.rpartition("/")
             numbers = [c.strip() for c in channel_text.split("+")]
             if not all(_CHANNEL_RE.fullmatch(c) for c in numbers):
                 raise InceptionismError(

@@ -1,20 +1,161 @@
-"""Process-wide settings that make dreaming faster; applied by the CLI at start-up.
+"""Process-wide settings for dreaming fast on an idle machine and gracefully on a busy one.
 
-glibc's malloc hands every block larger than its mmap threshold (128 KiB at start) straight
-back to the kernel when it is freed, so a dream, which allocates and frees the same
-activation-sized buffers at every step, pays page faults for all of them again and again.
-Raising the threshold to 64 MiB keeps tile-sized buffers in the heap for reuse, while
-image-sized ones (an 8K frame is 400 MB) still go back at once, so peak memory stays low.
-Measured on a 1 MP dream on 2 cores: 7.4 s -> 5.8 s (benchmarks/README in the main README).
+:func:`start_up` runs once per process when the first :class:`~inceptionism.Dreamer` is made,
+so every front end (the CLI, the web server, batch and cluster workers) gets it without
+importing torch for light commands; :func:`openmp_defaults` already ran when the package was
+imported, before torch.
+
+**OpenMP waiting.** PyTorch's CPU kernels split each operation across OpenMP threads, and
+by default a thread that finishes its share *spins* (busy-waits, about 300 000 rounds in
+GNU libgomp) for the others. On a machine where another process keeps a core busy, one of
+our threads is often descheduled, its partners spin through their time slices waiting for
+it, and a step becomes 10-25x slower (measured: 0.2 s -> 5 s on 2 cores beside one
+``while True: pass``; user CPU 8x). ``OMP_WAIT_POLICY=PASSIVE`` makes waiting threads sleep
+instead (``KMP_BLOCKTIME=0`` does the same for Intel's OpenMP). It must be in the
+environment before the OpenMP runtime loads, i.e. before ``import torch``, which is why the
+package's ``__init__`` sets it; a value the user set is kept. Cost: on an idle machine a
+step is somewhat slower (threads are woken rather than found spinning); README
+"Speed and memory" has the measured figures.
+
+**Thread count.** Even with passive waiting, two threads sharing one free core wait for
+each other at every operation: one thread is faster then (measured beside one busy process
+on 2 cores: 1.8x the idle two-thread step time, against 3x for two threads). So
+:func:`choose_threads` looks at how much CPU *other* processes used over a short window at
+start-up and leaves those cores to them. When no core is free at all (others keep every
+CPU busy), every thread is time-sliced whatever we do, and more passive threads win a larger
+share: measured at a load of 10 on 2 cores, two threads took 1.1-1.4 s a step against
+1.9-3.7 s for one, so then all CPUs are used. The user's choice wins:
+``INCEPTIONISM_THREADS=N`` (or ``OMP_NUM_THREADS``, which torch itself reads).
+
+**Allocator.** glibc's malloc hands every block larger than its mmap threshold (128 KiB at
+start) straight back to the kernel when it is freed, so a dream, which allocates and frees
+the same activation-sized buffers at every step, pays page faults for all of them again
+and again. Raising the threshold to 64 MiB keeps tile-sized buffers in the heap for reuse,
+while image-sized ones (an 8K frame is 400 MB) still go back at once, so peak memory stays
+low. Measured on a 1 MP dream on 2 cores: 7.4 s -> 5.8 s.
+
+This module imports torch only inside the functions that need it.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
+import resource
+import sys
+import time
+from dataclasses import dataclass
 
+THREADS_ENV = "INCEPTIONISM_THREADS"
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
+
+
+def openmp_defaults() -> dict[str, str]:
+    """Make idle OpenMP threads sleep rather than spin, unless the user chose otherwise.
+
+    Effective only before torch (and with it the OpenMP runtime) is loaded. Returns the
+    variables it set.
+    """
+    if "torch" in sys.modules:
+        return {}
+    chosen = {}
+    user_chose = any(k in os.environ for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"))
+    if not user_chose:
+        chosen["OMP_WAIT_POLICY"] = "PASSIVE"
+    if "KMP_BLOCKTIME" not in os.environ:
+        chosen["KMP_BLOCKTIME"] = "0"
+    os.environ.update(chosen)
+    return chosen
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, which containers and ``taskset``
+    narrow), not the machine's total."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def _cpu_jiffies() -> tuple[int, int] | None:
+    """(busy, total) jiffies summed over all CPUs, from /proc/stat; None where there is none."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = fh.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    values = [int(v) for v in fields[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return sum(values[:8]) - idle, sum(values[:8])
+
+
+def others_busy(window: float = 0.2) -> float | None:
+    """How many CPUs' worth of work *other* processes did over the next ``window`` seconds
+    (all CPUs' busy time minus this process's own), or None where /proc/stat is missing."""
+    hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    before, t0 = _cpu_jiffies(), time.perf_counter()
+    own0 = resource.getrusage(resource.RUSAGE_SELF)
+    if before is None:
+        return None
+    time.sleep(window)
+    after, elapsed = _cpu_jiffies(), time.perf_counter() - t0
+    own1 = resource.getrusage(resource.RUSAGE_SELF)
+    own = (own1.ru_utime - own0.ru_utime) + (own1.ru_stime - own0.ru_stime)
+    busy = (after[0] - before[0]) / hz - own
+    return max(0.0, busy / elapsed)
+
+
+@dataclass(frozen=True)
+class ThreadChoice:
+    threads: int  # what torch was set to
+    reason: str  # one line: why
+
+
+def choose_threads(env: dict[str, str] | None = None, busy: float | None = None,
+                   cpus: int | None = None) -> ThreadChoice:
+    """How many threads to compute with: ``INCEPTIONISM_THREADS``, else ``OMP_NUM_THREADS``,
+    else the usable CPUs minus those other processes keep busy, or all of them when others
+    keep every CPU busy (see the module docstring).
+
+    ``busy`` (CPUs used by others) is measured when not given; a CPU counts as taken when
+    others use more than 0.5 of one. A bad ``INCEPTIONISM_THREADS`` is refused.
+    """
+    from .errors import InceptionismError
+
+    env = os.environ if env is None else env
+    cpus = usable_cpus() if cpus is None else cpus
+    if env.get(THREADS_ENV, "").strip():
+        value = env[THREADS_ENV].strip()
+        if not value.isdigit() or int(value) < 1:
+            raise InceptionismError(
+                f"{THREADS_ENV} must be a whole number of threads, 1 or more (got '{value}').")
+        return ThreadChoice(int(value), f"{THREADS_ENV}={value}")
+    if env.get("OMP_NUM_THREADS", "").strip().isdigit() and int(env["OMP_NUM_THREADS"]) >= 1:
+        return ThreadChoice(int(env["OMP_NUM_THREADS"]), f"OMP_NUM_THREADS={env['OMP_NUM_THREADS']}")
+    if cpus == 1:
+        return ThreadChoice(1, "1 usable CPU")
+    if busy is None:
+        busy = others_busy()
+    if busy is None:
+        return ThreadChoice(cpus, f"{cpus} usable CPUs (load unknown)")
+    taken = int(busy + 0.5)
+    if taken >= cpus:  # no core is free: every thread is time-sliced anyway, and with
+        # passive waiting more threads means a larger share of a contested machine
+        return ThreadChoice(cpus, f"{cpus} usable CPUs, all contested (others busy on {busy:.1f})")
+    return ThreadChoice(cpus - taken, f"{cpus} usable CPUs, other processes busy on {busy:.1f}")
+
+
+def configure_threads(threads: int | None = None) -> ThreadChoice:
+    """Set torch's thread count: ``threads`` if given, else :func:`choose_threads`."""
+    import torch
+
+    choice = ThreadChoice(threads, "asked for") if threads else choose_threads()
+    torch.set_num_threads(choice.threads)
+    return choice
 
 
 def tune_allocator(mmap_threshold: int = 64 << 20, trim_threshold: int = 64 << 20) -> bool:
@@ -29,3 +170,46 @@ def tune_allocator(mmap_threshold: int = 64 << 20, trim_threshold: int = 64 << 2
         return False
     return bool(mallopt(M_MMAP_THRESHOLD, mmap_threshold)) and bool(
         mallopt(M_TRIM_THRESHOLD, trim_threshold))
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags from /proc/cpuinfo (empty where there is none)."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def native_bfloat16(device, flags: set[str] | None = None) -> bool:
+    """Whether ``device`` computes bfloat16 natively: a GPU that says so, or a CPU with
+    AMX or AVX512-BF16 (elsewhere oneDNN emulates it, slower than float32)."""
+    import torch
+
+    device = torch.device(device)
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    if device.type != "cpu":
+        return False
+    flags = cpu_flags() if flags is None else flags
+    return bool(flags & {"amx_bf16", "avx512_bf16"})
+
+
+_started: ThreadChoice | None = None
+
+
+def start_up(threads: int | None = None) -> ThreadChoice:
+    """What every front end runs before dreaming: allocator and thread count.
+
+    The thread count is chosen once per process (later calls return that first choice and
+    change nothing), so a server or worker that calls it per request, or a caller that set
+    torch's threads itself afterwards, is not second-guessed.
+    """
+    global _started
+    if _started is None:
+        tune_allocator()
+        _started = configure_threads(threads)
+    return _started

@@ -52,6 +52,7 @@ from .dream import CancelToken, DreamConfig, dream
 from .errors import InceptionismError
 from .io.images import DEFAULT_MAX_PIXELS
 from .io.video import video_module
+from .models import get_spec, list_models
 from .models.base import DreamNet
 from .objectives import Objective
 from .transforms import quantize8, to_array, to_tensor, warp, zoom_rotate_shift
@@ -194,7 +195,13 @@ def flow_step(
 
 
 def _model_params(dreamer: Dreamer) -> dict:
-    return {"inceptionism": __version__, "model": dreamer.spec.name, "weights": dreamer.weights_source}
+    params = {"inceptionism": __version__, "model": dreamer.spec.name, "weights": dreamer.weights_source}
+    # An input convention other than the registered model's (--preprocess, a model file)
+    # changes every frame, so it is part of the fingerprint.
+    name, norm = dreamer.spec.name, dreamer.spec.normalization
+    if name not in list_models() or norm != get_spec(name).normalization:
+        params["normalization"] = [*norm.mean, *norm.std, norm.bgr]
+    return params
 
 
 def _mask_params(mask: np.ndarray | None) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 
 import numpy as np
@@ -35,9 +36,15 @@ def one_thread():
     default of one OpenMP thread per core made them 10-70x slower (threads spin waiting for
     each other), so they run on one thread (and the subprocesses they start set it too)."""
     before = torch.get_num_threads()
+    saved = os.environ.get("INCEPTIONISM_THREADS")
+    os.environ["INCEPTIONISM_THREADS"] = "1"  # what the CLI's start-up will choose, too
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+    if saved is None:
+        del os.environ["INCEPTIONISM_THREADS"]
+    else:
+        os.environ["INCEPTIONISM_THREADS"] = saved
 
 
 @pytest.fixture(scope="session")

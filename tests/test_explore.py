@@ -48,8 +48,10 @@ def test_lite0_layers_match_the_efficientnet_paper():
     assert (table["logits"].channels, table["logits"].stride) == (1000, None)
 
 
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", [n for n in list_models() if get_spec(n).build is not None])
 def test_every_registered_model_lists_its_layers_and_tours(name):
+    # Models read from a graph file (inception5h, bvlc_googlenet) have no architecture
+    # without their file; tests/models/test_any_model.py tours them on synthetic files.
     spec = get_spec(name)
     net = spec.build()  # random weights: shapes and the tour's mechanics do not need real ones
     table = layer_table(net, spec.input_size)

@@ -21,7 +21,7 @@ LAYERS = {
     "segments": 2,
     "api": 2,
     "jobs": 3,
-    "cli": 4, "__main__": 4,
+    "cli": 4, "__main__": 4, "web": 4,
     "__init__": 5,  # the package's front door re-exports everything
 }
 

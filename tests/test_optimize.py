@@ -116,3 +116,36 @@ def test_every_classic_model_folds_to_the_same_function(name):
     own_stage = sum(isinstance(fast.net.stage(n), torch.nn.BatchNorm2d) for n in fast.layer_names)
     left = sum(isinstance(m, torch.nn.BatchNorm2d) for m in fast.net.modules())
     assert left == own_stage, f"{left - own_stage} batch norms were not folded"
+
+
+def test_auto_precision_is_bfloat16_only_on_native_hardware_for_compute_bound_networks(
+        tiny_model, lite0, monkeypatch):
+    from inceptionism import runtime
+    from inceptionism.dream import resolve_precision
+
+    assert runtime.native_bfloat16("cpu", flags={"avx2", "amx_bf16"})
+    assert runtime.native_bfloat16("cpu", flags={"avx512_bf16"})
+    assert not runtime.native_bfloat16("cpu", flags={"avx512f", "avx512bw"})  # emulated only
+    for native in (True, False):
+        monkeypatch.setattr(runtime, "native_bfloat16", lambda device, flags=None: native)
+        want = "bfloat16" if native else "float32"
+        assert resolve_precision("auto", tiny_model) == want  # plain convolutions
+        assert resolve_precision("auto", lite0) == "float32"  # depthwise: memory-bound
+        assert resolve_precision("float32", tiny_model) == "float32"
+        assert resolve_precision("bfloat16", lite0) == "bfloat16"  # an explicit choice stands
+
+
+def test_auto_precision_computes_what_it_resolves_to(tiny_model, monkeypatch):
+    """The gradient under "auto" is exactly the resolved precision's, and the bfloat16 one
+    points where the float32 one does (tiny input, plain convolutions: the case auto picks
+    bfloat16 for)."""
+    from inceptionism import runtime
+
+    monkeypatch.setattr(runtime, "native_bfloat16", lambda device, flags=None: True)
+    x = torch.rand(1, 3, 40, 56, generator=torch.Generator().manual_seed(5))
+    config = DreamConfig(smoothing=0.0)
+    grad = {p: objective_gradient(tiny_model, x, layer("c3"), dataclasses.replace(config, precision=p))[0]
+            for p in ("auto", "bfloat16", "float32")}
+    assert torch.equal(grad["auto"], grad["bfloat16"])
+    cosine = torch.nn.functional.cosine_similarity(grad["bfloat16"].flatten(), grad["float32"].flatten(), dim=0)
+    assert cosine > 0.95

@@ -18,7 +18,7 @@ from pathlib import Path
 from .. import __version__
 from ..dream import DreamConfig
 from ..errors import InceptionismError
-from ..objectives import parse
+from ..objectives import ANY_LAYER_NAMES, parse
 from ..io.files import file_sha256 as sha256_of
 
 REQUIRED = ("model", "objective", "config")
@@ -69,6 +69,9 @@ class Recipe:
     weights_sha256: str | None = None
     guide_sha256: str | None = None
     mask_sha256: str | None = None
+    # The input convention given instead of the model's own (models/preprocess.py); None: the
+    # model's. Stored so that a model file dreamed with --preprocess caffe re-runs the same.
+    preprocess: str | None = None
 
     def to_metadata(self, weights_description: str) -> dict:
         """The JSON-ready dict stored in an output (paths made absolute, files hashed)."""
@@ -82,6 +85,8 @@ class Recipe:
             "preset": self.preset,
             "device": self.device,
         }
+        if self.preprocess is not None:
+            meta["preprocess"] = self.preprocess
         if self.weights_file is not None:
             path = Path(self.weights_file).resolve()
             meta["weights_file"] = {"file": str(path), "sha256": sha256_of(path)}
@@ -136,7 +141,7 @@ class Recipe:
         model = text("model", limit=200)
         objective = text("objective")
         try:  # the same reader a re-run uses (layer names are checked by the model later)
-            parse(objective)
+            parse(objective, layer_names=ANY_LAYER_NAMES)  # graph layers have '/' in names
         except InceptionismError as exc:
             raise damaged("objective", _lower(str(exc))) from None
         device = text("device", optional=True, limit=200) or "cpu"
@@ -162,7 +167,8 @@ class Recipe:
             raise damaged(f"config.{field}" if field else "config", _lower(str(exc))) from None
         return cls(model=model, objective=objective, config=config, weights_file=weights_file,
                    guide=guide, device=device, preset=preset, weights_sha256=weights_sha256,
-                   guide_sha256=guide_sha256, mask=mask, mask_sha256=mask_sha256)
+                   guide_sha256=guide_sha256, mask=mask, mask_sha256=mask_sha256,
+                   preprocess=text("preprocess", optional=True, limit=1000))
 
     def verify_files(self, source: Path) -> None:
         """Refuse when a file this recipe was made with is gone or has changed."""

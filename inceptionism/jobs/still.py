@@ -53,7 +53,7 @@ class DreamRequest:
 
     input: Path  # the photo to dream on
     output: Path | None = None  # where to write the dream (None: only return it)
-    model: str | None = None  # registry name (None: stored, else the default model)
+    model: str | None = None  # registry name or .onnx/.pb file (None: stored, else the default)
     objective: str | None = None  # objective spec such as "b10" or "class=goldfish"
     weights: Path | None = None  # a state-dict file instead of the model's own weights
     guide: Path | None = None  # guided dream: pull the photo toward this image's features
@@ -67,6 +67,7 @@ class DreamRequest:
     max_pixels: int = DEFAULT_MAX_PIXELS  # refuse larger inputs, guides and working sizes
     overwrite: bool = False  # replace an existing output
     download_progress: bool = True  # show a bar on stderr if weights must be downloaded
+    preprocess: str | None = None  # input convention instead of the model's (None: stored/own)
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ def _stored_recipe(request: DreamRequest, hooks: Hooks) -> Recipe:
         guide_sha256=None if g is not None else stored.guide_sha256,
         mask=str(m) if m is not None else stored.mask,
         mask_sha256=None if m is not None else stored.mask_sha256,
+        preprocess=request.preprocess or stored.preprocess,
     )
     stored.verify_files(source)
     if meta.get("inceptionism") != __version__:
@@ -154,7 +156,8 @@ def run_dream(request: DreamRequest, hooks: Hooks | None = None,
                         weights_file=str(request.weights) if request.weights else None,
                         guide=str(request.guide) if request.guide else None,
                         device=request.device or "cpu",
-                        mask=str(request.mask) if request.mask else None)
+                        mask=str(request.mask) if request.mask else None,
+                        preprocess=request.preprocess)
         config, preset = request.config or DreamConfig(), request.preset
         if preset is not None:
             config = get_preset(preset).apply(config)
@@ -171,7 +174,7 @@ def run_dream(request: DreamRequest, hooks: Hooks | None = None,
     weights = Path(recipe.weights_file) if recipe.weights_file else None
     if dreamer is None:
         dreamer = hooks.load(recipe.model, weights, recipe.device, request.download_progress,
-                             request.max_pixels)
+                             request.max_pixels, preprocess=recipe.preprocess)
     dreamer.check_size(*image.size, config)  # the pixels dreamed, not those in the file
     spec = dreamer.objective(recipe.objective or None).spec
     goal = dreamer.guided(spec, guide_image.rgb) if guide_image is not None else \

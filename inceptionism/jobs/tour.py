@@ -27,7 +27,8 @@ from .recipe import Recipe, output_metadata
 
 @dataclass(frozen=True)
 class TourRequest:
-    """A layer tour of ``input``: dreamed at each of ``layers`` (default: every layer)."""
+    """A layer tour of ``input``: dreamed at each of ``layers`` (default: the model's tour,
+    e.g. inception5h's twelve numbered layers, else every layer)."""
 
     input: Path  # the photo
     output: Path | None = None  # the contact sheet (None: only return it)
@@ -44,6 +45,7 @@ class TourRequest:
     overrides: Mapping[str, Any] = field(default_factory=dict)  # DreamConfig fields that win
     max_pixels: int = DEFAULT_MAX_PIXELS
     overwrite: bool = False  # replace existing sheet and tiles
+    preprocess: str | None = None  # input convention instead of the model's own
     # Dream the layers on a Ray cluster, one task per layer: None here; "" a local cluster;
     # else its address ("auto", "HOST:PORT", "ray://HOST:PORT"). Same tiles either way.
     ray: str | None = None
@@ -102,10 +104,13 @@ def run_tour(request: TourRequest, hooks: Hooks | None = None,
         raise InceptionismError(f"Layer list '{','.join(request.layers)}' has an empty name.")
     image = load_image(request.input, max_pixels=request.max_pixels)
     dreamer = dreamer or hooks.load(request.model, request.weights, request.device,
-                                    max_pixels=request.max_pixels)
-    names = dreamer.model.net.check_layers(list(request.layers or dreamer.layer_names))
+                                    max_pixels=request.max_pixels, preprocess=request.preprocess)
+    names = dreamer.model.net.check_layers(list(request.layers or dreamer.tour_layers))
     tile_paths = _tile_paths(request, names)
     if request.ray is not None:
+        if request.preprocess is not None:
+            raise InceptionismError("A layer tour on Ray uses the model's own input convention; "
+                                    "leave the preprocessing as it is.")
         from .cluster import explore_on_ray
 
         tour = explore_on_ray(dreamer, image.rgb, names, config, request.size,
@@ -113,7 +118,9 @@ def run_tour(request: TourRequest, hooks: Hooks | None = None,
     else:
         tour = dreamer.explore(image.rgb, names, config, request.size, callback=hooks.on_step,
                                cancel=hooks.cancel)
-    tiles = ([("original", tour.original)] if request.original else []) + tour.dreams
+    # Each tile is captioned with its layer, numbered where the model's tour is (inception5h).
+    tiles = ([("original", tour.original)] if request.original else []) + [
+        (dreamer.tour_label(name), image) for name, image in tour.dreams]
     title = f"{request.model}: layer tour, shallow to deep"
     sheet, layout = contact_sheet(tiles, columns=request.columns, title=title)
     weights = request.weights
@@ -122,11 +129,15 @@ def run_tour(request: TourRequest, hooks: Hooks | None = None,
                 "config": dataclasses.asdict(config), "preset": request.preset,
                 "device": str(dreamer.device), "input": request.input.name,
                 "input_sha256": file_sha256(request.input), "size": request.size,
-                "tour": [{"layer": t.label, "box": list(t.box)} for t in layout]}
+                "tour": [{"layer": layer, "label": t.label, "box": list(t.box)} for layer, t in
+                         zip((["original"] if request.original else []) + names, layout)]}
+    if request.preprocess is not None:
+        metadata["preprocess"] = request.preprocess
     for name, tile in tour.dreams if tile_paths else ():
         recipe = Recipe(model=request.model, objective=name, config=config,
                         weights_file=str(weights) if weights else None,
-                        device=str(dreamer.device), preset=request.preset)
+                        device=str(dreamer.device), preset=request.preset,
+                        preprocess=request.preprocess)
         meta = {**output_metadata(recipe, dreamer.spec.weights.describe(), request.input),
                 "size": request.size}
         save_image(tile_paths[name], tile, meta, force=request.overwrite)

@@ -51,6 +51,7 @@ class VideoOptions:
     overrides: Mapping[str, Any] = field(default_factory=dict)  # DreamConfig fields that win
     max_pixels: int = DEFAULT_MAX_PIXELS  # refuse larger inputs (per frame for a video)
     overwrite: bool = False  # replace existing outputs
+    preprocess: str | None = None  # input convention instead of the model's own
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def _render_and_encode(request: VideoOptions, render: Callable, store: FrameStor
 
 def _dreamer(request: VideoOptions, dreamer: Dreamer | None, hooks: Hooks) -> Dreamer:
     return dreamer or hooks.load(request.model, request.weights, request.device,
-                                 max_pixels=request.max_pixels)
+                                 max_pixels=request.max_pixels, preprocess=request.preprocess)
 
 
 def _mask(request: VideoOptions, size: tuple[int, int]):
@@ -250,6 +251,10 @@ def _render_segments(request: VideoRequest, dreamer: Dreamer, store: FrameStore,
     from ..segments import default_threads, default_warmup, process_runner, render_segments
 
     weights = str(request.weights) if request.weights else None
+    if getattr(request, "preprocess", None) is not None and (request.ray is not None
+                                                            or request.workers > 1):
+        raise InceptionismError("Segments dreamed by other workers use the model's own input "
+                                "convention; leave the preprocessing as it is.")
     if request.ray is not None:
         from .cluster import ray_segment_runner
 

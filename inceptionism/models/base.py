@@ -70,10 +70,14 @@ class LayeredNet(nn.Module):
 
 @dataclass(frozen=True)
 class Normalization:
-    """Maps RGB in [0, 1] to what the network was trained on: ``(x - mean) / std``."""
+    """Maps RGB in [0, 1] to what the network was trained on: ``(x - mean) / std``, after
+    reversing the channels to BGR when ``bgr`` (Caffe's networks). ``mean`` and ``std`` are
+    in the network's channel order and in [0, 1] units: Caffe's 0..255 input minus
+    (104, 117, 123) is ``mean=(104/255, 117/255, 123/255), std=(1/255,) * 3, bgr=True``."""
 
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
+    bgr: bool = False
 
 
 class DreamNet(nn.Module):
@@ -96,6 +100,8 @@ class DreamNet(nn.Module):
         return self.net.stage_names
 
     def normalize(self, x: Tensor) -> Tensor:
+        if self.normalization.bgr:
+            x = x.flip(1)
         return (x - self.mean) / self.std
 
     def features(self, x: Tensor, layers: Iterable[str]) -> dict[str, Tensor]:

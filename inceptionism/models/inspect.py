@@ -45,6 +45,9 @@ def layer_table(net: LayeredNet, input_size: int = 224, growth: int = 64) -> lis
         with torch.no_grad():
             for size in sizes:
                 x = torch.zeros(1, 3, size, size)
+                if hasattr(net, "probe_shapes"):  # a graph: every tap it can compute here
+                    shapes.append(net.probe_shapes(x))
+                    continue
                 out = {}
                 for name in net.stage_names:
                     x = net.stage(name)(x)
@@ -54,7 +57,9 @@ def layer_table(net: LayeredNet, input_size: int = 224, growth: int = 64) -> lis
         net.train(was_training)
     table = []
     for name in net.stage_names:
-        small, large = shapes[0][name], shapes[1][name]
+        if name not in shapes[0]:  # a graph's head that only works at another size
+            continue
+        small, large = shapes[0][name], shapes[1].get(name, shapes[0][name])
         stride = None
         if len(small) == 3:
             grown = large[-1] - small[-1]

@@ -85,6 +85,10 @@ def activations_in_place(stage: nn.Module) -> int:
 def optimize(model: DreamNet, fold_bn: bool = True, channels_last: bool = True) -> DreamNet:
     """A faster copy of ``model`` for dreaming (frozen, eval mode, same device)."""
     device = model.mean.device
+    # A graph read from a file (GraphNet) or a user's module (ModuleNet) is not a list of
+    # stage modules: the graph fuses its convolutions with their biases and runs its ReLUs
+    # in place by itself, per request; a user's module is run as it is (channels-last only).
+    fold_bn = fold_bn and getattr(model.net, "staged", True)
     net = fold_batchnorm(model.net) if fold_bn else model.net
     if fold_bn:  # the folded stages are our own copies, free to change
         for name in net.stage_names:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -22,7 +22,7 @@ from .weights import load_state_dict
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
-    build: Callable[[], LayeredNet]  # the architecture, with random weights
+    build: Callable[[], LayeredNet] | None  # the architecture, with random weights (None: see load)
     weights: object  # a weights source: PackageWeights or UrlWeights (describe/status/resolve)
     normalization: Normalization
     default_layers: tuple[str, ...]  # what `dream` maximizes when no layer is given
@@ -37,6 +37,14 @@ class ModelSpec:
     # The smallest side (pixels) the whole network accepts; unpadded convolutions and
     # pooling make some networks refuse smaller inputs (Inception v3: 75).
     min_input_size: int = 1
+    # Networks that come as a graph file (inception5h's GraphDef, ONNX) have no separate
+    # architecture: ``load(path)`` reads the file into a network, in place of ``build`` plus
+    # a state dict. The file's own class names, if any, ride on the network (``labels``).
+    load: Callable[[Path], LayeredNet] | None = None
+    # The layers `explore` tours by default, in order (empty: every layer); with
+    # ``tour_numbered`` each tile is labelled with its position, as the seed's tour was.
+    tour_layers: tuple[str, ...] = ()
+    tour_numbered: bool = False
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -86,7 +94,7 @@ def use_weights(name: str, weights: object) -> Iterator[ModelSpec]:
 
 
 def load_model(
-    name: str,
+    name: str | ModelSpec,
     weights: str | Path | None = None,
     device: str | torch.device = "cpu",
     progress: bool = True,
@@ -96,8 +104,12 @@ def load_model(
 
     Weights that must be downloaded first show a progress bar on stderr unless ``progress``
     is False."""
-    spec = get_spec(name)
+    spec = name if isinstance(name, ModelSpec) else get_spec(name)
     path = Path(weights) if weights is not None else spec.weights.resolve(progress=progress)
+    if spec.load is not None:
+        net = spec.load(path).eval()
+        model = DreamNet(net, spec.normalization, spec.min_input_size).eval().requires_grad_(False)
+        return model.to(device)
     state = load_state_dict(path)
     if spec.drop_prefixes:
         state = {k: v for k, v in state.items() if not k.startswith(spec.drop_prefixes)}
@@ -107,7 +119,72 @@ def load_model(
     except RuntimeError as exc:
         first = str(exc).splitlines()[0]
         raise WeightsError(
-            f"Weights file {path} does not fit model {name} ({first.rstrip(':')})."
+            f"Weights file {path} does not fit model {spec.name} ({first.rstrip(':')})."
         ) from None
     model = DreamNet(net, spec.normalization, spec.min_input_size).eval().requires_grad_(False)
     return model.to(device)
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A model file the user named (an ONNX or TensorFlow graph outside the registry)."""
+
+    path: Path
+
+    @property
+    def size_mb(self) -> float:
+        return self.path.stat().st_size / 2**20 if self.path.is_file() else 0.0
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    def status(self) -> str:
+        return "local file" if self.path.is_file() else "missing"
+
+    def resolve(self, progress: bool = True) -> Path:
+        if not self.path.is_file():
+            raise WeightsError(f"Model file {self.path} does not exist.")
+        return self.path
+
+
+GRAPH_SUFFIXES = (".onnx", ".pb")
+
+
+def file_spec(path: str | Path, normalization: Normalization) -> ModelSpec:
+    """A spec for a model file nobody registered: an ONNX model (``.onnx``) or a frozen
+    TensorFlow graph (``.pb``). The file is read now, since its layers decide the defaults."""
+    from .graph_files import load_onnx, load_tf_graph
+
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"Model file {path} does not exist.")
+    net = load_onnx(path) if path.suffix.lower() == ".onnx" else load_tf_graph(path)
+    return ModelSpec(
+        name=str(path),
+        build=None,
+        load=lambda _path, net=net: net,
+        weights=LocalFile(path),
+        normalization=normalization,
+        default_layers=net.default_layers,
+        input_size=224,
+        logits_layer=net.logits_layer,
+        description=f"{'ONNX' if path.suffix.lower() == '.onnx' else 'TensorFlow'} model file {path.name}",
+        tour_layers=net.tour_layers,
+    )
+
+
+def model_spec(model: str, preprocess: str | Normalization | None = None) -> ModelSpec:
+    """The spec of ``model``: a registered name, or the path of an ``.onnx`` / ``.pb`` file.
+
+    ``preprocess`` (a :mod:`~inceptionism.models.preprocess` name, ``key=value`` text or a
+    Normalization) replaces the model's input convention; a file's default is ``torch``."""
+    from .preprocess import parse_preprocess
+
+    if isinstance(preprocess, str):
+        preprocess = parse_preprocess(preprocess)
+    if model in _REGISTRY:
+        spec = _REGISTRY[model]
+        return replace(spec, normalization=preprocess) if preprocess is not None else spec
+    if Path(model).suffix.lower() in GRAPH_SUFFIXES:
+        return file_spec(model, preprocess or parse_preprocess("torch"))
+    raise UnknownModelError(model, list_models())

@@ -7,6 +7,8 @@ from functools import partial
 from .base import Normalization
 from .efficientnet_lite import efficientnet_lite
 from .googlenet import googlenet
+from .graph_files import (BVLC_GOOGLENET_TOUR, INCEPTION5H_TOUR, load_bvlc_googlenet,
+                          load_inception5h)
 from .inception_v3 import inception_v3
 from .registry import ModelSpec, register_model
 from .resnet import resnet50
@@ -103,5 +105,69 @@ register_model(ModelSpec(
     default_layers=("layer3",), input_size=224, min_input_size=1, logits_layer="fc",
     top1=76.1, description="ResNet-50, ImageNet-1k",
 ))
+
+# The originals: Google's inception5h TensorFlow graph (the DeepDream notebook's network),
+# read from its GraphDef; see graph.py, tf_graph.py and graph_files.py.
+INCEPTION5H_URL = "https://storage.googleapis.com/download.tensorflow.org/models/inception5h.zip"
+INCEPTION5H_SHA256 = "d13569f6a98159de37e92e9c8ec4dae8f674fbf475f69fe6199b514f756d4364"
+# RGB in 0..255, minus 117: the DeepDream notebook's `expand_dims(image - 117)`.
+INCEPTION5H_NORMALIZATION = Normalization(mean=(117 / 255,) * 3, std=(1 / 255,) * 3)
+
+register_model(
+    ModelSpec(
+        name="inception5h",
+        build=None,
+        load=load_inception5h,
+        weights=UrlWeights(
+            url=INCEPTION5H_URL,
+            filename="inception5h.zip",
+            sha256_prefix=INCEPTION5H_SHA256,
+            size_mb=49_937_555 / 2**20,
+        ),
+        normalization=INCEPTION5H_NORMALIZATION,
+        # mixed4c: the TensorFlow DeepDream notebook's layer.
+        default_layers=("mixed4c",),
+        input_size=224,
+        logits_layer="softmax2_pre_activation",
+        license="Apache-2.0",
+        description="GoogLeNet as Google's DeepDream notebook ran it (TensorFlow graph inception5h, 1008 classes)",
+        tour_layers=INCEPTION5H_TOUR,
+        tour_numbered=True,
+    )
+)
+
+# Caffe's bvlc_googlenet (google/deepdream's notebook), as the ONNX model zoo publishes it:
+# googlenet-12.onnx (Caffe -> Caffe2 -> ONNX, opset 12). URL, size and SHA-256 are those of
+# the zoo's hub manifest (ONNX_HUB_MANIFEST.json of github.com/onnx/models: model_sha,
+# model_bytes); GitHub serves the LFS file behind this URL.
+BVLC_GOOGLENET_URL = ("https://github.com/onnx/models/raw/main/validated/vision/classification/"
+                      "inception_and_googlenet/googlenet/model/googlenet-12.onnx")
+BVLC_GOOGLENET_SHA256 = "c99c507058eaf41de8723408fdda7db8325cb57f0a89f2ee07a716d6e963e14e"
+# Caffe's input: BGR, 0..255, minus the ImageNet mean (104, 117, 123) in BGR order.
+CAFFE_NORMALIZATION = Normalization(mean=(104 / 255, 117 / 255, 123 / 255), std=(1 / 255,) * 3, bgr=True)
+
+register_model(
+    ModelSpec(
+        name="bvlc_googlenet",
+        build=None,
+        load=load_bvlc_googlenet,
+        weights=UrlWeights(
+            url=BVLC_GOOGLENET_URL,
+            filename="googlenet-12.onnx",
+            sha256_prefix=BVLC_GOOGLENET_SHA256,
+            size_mb=28_021_836 / 2**20,
+        ),
+        normalization=CAFFE_NORMALIZATION,
+        # google/deepdream's default: end='inception_4c/output'.
+        default_layers=("inception_4c/output_1",),
+        input_size=224,
+        logits_layer="loss3/classifier_1",
+        top1=None,
+        license="unrestricted",  # BVLC: "released for unrestricted use"
+        description="GoogLeNet as google/deepdream's notebook ran it (Caffe bvlc_googlenet, via ONNX)",
+        tour_layers=BVLC_GOOGLENET_TOUR,
+        tour_numbered=True,
+    )
+)
 
 from ..config import DEFAULT_MODEL  # noqa: E402,F401  (the default model, re-exported)

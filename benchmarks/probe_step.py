@@ -1,0 +1,36 @@
+"""One-model step probe used for the README's contention rows (not a test).
+
+    MODEL=inception_v3 SIZE=432,576 N=2 python -m benchmarks.probe_step         # PyTorch's defaults
+    OMP_WAIT_POLICY=PASSIVE POLICY=1 N=2 python -m benchmarks.probe_step        # our start-up policy
+
+It imports torch *before* inceptionism, so the package's OpenMP default does not apply by
+itself: set OMP_WAIT_POLICY in the environment, and POLICY=1 to run runtime.start_up()
+(PT_THREADS=N fixes torch's threads instead). Prints the min and median step time, CPU per
+step and the thread count; run it idle and beside `python -c "while True: pass"`, alternating.
+"""
+import os, sys, time, statistics, random  # noqa: E401
+import torch
+from inceptionism.dream import DreamConfig, ascent_step
+from inceptionism.models.optimize import optimize
+from inceptionism.objectives import layer
+from benchmarks.bench import bench_model  # noqa: E402
+th = int(os.environ.get("PT_THREADS", "0"))
+if os.environ.get("POLICY"):
+    from inceptionism.runtime import start_up; print("policy:", start_up())
+if th: torch.set_num_threads(th)
+model, _ = bench_model(os.environ.get("MODEL", "inception_v3"))
+fast = optimize(model)
+obj = sum((layer(n) for n in os.environ.get("LAYERS", "Mixed_6a,Mixed_6c").split(",")[1:]), layer(os.environ.get("LAYERS", "Mixed_6a,Mixed_6c").split(",")[0]))
+h, w = [int(v) for v in os.environ.get("SIZE", "432,576").split(",")]
+img = torch.rand(1, 3, h, w)
+cfg = DreamConfig()
+rng = random.Random(0)
+ascent_step(fast, img, obj, cfg, rng)
+ts = []
+c0 = time.process_time()
+for _ in range(int(os.environ.get("N", "4"))):
+    t = time.perf_counter(); ascent_step(fast, img, obj, cfg, rng); ts.append(time.perf_counter() - t)
+print(f"{min(ts):.3f} {statistics.median(ts):.3f} cpu/step {(time.process_time()-c0)/len(ts):.3f} threads {torch.get_num_threads()}")
+import resource, os as _os
+r = resource.getrusage(resource.RUSAGE_SELF)
+print("user", r.ru_utime, "sys", r.ru_stime, "policy", _os.environ.get("OMP_WAIT_POLICY"), "vcsw", r.ru_nvcsw, "ivcsw", r.ru_nivcsw)
