@@ -52,6 +52,14 @@ from .web.command import serve as serve_command
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 D = DreamConfig()  # the defaults shown in --help come from the API's own config
 SAMPLES = {"chelsea": "chelsea.png", "coffee": "coffee.png"}
+# Spreading work: local worker processes, their threads, video segments and their warm-up.
+WORKERS = Number("number of workers", 1, 100_000, whole=True)
+THREADS = Number("number of threads per worker", 1, 1024, whole=True)
+SEGMENTS = Number("number of segments", 1, 1_000_000, whole=True)
+WARMUP = Number("warm-up", 0, 100_000, whole=True)
+RAY_HELP = ("Run on a Ray cluster: --ray=ADDRESS (auto, HOST:PORT or ray://HOST:PORT) joins one, "
+            "a bare --ray starts one on this machine. Needs the 'ray' extra; workers need "
+            "inceptionism installed, but no shared files.")
 
 
 class ModelName(click.ParamType):
@@ -123,6 +131,8 @@ REMEDIES = {
     "cpu": "{problem}; use --device cpu.",
     "tiles_dir": "--tiles-dir {problem}.",
     "same_output": "{problem} with -o.",
+    "segments": "--warmup, --workers and --ray split a video: give --segments N too.",
+    "recursive": "{problem} (use --recursive for sub-folders).",
     "zoom": "{problem}; `inceptionism zoom` makes a video from a photo.",
 }
 
@@ -385,12 +395,15 @@ def _config_values(kwargs: dict) -> dict:
 @config_options(defaults=TOUR_CONFIG)
 @click.option("--max-pixels", type=Checked(MAX_PIXELS), default=DEFAULT_MAX_PIXELS,
               show_default=True, help="Refuse inputs larger than this many pixels.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None,
+              metavar="[ADDRESS]", help="Dream the layers on a Ray cluster, one task per layer. "
+                                        + RAY_HELP)
 @click.option("-f", "--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def explore(input: Path, output: Path, model: str, device: str, weights: Path | None,
             tour_layers: str | None, size: int, columns: int | None, original: bool,
-            tiles_dir: Path | None, max_pixels: int, force: bool, quiet: bool,
-            preprocess: str | None, **kwargs) -> None:
+            tiles_dir: Path | None, max_pixels: int, ray_address: str | None, force: bool,
+            quiet: bool, preprocess: str | None, **kwargs) -> None:
     """Layer tour: dream INPUT at every layer of the model, shallow to deep, and lay the
     dreams out as one contact sheet with each layer's name under its tile.
 
@@ -410,7 +423,7 @@ def explore(input: Path, output: Path, model: str, device: str, weights: Path | 
         input=input, output=output, model=model, weights=weights, device=device, layers=names,
         size=size, columns=columns, original=original, tiles_dir=tiles_dir, preset=preset,
         overrides={k: v for k, v in values.items() if given(k)}, max_pixels=max_pixels,
-        overwrite=force, preprocess=preprocess,
+        overwrite=force, preprocess=preprocess, ray=ray_address,
     )
     progress = ProgressBar(enabled=not quiet, tour=True)
     try:
@@ -661,19 +674,41 @@ def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotat
 @click.option("--fps", type=Checked(FPS), default=None,
               help="Frame rate of the output. Default: the input's (another rate changes the "
                    "speed of the picture, not of the sound).")
+@click.option("--segments", type=Checked(SEGMENTS), default=1, show_default=True,
+              help="Split the clip into this many segments dreamed independently (in parallel "
+                   "with --workers or --ray), joined in order with the sound.")
+@click.option("--warmup", type=Checked(WARMUP), default=None, metavar="K",
+              help="Each segment starts dreaming K frames before its first kept frame (thrown "
+                   "away), so the carried dream has built up at the seam. Default: enough for "
+                   "the cold start to fade below 15% (4 at --carry 0.6; see docs/scaling.md).")
+@click.option("--workers", type=Checked(WORKERS), default=1, show_default=True,
+              help="With --segments: local worker processes, one segment each at a time "
+                   "(with --ray: how many Ray actors; default there: one per CPU).")
+@click.option("--threads", type=Checked(THREADS), default=None,
+              help="PyTorch threads per worker. Default: the cores shared out among the local "
+                   "workers; 1 per Ray actor.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None,
+              metavar="[ADDRESS]", help="With --segments: " + RAY_HELP)
 @video_options
 @model_options
 @config_options(defaults=FRAME_CONFIG)
 def video(input: Path, outputs: tuple[Path, ...], carry: float, flow: bool, frames: int | None,
-          fps: float | None, cycle: tuple[str, ...], cycle_every: int | None,
-          frames_dir: Path | None, restart: bool, mask: Path | None, max_pixels: int, force: bool,
-          quiet: bool, model: str, objective: str | None, weights: Path | None, device: str,
-          preprocess: str | None, **kwargs) -> None:
+          fps: float | None, segments: int, warmup: int | None, workers: int,
+          threads: int | None, ray_address: str | None, cycle: tuple[str, ...],
+          cycle_every: int | None, frames_dir: Path | None, restart: bool, mask: Path | None,
+          max_pixels: int, force: bool, quiet: bool, model: str, objective: str | None,
+          weights: Path | None, device: str, preprocess: str | None, **kwargs) -> None:
     """Dream every frame of the video INPUT, carrying each frame's dream to the next along
     the optical flow so it moves with the scene. The sound of INPUT is kept in an MP4.
     Interrupted renders resume when the same command is run again.
 
+    Long clips can be split: --segments N dreams N parts independently (each warming up
+    --warmup frames early), locally with --workers or on a Ray cluster with --ray. Zoom loops
+    cannot be split (each frame is the previous dreamed frame, zoomed).
+
+    \b
     Example: inceptionism video clip.mp4 -o dream.mp4 --layers b8
+             inceptionism video clip.mp4 -o dream.mp4 --segments 4 --workers 2
     """
     from .io.video import default_frames_dir
     from .jobs import VideoRequest, run_video
@@ -682,7 +717,8 @@ def video(input: Path, outputs: tuple[Path, ...], carry: float, flow: bool, fram
         kwargs, objective, cycle, outputs, input=input, flow=FlowConfig(carry=carry, flow=flow),
         frames=frames, fps=fps, cycle_every=cycle_every, frames_dir=frames_dir, restart=restart,
         max_pixels=max_pixels, overwrite=force, model=model, weights=weights, device=device,
-        config=FRAME_CONFIG, mask=mask, preprocess=preprocess))
+        config=FRAME_CONFIG, mask=mask, preprocess=preprocess, segments=segments,
+        warmup=warmup, workers=workers, threads=threads, ray=ray_address))
     _render(run_video, request, quiet, frames_dir or default_frames_dir(outputs[0]))
 
 
@@ -749,6 +785,117 @@ class Terminated(KeyboardInterrupt):
 
 def _terminate(signum, frame) -> None:
     raise Terminated()
+
+
+class BatchBar:
+    """Files done, images per minute and ETA across a batch, fed by its progress callback."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bar = None
+
+    def __call__(self, info) -> None:
+        if info.last is not None and info.last.status == "failed":
+            message = f"failed: {info.last.input}: {info.last.error}"
+            (self.bar.write(message, file=sys.stderr) if self.bar is not None
+             else click.echo(message, err=True))
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=info.total, unit="photo", file=sys.stderr, dynamic_ncols=True,
+                            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} photos [{elapsed}{postfix}]")
+        eta = info.eta
+        eta_text = "" if eta is None else f", ETA {time.strftime('%H:%M:%S', time.gmtime(eta))}"
+        self.bar.set_postfix_str(
+            f"{info.done} done, {info.skipped} skipped, {info.failed} failed, "
+            f"{info.per_minute:.1f} images/min{eta_text}", refresh=False)
+        self.bar.update(info.settled - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("-o", "--output", "outdir", type=click.Path(path_type=Path, file_okay=False),
+              required=True, help="Folder for the dreams: OUTDIR/<path below the input folder>.EXT, "
+                                  "plus manifest.jsonl.")
+@click.option("--format", "ext", type=click.Choice(["png", "jpg", "webp", "tif"]), default="png",
+              show_default=True, help="Output format (png keeps the parameters inside the file; "
+                                      "the others get a .json beside).")
+@click.option("-r", "--recursive", is_flag=True,
+              help="Also take photos from sub-folders (and let ** in patterns cross folders).")
+@model_options
+@click.option("--guide", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Guided dream: every photo follows this image's features (see `dream --help`).")
+@click.option("--params-from", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              metavar="PREVIOUS", help="Dream every photo with the parameters stored in PREVIOUS, "
+                                       "an earlier output; options given here override them.")
+@config_options
+@click.option("--workers", type=Checked(WORKERS), default=1, show_default=True,
+              help="Local worker processes, each loading the model once (with --ray: how many Ray "
+                   "actors; default there: one per CPU of the cluster, or per GPU with cuda).")
+@click.option("--threads", type=Checked(THREADS), default=None,
+              help="PyTorch threads per worker. Default: the cores shared out among the local "
+                   "workers; 1 per Ray actor.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None,
+              metavar="[ADDRESS]", help=RAY_HELP)
+@click.option("--max-pixels", type=Checked(MAX_PIXELS), default=DEFAULT_MAX_PIXELS,
+              show_default=True, help="Refuse (record as failed) inputs larger than this.")
+@click.option("-f", "--force", is_flag=True,
+              help="Replace outputs that exist but were made from another input or with other "
+                   "parameters (matching ones are always skipped).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def batch(inputs: tuple[str, ...], outdir: Path, ext: str, recursive: bool, model: str,
+          objective: str | None, weights: Path | None, device: str, guide: Path | None,
+          params_from: Path | None, workers: int, threads: int | None, ray_address: str | None,
+          max_pixels: int, force: bool, quiet: bool, **kwargs) -> None:
+    """Dream every photo of INPUT... (files, folders, glob patterns) with one recipe into
+    OUTDIR, keeping the inputs' relative paths.
+
+    Resumable: an output already made from the same photo with the same parameters is
+    skipped, so running the same command again after a crash or Ctrl-C does only what is
+    missing. A photo that cannot be dreamed is recorded (stderr and OUTDIR/manifest.jsonl)
+    and the batch goes on; the exit status is 1 if any failed.
+
+    \b
+    Examples:
+      inceptionism batch holiday/ -o dreams/ --recursive --layers b8
+      inceptionism batch 'shots/*.jpg' -o dreams/ --workers 2
+      inceptionism batch photos/ -o dreams/ --ray=auto
+    """
+    _quiet_warnings(quiet)
+    from .jobs import BatchRequest, Hooks, run_batch
+
+    preset, values = kwargs.pop("preset"), _config_values(kwargs)
+    request = BatchRequest(
+        inputs=inputs, outdir=outdir, recursive=recursive, ext=f".{ext}",
+        model=model if given("model") or params_from is None else None,
+        objective=objective, weights=weights, guide=guide,
+        device=device if given("device") or params_from is None else None,
+        params_from=params_from, preset=preset,
+        overrides={k: v for k, v in values.items() if given(k)}, max_pixels=max_pixels,
+        overwrite=force, workers=workers, threads=threads, ray=ray_address)
+    progress = BatchBar(enabled=not quiet)
+    try:
+        try:
+            summary = run_batch(request, Hooks(on_photo=progress, on_note=_note,
+                                               on_loading=_loading(quiet)))
+        finally:
+            progress.close()
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted; the outputs in {outdir} are complete, and running the "
+                          "same command again does only the photos still missing.") from None
+    click.echo(f"{summary.done} done, {summary.skipped} skipped, {summary.failed} failed of "
+               f"{summary.total} photos in {summary.seconds:.1f} s; manifest: {summary.manifest}",
+               err=True)
+    if not summary.ok:
+        raise InceptionismError(f"{summary.failed} of {summary.total} photos could not be dreamed "
+                                f"(listed above and in {summary.manifest}).")
 
 
 def main(argv: list[str] | None = None) -> int:

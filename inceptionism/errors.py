@@ -16,8 +16,9 @@ class InceptionismError(Exception):
     ``overwrite`` (allow replacing an existing output), ``pixel_limit`` (raise the input
     pixel limit), ``discard_frames`` (discard a frames folder's unverifiable frames),
     ``discard_or_other_folder`` (discard frames made with other parameters, or use another
-    frames folder), ``weights_file`` (load the weights from a file of one's own) and ``cpu``
-    (use the CPU).
+    frames folder), ``weights_file`` (load the weights from a file of one's own), ``cpu``
+    (use the CPU), ``segments`` (split the video, which the other split settings need) and
+    ``recursive`` (search sub-folders too).
     """
 
     def __init__(self, message: str = "", *, remedy: str | None = None,

@@ -76,3 +76,14 @@ def coffee() -> np.ndarray:
 
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A real Ray cluster on this machine, started once for the session (about 5 s): two CPUs,
+    no dashboard, a small object store, the node's address on the loopback interface."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+             _node_ip_address="127.0.0.1", object_store_memory=100 << 20)
+    yield ray
+    ray.shutdown()

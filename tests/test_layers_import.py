@@ -18,6 +18,7 @@ LAYERS = {
     "io": 0, "errors": 0, "checks": 0, "data": 0, "runtime": 0, "progress": 0, "config": 0,
     "models": 1, "classes": 1,
     "transforms": 2, "objectives": 2, "dream": 2, "explore": 2, "video": 2, "presets": 2,
+    "segments": 2,
     "api": 2,
     "jobs": 3,
     "cli": 4, "__main__": 4, "web": 4,

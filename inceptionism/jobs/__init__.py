@@ -15,12 +15,15 @@ Layers (each imports only those below it): front ends -> jobs -> api/engine -> m
 from ..dream import CancelToken, OctaveInfo, StepInfo
 from ..errors import Cancelled
 from .base import Hooks
+from .batch import BatchRequest, BatchResult, run_batch
 from .recipe import Recipe, output_metadata
 from .still import DreamRequest, DreamResult, run_dream
 from .tour import TourRequest, TourResult, run_tour
 from .video import VideoRequest, VideoResult, ZoomRequest, run_video, run_zoom
 
 __all__ = [
+    "BatchRequest",
+    "BatchResult",
     "CancelToken",
     "Cancelled",
     "DreamRequest",
@@ -35,6 +38,7 @@ __all__ = [
     "VideoResult",
     "ZoomRequest",
     "output_metadata",
+    "run_batch",
     "run_dream",
     "run_tour",
     "run_video",

@@ -46,6 +46,9 @@ class TourRequest:
     max_pixels: int = DEFAULT_MAX_PIXELS
     overwrite: bool = False  # replace existing sheet and tiles
     preprocess: str | None = None  # input convention instead of the model's own
+    # Dream the layers on a Ray cluster, one task per layer: None here; "" a local cluster;
+    # else its address ("auto", "HOST:PORT", "ray://HOST:PORT"). Same tiles either way.
+    ray: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,8 +107,17 @@ def run_tour(request: TourRequest, hooks: Hooks | None = None,
                                     max_pixels=request.max_pixels, preprocess=request.preprocess)
     names = dreamer.model.net.check_layers(list(request.layers or dreamer.tour_layers))
     tile_paths = _tile_paths(request, names)
-    tour = dreamer.explore(image.rgb, names, config, request.size, callback=hooks.on_step,
-                           cancel=hooks.cancel)
+    if request.ray is not None:
+        if request.preprocess is not None:
+            raise InceptionismError("A layer tour on Ray uses the model's own input convention; "
+                                    "leave the preprocessing as it is.")
+        from .cluster import explore_on_ray
+
+        tour = explore_on_ray(dreamer, image.rgb, names, config, request.size,
+                              request.ray or None, request.weights, request.device)
+    else:
+        tour = dreamer.explore(image.rgb, names, config, request.size, callback=hooks.on_step,
+                               cancel=hooks.cancel)
     # Each tile is captioned with its layer, numbered where the model's tour is (inception5h).
     tiles = ([("original", tour.original)] if request.original else []) + [
         (dreamer.tour_label(name), image) for name, image in tour.dreams]

@@ -74,6 +74,15 @@ class VideoRequest(VideoOptions):
     flow: FlowConfig = FlowConfig()
     frames: int | None = None  # only the first N frames (None: all)
     fps: float | None = None  # output frame rate (None: the input's)
+    # Long videos in parallel (inceptionism.segments): the clip in `segments` parts dreamed
+    # independently, each starting `warmup` frames early (None: segments.default_warmup), on
+    # `workers` local processes with `threads` each (None: the cores shared out), or on Ray
+    # (`ray`: None no; "" a local cluster; else its address), joined in order with the sound.
+    segments: int = 1
+    warmup: int | None = None
+    workers: int = 1
+    threads: int | None = None
+    ray: str | None = None
 
 
 @dataclass(frozen=True)
@@ -218,7 +227,14 @@ def run_video(request: VideoRequest, hooks: Hooks | None = None,
     dreamer.check_size(info.width, info.height, config, "frame")  # before any frame
     source_id = file_sha256(request.input)
 
+    if request.segments == 1 and (request.warmup is not None or request.ray is not None
+                                  or request.workers > 1):
+        raise InceptionismError("Warm-up, workers and Ray split a video: ask for segments too.",
+                                remedy="segments", problem="Warm-up, workers and Ray split a video")
+
     def render() -> int:
+        if request.segments > 1:
+            return _render_segments(request, dreamer, store, total, source_id, config, hooks, mask)
         return render_video(dreamer, read_frames(request.input, request.max_pixels), store, total,
                             source_id, list(request.objectives), request.flow, config,
                             cycle_every=request.cycle_every, restart=request.restart,
@@ -227,3 +243,34 @@ def run_video(request: VideoRequest, hooks: Hooks | None = None,
     audio = request.input if info.has_audio else None
     return _render_and_encode(request, render, store, total, request.fps or info.fps, audio,
                               total < info.frames, hooks, notes)
+
+
+def _render_segments(request: VideoRequest, dreamer: Dreamer, store: FrameStore, total: int,
+                     source_id: str, config: DreamConfig, hooks: Hooks, mask) -> int:
+    """A split render: here, on local worker processes, or on Ray (see segments.py)."""
+    from ..segments import default_threads, default_warmup, process_runner, render_segments
+
+    weights = str(request.weights) if request.weights else None
+    if getattr(request, "preprocess", None) is not None and (request.ray is not None
+                                                            or request.workers > 1):
+        raise InceptionismError("Segments dreamed by other workers use the model's own input "
+                                "convention; leave the preprocessing as it is.")
+    if request.ray is not None:
+        from .cluster import ray_segment_runner
+
+        runner = ray_segment_runner(request.input, request.ray or None, request.model, weights,
+                                    request.device, request.workers if request.workers > 1 else None,
+                                    request.threads or 1, request.max_pixels)
+    elif request.workers > 1:
+        runner = process_runner(request.input, store.folder, request.model, weights,
+                                request.device, request.workers,
+                                request.threads or default_threads(request.workers),
+                                request.max_pixels)
+    else:
+        runner = None
+    warmup = default_warmup(request.flow.carry) if request.warmup is None else request.warmup
+    return render_segments(dreamer, request.input, store, total, source_id, request.segments,
+                           warmup, list(request.objectives), request.flow, config,
+                           cycle_every=request.cycle_every, restart=request.restart,
+                           on_frame=hooks.on_frame, runner=runner, max_pixels=request.max_pixels,
+                           mask=mask, cancel=hooks.cancel)

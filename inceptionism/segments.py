@@ -1,0 +1,358 @@
+"""Long videos in parallel: a clip split into segments that are dreamed independently.
+
+Dreaming a video is sequential: frame t starts from frame t-1's dream carried along the
+optical flow (``video.py``). To spread an hour of video over many workers, the clip is cut
+into N segments of consecutive frames, and each segment is dreamed on its own, starting
+``warmup`` (K) frames *before* its first kept frame: those K frames are dreamed and thrown
+away, so that by the first kept frame the carried dream has built up as it would have in a
+sequential render. The segments are then joined in order (the frames are numbered by their
+place in the clip, so the frames folder is simply complete) and encoded with the sound.
+
+What a seam costs is measured by :func:`seam_metric`: the frame-to-frame change at the first
+frame of each segment, against the change within segments, and against the sequential render
+at the same frames. With K at least a segment's first frame index the segment *is* the
+sequential render (same frames, same seeds), bit for bit.
+
+Zoom loops cannot be split: each frame is the previous *dreamed* frame zoomed, so frame t
+exists only once frame t-1 does; they stay sequential.
+
+Each frame's seed depends only on its index (``video.frame_seed``), so a segment draws the
+same jitter as the sequential render at the same frames, and a resumed segment continues bit
+for bit: its last stored frame is what the next is carried from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from torch import Tensor
+
+from .dream import DreamConfig
+from .errors import InceptionismError
+from .video import (
+    FRAME_CONFIG,
+    Cycle,
+    FlowConfig,
+    FrameCallback,
+    FrameInfo,
+    _mask_params,
+    _mask_tensor,
+    _model_params,
+    flow_step,
+    frame_config,
+    to_array,
+    to_tensor,
+)
+
+# Default warm-up: enough frames for what a segment starts from to fade below this share of
+# the carried dream. Each frame carries `carry` times the previous frame's detail, so after k
+# frames the cold start weighs carry**k: at the default carry 0.6 that is 4 frames (0.13).
+# Measured (benchmarks/scaling.py, docs/scaling.md): without warm-up the dream at a seam is
+# 26% weaker than around it (a visible fade); with 4 frames 1.5% weaker; with 8, none.
+WARMUP_RESIDUE = 0.15
+MAX_WARMUP = 40
+
+
+def default_warmup(carry: float) -> int:
+    """Warm-up frames for a flow ``carry``: the smallest K with carry**K <= WARMUP_RESIDUE,
+    at most MAX_WARMUP (a carry near 1 never forgets its start; no warm-up can match it)."""
+    if carry <= WARMUP_RESIDUE:
+        return 1 if carry > 0 else 0
+    if carry >= 1:
+        return MAX_WARMUP
+    return min(MAX_WARMUP, math.ceil(math.log(WARMUP_RESIDUE) / math.log(carry) - 1e-9))
+
+
+DEFAULT_WARMUP = default_warmup(0.6)  # 4 at the default carry
+
+
+@dataclass(frozen=True)
+class Segment:
+    index: int  # 0-based
+    first: int  # first kept frame (index in the clip)
+    stop: int  # one past the last kept frame
+    warmup: int  # frames dreamed before `first` and not kept
+
+    @property
+    def start(self) -> int:
+        """The first frame dreamed (the warm-up begins here)."""
+        return max(0, self.first - self.warmup)
+
+    @property
+    def frames(self) -> int:
+        return self.stop - self.first
+
+
+def split(frames: int, segments: int, warmup: int) -> list[Segment]:
+    """``frames`` frames in ``segments`` runs as equal as can be (never an empty one)."""
+    if segments < 1:
+        raise InceptionismError(f"Segments must be at least 1 (got {segments}).")
+    if warmup < 0:
+        raise InceptionismError(f"Warm-up must be 0 frames or more (got {warmup}).")
+    n = min(segments, frames)
+    bounds = [round(k * frames / n) for k in range(n + 1)]
+    return [Segment(k, bounds[k], bounds[k + 1], warmup) for k in range(n)]
+
+
+def segment_frames(
+    dreamer,
+    source: Iterable[np.ndarray],
+    segment: Segment,
+    cycle: Cycle,
+    flow: FlowConfig,
+    config: DreamConfig,
+    done: int = 0,
+    resume: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
+    cancel=None,
+) -> Iterator[tuple[int, Tensor]]:
+    """Yield (index, dreamed frame) for the kept frames of ``segment``, after the ``done`` ones
+    already stored (``resume``: the last of them, which the next is carried from); ``mask``
+    as in :func:`inceptionism.video.render_video`.
+
+    ``source`` yields the clip's frames from frame 0; frames before the warm-up are decoded
+    only to get past them."""
+    begin = segment.first + done  # the first frame to yield
+    if done and resume is None:
+        raise ValueError("resuming a segment needs its last stored frame")
+    prev_frame = prev_dream = None
+    weights = _mask_tensor(mask, dreamer.device)
+    for i, rgb in enumerate(source):
+        if i >= segment.stop:
+            break
+        if i < segment.start or (done and i < begin - 1):
+            continue
+        frame = to_tensor(rgb).to(dreamer.device)
+        if done and i == begin - 1:
+            prev_frame, prev_dream = frame, to_tensor(resume).to(dreamer.device)
+            continue
+        x = flow_step(dreamer.model, frame, prev_frame, prev_dream, cycle.at(i), flow,
+                      frame_config(config, i), cancel, dreamer.max_pixels, weights)
+        prev_frame, prev_dream = frame, x
+        if i >= segment.first:
+            yield i, x
+
+
+def done_in(store, segment: Segment) -> int:
+    """Kept frames of ``segment`` already stored, counting from its first up to a gap."""
+    n = 0
+    while segment.first + n < segment.stop and store.path(segment.first + n).is_file():
+        n += 1
+    return n
+
+
+def segment_params(base: dict, segments: int, warmup: int) -> dict:
+    """The frames folder's fingerprint: a split render makes other frames than a sequential
+    one (unless K covers every segment), so the split is part of it."""
+    return {**base, "segments": segments, "warmup": warmup}
+
+
+@dataclass(frozen=True)
+class SegmentJob:
+    """One segment, as a worker anywhere needs it (picklable; objectives as spec strings)."""
+
+    segment: Segment
+    frames: int  # frames in the whole render (for the cycle)
+    objectives: tuple[str | None, ...]
+    cycle_every: int | None
+    flow: FlowConfig
+    config: DreamConfig
+    done: int = 0
+    resume: np.ndarray | None = None
+    mask: np.ndarray | None = None  # (H, W) weights in [0, 1]: where to dream
+
+
+def run_job(dreamer, source: Iterable[np.ndarray], job: SegmentJob,
+            cancel=None) -> Iterator[tuple[int, Tensor]]:
+    cycle = Cycle.spread([dreamer.objective(o) for o in job.objectives], job.frames, job.cycle_every)
+    return segment_frames(dreamer, source, job.segment, cycle, job.flow, job.config, job.done,
+                          job.resume, job.mask, cancel)
+
+
+def render_segments(
+    dreamer,
+    video: Path,
+    store,
+    frames: int,
+    source_id: str,
+    segments: int,
+    warmup: int = DEFAULT_WARMUP,
+    objectives: Sequence[str | None] = (None,),
+    flow: FlowConfig = FlowConfig(),
+    config: DreamConfig = FRAME_CONFIG,
+    cycle_every: int | None = None,
+    restart: bool = False,
+    on_frame: FrameCallback | None = None,
+    runner: Callable | None = None,
+    max_pixels: int | None = None,
+    mask: np.ndarray | None = None,
+    cancel=None,
+) -> int:
+    """Dream the first ``frames`` frames of ``video`` in ``segments`` independent segments
+    into ``store`` (resuming each after its stored frames). ``runner(jobs, save, announce)``
+    runs the jobs elsewhere (local processes, Ray) and calls ``save(index, rgb)`` for each frame
+    it brings back, or ``announce(index)`` for each its workers stored themselves; by default
+    they run here, one after another. Returns the number of frames."""
+    from .io.images import DEFAULT_MAX_PIXELS
+    from .io.video import read_frames
+
+    config.validate()
+    flow.validate()
+    if frames < 1:
+        raise InceptionismError(f"A video needs at least 1 frame (got {frames}).")
+    objectives = tuple(dreamer.objective(o).spec for o in objectives)  # checked here, once
+    cycle = Cycle.spread([dreamer.objective(o) for o in objectives], frames, cycle_every)
+    params = segment_params({
+        "kind": "video", **_model_params(dreamer), "input": source_id, "cycle": cycle.describe(),
+        "config": dataclasses.asdict(config), "flow": dataclasses.asdict(flow),
+        **_mask_params(mask),
+    }, segments, warmup)
+    store.open(params, restart)
+    jobs = []
+    first = 0  # frames already stored by an earlier run
+    for seg in split(frames, segments, warmup):
+        done = done_in(store, seg)
+        first += done
+        if done < seg.frames:
+            resume = store.load(seg.first + done - 1) if done else None
+            jobs.append(SegmentJob(seg, frames, objectives, cycle_every, flow, config, done, resume,
+                                   mask))
+    stored = first
+
+    def announce(index: int) -> None:
+        """Frame ``index`` is safely stored (by us or by a worker)."""
+        nonlocal stored
+        stored += 1
+        if on_frame is not None:
+            on_frame(FrameInfo(stored - 1, frames, first))
+
+    def save(index: int, rgb: np.ndarray) -> None:
+        store.save(index, rgb)
+        announce(index)
+
+    if runner is None:
+        for job in jobs:
+            frames_in = read_frames(video, max_pixels or DEFAULT_MAX_PIXELS)
+            for i, x in run_job(dreamer, frames_in, job, cancel):
+                save(i, to_array(x))
+    else:
+        runner(jobs, save, announce)
+    return frames
+
+
+# --- running segments in local worker processes -------------------------------------------
+
+_DREAMER = None  # the model of a worker process, loaded once
+
+
+def _init_segment_worker(model: str, weights: str | None, device: str, threads: int) -> None:
+    import torch
+
+    from .api import Dreamer
+
+    global _DREAMER
+    torch.set_num_threads(max(1, threads))
+    _DREAMER = Dreamer(model, weights=weights, device=device, progress=False)
+
+
+def _segment_in_process(video: str, folder: str, max_pixels: int, job: SegmentJob) -> int:
+    """Dream one segment in a worker process, writing its frames into the frames folder."""
+    from .io.video import FrameStore, read_frames
+
+    store = FrameStore(folder)
+    n = 0
+    for i, x in run_job(_DREAMER, read_frames(video, max_pixels), job):
+        store.save(i, to_array(x))
+        n += 1
+    return n
+
+
+def process_runner(video: Path, folder: Path, model: str, weights: str | None, device: str,
+                   workers: int, threads: int, max_pixels: int) -> Callable:
+    """A ``runner`` for :func:`render_segments` on ``workers`` local processes, which write the
+    frames straight into the frames folder; progress is read from the folder."""
+
+    def run(jobs: list[SegmentJob], save, announce) -> None:
+        import multiprocessing
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+        from .io.video import FrameStore
+
+        store = FrameStore(folder)
+        expected = {i for job in jobs for i in range(job.segment.first + job.done, job.segment.stop)}
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_init_segment_worker,
+                                 initargs=(model, weights, device, threads)) as pool:
+            pending = {pool.submit(_segment_in_process, str(video), str(folder), max_pixels, job)
+                       for job in jobs}
+            while pending:
+                finished, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    future.result()  # a worker's error ends the render (frames so far are kept)
+                for i in sorted(i for i in expected if store.path(i).is_file()):
+                    expected.discard(i)
+                    announce(i)
+
+    return run
+
+
+def default_threads(workers: int) -> int:
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+def flow_change(frames: Sequence[np.ndarray], inputs: Sequence[np.ndarray], margin: int = 4) -> list[float]:
+    """Motion-compensated frame-to-frame change of a dreamed video: for each t >= 1, the mean
+    absolute difference (0..1) between dreamed frame t and dreamed frame t-1 warped along the
+    input's optical flow, away from the borders (where the flow has nothing to carry). The
+    clip's own motion is taken out, so what is left is the dream changing."""
+    from .transforms import warp
+    from .video import optical_flow
+
+    out = []
+    for t in range(1, len(frames)):
+        flow = optical_flow(to_tensor(inputs[t]), to_tensor(inputs[t - 1]))
+        moved = to_array(warp(to_tensor(frames[t - 1]), flow))
+        h, w, _ = moved.shape
+        diff = np.abs(frames[t] - moved)[margin:h - margin, margin:w - margin]
+        out.append(float(diff.mean()))
+    return out
+
+
+def seam_metric(frames: Sequence[np.ndarray], inputs: Sequence[np.ndarray], seams: Sequence[int],
+                sequential: Sequence[np.ndarray] | None = None) -> dict:
+    """How visible the seams of a split render are, from its frames, the input frames and the
+    first frame of each segment but the first (``seams``); all (H, W, 3) floats in [0, 1].
+
+    * ``seam`` / ``within``: mean motion-compensated change (:func:`flow_change`) into the seam
+      frames / into every other frame. A seam that shows is a jump: ``seam`` well above
+      ``within``.
+    * ``strength_seam`` / ``strength_within``: how much the dream differs from the input
+      (mean |dream - input|) at the seam frames / elsewhere. A cold start dreams less, so the
+      dream fades at a seam and builds up again.
+    * with ``sequential`` (the unsplit render), the same ``seam`` change measured on it.
+    """
+    change = flow_change(frames, inputs)
+    seam_set = set(seams)
+    at_seams = [change[t - 1] for t in seams if 0 < t < len(frames)]
+    within = [c for t, c in enumerate(change, start=1) if t not in seam_set]
+    strength = [float(np.abs(f - i).mean()) for f, i in zip(frames, inputs)]
+    out = {"seam": float(np.mean(at_seams)) if at_seams else 0.0,
+           "within": float(np.mean(within)) if within else 0.0,
+           "strength_seam": float(np.mean([strength[t] for t in seams])) if seams else 0.0,
+           "strength_within": float(np.mean([s for t, s in enumerate(strength) if t not in seam_set]))}
+    if sequential is not None:
+        seq = flow_change(sequential, inputs)
+        out["sequential_seam"] = float(np.mean([seq[t - 1] for t in seams])) if seams else 0.0
+        out["sequential_within"] = float(np.mean([c for t, c in enumerate(seq, start=1)
+                                                  if t not in seam_set]))
+    return out
+
+
+__all__ = ["DEFAULT_WARMUP", "default_warmup", "Segment", "SegmentJob", "done_in", "render_segments", "seam_metric",
+           "segment_frames", "split"]
