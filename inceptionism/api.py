@@ -54,9 +54,7 @@ def resolve_device(name: str = "cpu") -> torch.device:
     """'cpu', 'cuda', 'cuda:N', 'mps' or 'auto' (CUDA, else Apple's MPS, else the CPU) -> a
     usable device, or one sentence saying why not."""
     if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        return torch.device("mps" if mps_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "mps" if mps_available() else "cpu"
     try:
         device = torch.device(name)
     except RuntimeError:
@@ -69,6 +67,9 @@ def resolve_device(name: str = "cpu") -> torch.device:
             raise InceptionismError(
                 f"There is no {device}; this machine has {torch.cuda.device_count()} CUDA device(s)."
             )
+        from .runtime import reproducible_cuda
+
+        reproducible_cuda()
     elif device.type == "mps":
         if not mps_available():
             problem = ("MPS was asked for, but PyTorch sees no Apple-silicon GPU here (it needs "

@@ -19,7 +19,7 @@ from inceptionism.objectives import layer
 from inceptionism.transforms import luma
 
 assert torch.cuda.is_available(), "no CUDA device"
-assert resolve_device("auto").type == "cuda", resolve_device("auto")
+assert resolve_device("auto").type == "cuda", resolve_device("auto")  # also makes CUDA repeatable
 spec = get_spec("efficientnet_lite0")
 if spec.weights.status() == "embedded":
     model = load_model("efficientnet_lite0", device=torch.device("cuda"))

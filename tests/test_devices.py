@@ -5,6 +5,7 @@ them as skipped, with the reason (`pytest -ra`)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -65,3 +66,15 @@ def test_dream_with_mask_and_keep_colors_on_the_gpu(device, lite0, chelsea):
         assert dream(model, x.to(device), layer("b10"), bf16).isfinite().all()
     finally:
         lite0.to("cpu")
+
+
+@pytest.mark.parametrize("device", GPUS)
+def test_a_dream_on_the_gpu_repeats_bit_for_bit(device, chelsea):
+    """What --params-from promises on every device: the same dream twice is the same image
+    (on CUDA this needs cuDNN's deterministic algorithms, which resolve_device turns on)."""
+    from inceptionism import Dreamer
+
+    dreamer = Dreamer(device=device)
+    config = DreamConfig(octaves=2, steps=4)
+    first = dreamer.dream_array(chelsea, "b10", config)
+    assert np.array_equal(first, dreamer.dream_array(chelsea, "b10", config))
