@@ -211,7 +211,7 @@ def reproducible_cuda() -> None:
     pixel, so ``--params-from`` could not re-run a CUDA dream and two threads did not match
     one after another. Deterministic algorithms remove that (the speed cost is small next to
     the tile loop's). Process-wide and one-way: set once, before the first CUDA dream, never
-    toggled per call, so concurrent dreams all see the same setting. Max pooling's backward
+    toggled per call, so concurrent dreams all see the same setting. TF32 is turned off too. Max pooling's backward
     on CUDA still adds with atomics where windows overlap (GoogLeNet, Inception, VGG), so
     those models may differ in the last bits between runs on CUDA.
     """
@@ -219,6 +219,11 @@ def reproducible_cuda() -> None:
 
     torch.backends.cudnn.deterministic = True
     torch.backends.cudnn.benchmark = False
+    # float32 means float32: TF32 tensor cores round convolution inputs to 10 mantissa bits,
+    # which moved a 2-step Lite0 dream on an H200 by a quarter of its own change away from
+    # the CPU's. Speed on GPUs comes from --precision bfloat16 (or auto), which says so.
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
 
 
 def start_up(threads: int | None = None) -> ThreadChoice:
