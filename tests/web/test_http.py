@@ -155,7 +155,7 @@ def test_one_job_at_a_time_with_a_bounded_line(server, tmp_path):
 
 
 def test_zoom_and_clip_videos(server, tmp_path):
-    import imageio.v3 as iio
+    import imageio_ffmpeg  # the video extra's writer (imageio itself is not a dependency)
 
     photo = gradio_client.handle_file(str(small_photo(tmp_path / "cat.png", size=(96, 64))))
     # photo, clip, objective, model, frames, zoom, rotate, size, fps, steps, carry
@@ -167,8 +167,12 @@ def test_zoom_and_clip_videos(server, tmp_path):
     assert Path(path).read_bytes()[4:8] == b"ftyp"
     rgb = np.asarray(Image.open(small_photo(tmp_path / "f.png", size=(64, 48))).convert("RGB"))
     clip = tmp_path / "clip.mp4"
-    iio.imwrite(clip, np.stack([np.roll(rgb, 2 * i, axis=1) for i in range(4)]), fps=8,
-                codec="libx264")
+    writer = imageio_ffmpeg.write_frames(str(clip), (64, 48), fps=8, codec="libx264",
+                                         macro_block_size=1)
+    writer.send(None)
+    for i in range(4):
+        writer.send(np.ascontiguousarray(np.roll(rgb, 2 * i, axis=1)))
+    writer.close()
     status, last, video = client(server).predict(
         None, gradio_client.handle_file(str(clip)), "b7", "efficientnet_lite0", 3, 1.05, 0, "",
         8, 1, 0.6, api_name="/video")
