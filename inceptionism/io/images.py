@@ -167,12 +167,7 @@ def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
     _check_input_path(path)
     try:
         with open(path, "rb") as fp, _open_unguarded(fp, path) as img:
-            width, height = img.size
-            if width * height > max_pixels:
-                problem = (f"Input {path} is {width}x{height} ({megapixels(width * height)} "
-                           f"megapixels), more than the limit of {megapixels(max_pixels)} "
-                           "megapixels")
-                raise ImageError(f"{problem}.", remedy="pixel_limit", problem=problem)
+            _refuse_over_limit("Input", path, img.size, max_pixels)
             img.seek(0)  # first frame of an animation
             deep = _deep_colour_reader(img)
             icc = img.info.get("icc_profile") or None
@@ -337,6 +332,15 @@ def apply_transform16(transform, rgb: np.ndarray, levels: int = 33) -> np.ndarra
     return out
 
 
+def _refuse_over_limit(what: str, path: Path, size: tuple[int, int], max_pixels: int) -> None:
+    """The pixel limit, checked from the header before any pixel is decoded."""
+    width, height = size
+    if width * height > max_pixels:
+        problem = (f"{what} {path} is {width}x{height} ({megapixels(width * height)} "
+                   f"megapixels), more than the limit of {megapixels(max_pixels)} megapixels")
+        raise ImageError(f"{problem}.", remedy="pixel_limit", problem=problem)
+
+
 def load_mask(path: str | Path, size: tuple[int, int], max_pixels: int = DEFAULT_MAX_PIXELS,
               ) -> np.ndarray:
     """Read a mask image as (H, W) float32 weights in [0, 1] for an image of ``size``
@@ -345,11 +349,7 @@ def load_mask(path: str | Path, size: tuple[int, int], max_pixels: int = DEFAULT
     _check_input_path(path)
     try:
         with open(path, "rb") as fp, _open_unguarded(fp, path) as img:
-            width, height = img.size
-            if width * height > max_pixels:
-                problem = (f"Mask {path} is {width}x{height}, more than the limit of "
-                           f"{max_pixels / 1e6:.0f} megapixels")
-                raise ImageError(f"{problem}.", remedy="pixel_limit", problem=problem)
+            _refuse_over_limit("Mask", path, img.size, max_pixels)
             img.load()
             return mask_from_pil(ImageOps.exif_transpose(img), size)
     except ImageError:
