@@ -70,6 +70,7 @@ from .errors import Cancelled, InceptionismError
 from .io.images import DEFAULT_MAX_PIXELS
 from .models.base import DreamNet
 from .objectives import Objective
+from .runtime import follow_load
 from .transforms import (
     cascade_blur,
     gaussian_blur,
@@ -357,6 +358,7 @@ def dream(
     work_mask = None if mask is None else resize_mask(mask, size)
 
     sizes = octave_sizes(work.shape[-2], work.shape[-1], config)
+    on_cpu = image.device.type == "cpu"
     dreamed = detail = None
     for octave, size in enumerate(sizes):
         base = resize(work, size)  # `work` itself at the largest octave: no copy
@@ -374,6 +376,8 @@ def dream(
         for step in range(config.steps):
             if cancel is not None:
                 cancel.check()
+            if on_cpu:  # threads follow the machine's load (runtime.py says why)
+                follow_load()
             sigma = smoothing_sigma(config, step)
             dreamed, value = ascent_step(model, dreamed, objective, config, rng, sigma, grad,
                                          weight)

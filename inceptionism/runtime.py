@@ -10,22 +10,35 @@ by default a thread that finishes its share *spins* (busy-waits, about 300 000 r
 GNU libgomp) for the others. On a machine where another process keeps a core busy, one of
 our threads is often descheduled, its partners spin through their time slices waiting for
 it, and a step becomes 10-25x slower (measured: 0.2 s -> 5 s on 2 cores beside one
-``while True: pass``; user CPU 8x). ``OMP_WAIT_POLICY=PASSIVE`` makes waiting threads sleep
-instead (``KMP_BLOCKTIME=0`` does the same for Intel's OpenMP). It must be in the
-environment before the OpenMP runtime loads, i.e. before ``import torch``, which is why the
-package's ``__init__`` sets it; a value the user set is kept. Cost: on an idle machine a
-step is somewhat slower (threads are woken rather than found spinning); README
-"Speed and memory" has the measured figures.
+``while True: pass``; user CPU 8x). Sleeping at once (``OMP_WAIT_POLICY=PASSIVE``) cures
+that but costs an idle machine a lot: each of the hundreds of parallel regions in a step
+then wakes its threads through the kernel (measured on 2 cores, Inception v3 at 1 MP: 1.05 s
+a step passive against 0.86 s spinning). So the package's ``__init__`` sets
+``GOMP_SPINCOUNT=20000`` (:data:`SPIN_COUNT`): a waiting thread spins briefly, long enough
+to catch its partners within an operation on an idle machine (the step is as fast as with
+spinning: 0.86 s), then sleeps, and the thread count below keeps our threads off busy
+cores. (``KMP_BLOCKTIME=0`` does the passive thing for Intel's OpenMP, which PyTorch's pip
+wheels do not use; not measured.) It must be in the environment before the OpenMP runtime
+loads, i.e. before ``import torch``; a value the user set (``OMP_WAIT_POLICY`` or
+``GOMP_SPINCOUNT``) is kept.
 
-**Thread count.** Even with passive waiting, two threads sharing one free core wait for
-each other at every operation: one thread is faster then (measured beside one busy process
-on 2 cores: 1.8x the idle two-thread step time, against 3x for two threads). So
-:func:`choose_threads` looks at how much CPU *other* processes used over a short window at
-start-up and leaves those cores to them. When no core is free at all (others keep every
-CPU busy), every thread is time-sliced whatever we do, and more passive threads win a larger
+**Thread count.** Two threads sharing one free core wait for each other at every
+operation: one thread is faster then (measured beside one busy process on 2 cores,
+Inception v3 at 1 MP: 1.51 s a step with one thread, 2.67 s with two spinning briefly,
+1.59 s with two passive, against 0.86 s idle). So :func:`choose_threads` looks at how much
+CPU *other* processes use and leaves those cores to them: at start-up over a short window,
+and then again while dreaming (:func:`follow_load`, called between steps, at most once a
+second, over the time since it last looked), so a program started beside the dream, or
+one that ends, is followed within a step or two. When no core is free at all (others keep
+every CPU busy), every thread is time-sliced whatever we do, and more threads win a larger
 share: measured at a load of 10 on 2 cores, two threads took 1.1-1.4 s a step against
-1.9-3.7 s for one, so then all CPUs are used. The user's choice wins:
+1.9-3.7 s for one, so then all CPUs are used. The user's choice wins and is never changed:
 ``INCEPTIONISM_THREADS=N`` (or ``OMP_NUM_THREADS``, which torch itself reads).
+
+A thread count changes the last bits of a result (oneDNN splits some sums differently;
+measured after two steps: up to 1e-3 of a pixel on GoogLeNet, 6e-8 on Inception v3), so
+runs are bit-identical when they use the same thread count: pin it with
+``INCEPTIONISM_THREADS`` where that matters.
 
 **Allocator.** glibc's malloc hands every block larger than its mmap threshold (128 KiB at
 start) straight back to the kernel when it is freed, so a dream, which allocates and frees
@@ -45,15 +58,18 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 THREADS_ENV = "INCEPTIONISM_THREADS"
+SPIN_COUNT = "20000"  # libgomp spin rounds before a waiting thread sleeps (module docstring)
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 
 
 def openmp_defaults() -> dict[str, str]:
-    """Make idle OpenMP threads sleep rather than spin, unless the user chose otherwise.
+    """Make idle OpenMP threads spin briefly, then sleep (``GOMP_SPINCOUNT``), unless the
+    user chose a policy or a spin count.
 
     Effective only before torch (and with it the OpenMP runtime) is loaded. Returns the
     variables it set.
@@ -63,7 +79,7 @@ def openmp_defaults() -> dict[str, str]:
     chosen = {}
     user_chose = any(k in os.environ for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"))
     if not user_chose:
-        chosen["OMP_WAIT_POLICY"] = "PASSIVE"
+        chosen["GOMP_SPINCOUNT"] = SPIN_COUNT
     if "KMP_BLOCKTIME" not in os.environ:
         chosen["KMP_BLOCKTIME"] = "0"
     os.environ.update(chosen)
@@ -93,26 +109,49 @@ def _cpu_jiffies() -> tuple[int, int] | None:
     return sum(values[:8]) - idle, sum(values[:8])
 
 
+@dataclass(frozen=True)
+class CpuSample:
+    """A moment's CPU counters: the machine's busy time (s), ours, and the wall clock."""
+
+    busy_s: float
+    own_s: float
+    wall_s: float
+
+    @staticmethod
+    def now() -> "CpuSample | None":
+        """None where /proc/stat is missing (not Linux)."""
+        jiffies = _cpu_jiffies()
+        if jiffies is None:
+            return None
+        hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        return CpuSample(jiffies[0] / hz, own.ru_utime + own.ru_stime, time.perf_counter())
+
+    def others_since(self, earlier: "CpuSample") -> float:
+        """CPUs' worth of work other processes did between ``earlier`` and this sample (all
+        CPUs' busy time minus this process's own, per second of wall clock)."""
+        elapsed = self.wall_s - earlier.wall_s
+        if elapsed <= 0:
+            return 0.0
+        busy = (self.busy_s - earlier.busy_s) - (self.own_s - earlier.own_s)
+        return max(0.0, busy / elapsed)
+
+
 def others_busy(window: float = 0.2) -> float | None:
     """How many CPUs' worth of work *other* processes did over the next ``window`` seconds
     (all CPUs' busy time minus this process's own), or None where /proc/stat is missing."""
-    hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    before, t0 = _cpu_jiffies(), time.perf_counter()
-    own0 = resource.getrusage(resource.RUSAGE_SELF)
+    before = CpuSample.now()
     if before is None:
         return None
     time.sleep(window)
-    after, elapsed = _cpu_jiffies(), time.perf_counter() - t0
-    own1 = resource.getrusage(resource.RUSAGE_SELF)
-    own = (own1.ru_utime - own0.ru_utime) + (own1.ru_stime - own0.ru_stime)
-    busy = (after[0] - before[0]) / hz - own
-    return max(0.0, busy / elapsed)
+    return CpuSample.now().others_since(before)
 
 
 @dataclass(frozen=True)
 class ThreadChoice:
     threads: int  # what torch was set to
     reason: str  # one line: why
+    automatic: bool = False  # chosen from the load (so :func:`follow_load` may change it)
 
 
 def choose_threads(env: dict[str, str] | None = None, busy: float | None = None,
@@ -144,9 +183,12 @@ def choose_threads(env: dict[str, str] | None = None, busy: float | None = None,
         return ThreadChoice(cpus, f"{cpus} usable CPUs (load unknown)")
     taken = int(busy + 0.5)
     if taken >= cpus:  # no core is free: every thread is time-sliced anyway, and with
-        # passive waiting more threads means a larger share of a contested machine
-        return ThreadChoice(cpus, f"{cpus} usable CPUs, all contested (others busy on {busy:.1f})")
-    return ThreadChoice(cpus - taken, f"{cpus} usable CPUs, other processes busy on {busy:.1f}")
+        # sleeping waits more threads means a larger share of a contested machine (measured
+        # with passive waiting)
+        return ThreadChoice(cpus, f"{cpus} usable CPUs, all contested (others busy on {busy:.1f})",
+                            automatic=True)
+    return ThreadChoice(cpus - taken, f"{cpus} usable CPUs, other processes busy on {busy:.1f}",
+                        automatic=True)
 
 
 def configure_threads(threads: int | None = None) -> ThreadChoice:
@@ -156,6 +198,58 @@ def configure_threads(threads: int | None = None) -> ThreadChoice:
     choice = ThreadChoice(threads, "asked for") if threads else choose_threads()
     torch.set_num_threads(choice.threads)
     return choice
+
+
+class LoadFollower:
+    """Re-chooses an automatic thread count from the load seen since it last looked (see
+    the module docstring). One per process (:func:`follow_load`); safe to call from several
+    threads (a server's dreams): each call sets the count for the thread that calls it,
+    which is the thread whose next operations it concerns."""
+
+    def __init__(self, min_interval: float = 1.0, cpus: int | None = None,
+                 sample: Callable[[], CpuSample | None] = CpuSample.now):
+        import threading
+
+        self.min_interval = min_interval
+        self.cpus = cpus
+        self._sample = sample
+        self._last = sample()
+        self._lock = threading.Lock()
+
+    def threads_now(self, current: int) -> int:
+        """The thread count for the load since the last look, or ``current`` when it is
+        too soon to tell (less than ``min_interval`` seconds) or the load is unknown."""
+        with self._lock:
+            if self._last is None:  # no /proc/stat here
+                return current
+            sample = self._sample()
+            if sample is None or sample.wall_s - self._last.wall_s < self.min_interval:
+                return current
+            busy = sample.others_since(self._last)
+            self._last = sample
+        return choose_threads(env={}, busy=busy, cpus=self.cpus).threads
+
+
+_follower: LoadFollower | None = None
+
+
+def follow_load() -> int | None:
+    """Between the steps of a CPU dream: when the thread count was chosen from the load
+    (not set by the user), choose it again from the load since the last look, at most once
+    a second, and apply it. Returns the count now in force, or None when it is not ours to
+    change."""
+    global _follower
+    if _started is None or not _started.automatic:
+        return None
+    import torch
+
+    if _follower is None:
+        _follower = LoadFollower()
+    current = torch.get_num_threads()
+    threads = _follower.threads_now(current)
+    if threads != current:
+        torch.set_num_threads(threads)
+    return threads
 
 
 def tune_allocator(mmap_threshold: int = 64 << 20, trim_threshold: int = 64 << 20) -> bool:

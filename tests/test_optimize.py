@@ -149,3 +149,77 @@ def test_auto_precision_computes_what_it_resolves_to(tiny_model, monkeypatch):
     assert torch.equal(grad["auto"], grad["bfloat16"])
     cosine = torch.nn.functional.cosine_similarity(grad["bfloat16"].flatten(), grad["float32"].flatten(), dim=0)
     assert cosine > 0.95
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize("k,size", [(3, (17, 23)), (5, (9, 8)), (3, (1, 4))])
+def test_box_filter_is_average_pooling_with_its_own_backward(k, size, memory_format):
+    """The self-adjoint pool computes avg_pool2d's values and gradients (float32 rounding)."""
+    from inceptionism.models.optimize import box_filter
+
+    g = torch.Generator().manual_seed(k)
+    x = torch.randn(2, 6, *size, generator=g).contiguous(memory_format=memory_format)
+    weight = torch.randn(2, 6, *size, generator=g)
+    results = []
+    for pool in (lambda t: torch.nn.functional.avg_pool2d(t, k, 1, k // 2), lambda t: box_filter(t, k)):
+        xi = x.clone().requires_grad_(True)
+        y = pool(xi)
+        results.append((y.detach(), torch.autograd.grad((y * weight).sum(), xi)[0]))
+    (want, want_grad), (got, got_grad) = results
+    assert torch.equal(want, got)
+    assert torch.allclose(got_grad, want_grad, rtol=1e-5, atol=1e-6)
+
+
+def test_only_self_adjoint_pools_are_replaced():
+    """count_include_pad=False, a stride, other padding or ceil_mode make the pool's adjoint
+    differ from itself: those stay avg_pool2d."""
+    import torch.nn.functional as F
+
+    from inceptionism.models.optimize import box_filter, self_adjoint_pools
+
+    class Pools(torch.nn.Module):
+        def forward(self, x):
+            return (F.avg_pool2d(x, kernel_size=3, stride=1, padding=1)  # replaced
+                    + F.avg_pool2d(x, 5, 1, 2)  # replaced
+                    + F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
+                    + F.avg_pool2d(x, 3, 1, 1, ceil_mode=True)
+                    + F.avg_pool2d(x, 3, 2, 1).repeat_interleave(2, 2).repeat_interleave(2, 3)
+                    + F.avg_pool2d(F.pad(x, (1, 1, 1, 1)), 3, 1, 0)
+                    + F.avg_pool2d(x, (3, 1), 1, (1, 0)))
+
+    traced = torch.fx.symbolic_trace(Pools())
+    x = torch.randn(1, 2, 8, 8, requires_grad=True)
+    want = traced(x)
+    want_grad = torch.autograd.grad(want.sum(), x)[0]
+    assert self_adjoint_pools(traced) == 2
+    assert sum(n.target is box_filter for n in traced.graph.nodes) == 2
+    got = traced(x)
+    assert torch.allclose(got, want, atol=1e-6)
+    assert torch.allclose(torch.autograd.grad(got.sum(), x)[0], want_grad, atol=1e-6)
+
+
+def test_inception_v3_gradients_with_and_without_self_adjoint_pools(monkeypatch):
+    """The one network here with such pools: the optimized network's input gradient at a
+    tapped layer is that of the same network with PyTorch's pooling backward."""
+    from inceptionism.models import get_spec
+    from inceptionism.models import optimize as optimize_module
+    from inceptionism.models.base import DreamNet
+
+    from .torchvision_parity import synthetic_state_dict
+
+    spec = get_spec("inception_v3")
+    net = spec.build()
+    net.load_state_dict(synthetic_state_dict("inception_v3"))
+    model = DreamNet(net, spec.normalization).eval().requires_grad_(False)
+    fast = optimize(model)
+    monkeypatch.setattr(optimize_module, "self_adjoint_pools", lambda stage: 0)
+    plain = optimize(model)
+    assert sum(n.target is optimize_module.box_filter for st in fast.net.stage_list
+               if isinstance(st, torch.fx.GraphModule) for n in st.graph.nodes) == 9
+    x = torch.rand(1, 3, 120, 136, generator=torch.Generator().manual_seed(1))
+    grads = []
+    for m in (plain, fast):
+        xi = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
+        acts = m.features(xi, ["Mixed_5c", "Mixed_6c"])
+        grads.append(torch.autograd.grad(sum(a.pow(2).mean() for a in acts.values()), xi)[0])
+    assert torch.allclose(grads[1], grads[0], rtol=1e-4, atol=1e-5 * grads[0].abs().max())

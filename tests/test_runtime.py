@@ -1,5 +1,6 @@
-"""Start-up policy: threads sleep rather than spin, and the thread count leaves busy CPUs
-to the processes using them; the user's settings always win."""
+"""Start-up policy: waiting threads spin briefly and then sleep, and the thread count leaves
+busy CPUs to the processes using them, at start-up and while dreaming; the user's settings
+always win."""
 
 import os
 import subprocess
@@ -8,7 +9,9 @@ import sys
 import pytest
 
 from inceptionism.errors import InceptionismError
-from inceptionism.runtime import THREADS_ENV, choose_threads, others_busy
+from inceptionism import runtime
+from inceptionism.runtime import (
+    SPIN_COUNT, THREADS_ENV, CpuSample, LoadFollower, ThreadChoice, choose_threads, others_busy)
 
 
 def run_python(code: str, **env: str) -> str:
@@ -19,20 +22,21 @@ def run_python(code: str, **env: str) -> str:
     return proc.stdout.strip()
 
 
-def test_importing_the_package_sets_passive_waiting_before_torch_loads():
-    code = ("import inceptionism, os, sys; "
-            "print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('KMP_BLOCKTIME'))")
-    assert run_python(code) == "PASSIVE 0"
+def test_importing_the_package_sets_a_short_spin_before_torch_loads():
+    code = ("import inceptionism, os, sys; print(os.environ.get('OMP_WAIT_POLICY'), "
+            "os.environ.get('GOMP_SPINCOUNT'), os.environ.get('KMP_BLOCKTIME'))")
+    assert run_python(code) == f"None {SPIN_COUNT} 0"
 
 
 def test_a_wait_policy_the_user_chose_is_kept():
-    code = "import inceptionism, os; print(os.environ.get('OMP_WAIT_POLICY'))"
-    assert run_python(code, OMP_WAIT_POLICY="ACTIVE") == "ACTIVE"
-    assert run_python(code, GOMP_SPINCOUNT="10000") == "None"  # spin count chosen: no policy forced
+    code = ("import inceptionism, os; "
+            "print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'))")
+    assert run_python(code, OMP_WAIT_POLICY="PASSIVE") == "PASSIVE None"  # no spin forced on it
+    assert run_python(code, GOMP_SPINCOUNT="500") == "None 500"
 
 
 def test_too_late_once_torch_is_loaded():
-    code = "import torch, inceptionism, os; print(os.environ.get('OMP_WAIT_POLICY'))"
+    code = "import torch, inceptionism, os; print(os.environ.get('GOMP_SPINCOUNT'))"
     assert run_python(code) == "None"  # nothing pretends to change a loaded runtime
 
 
@@ -82,3 +86,73 @@ def test_others_busy_sees_a_competitor():
         child.kill()
         child.wait()
     assert busy is not None and 0.6 < busy < os.cpu_count() + 0.5
+
+
+class Clock:
+    """CPU counters advanced by hand: ``tick(seconds, others=..., ours=...)``."""
+
+    def __init__(self):
+        self.busy = self.own = self.wall = 0.0
+
+    def tick(self, seconds: float, others: float, ours: float = 2.0) -> None:
+        self.wall += seconds
+        self.own += ours * seconds
+        self.busy += (others + ours) * seconds
+
+    def __call__(self) -> CpuSample:
+        return CpuSample(self.busy, self.own, self.wall)
+
+
+def test_threads_follow_a_competitor_that_comes_and_goes():
+    clock = Clock()
+    follower = LoadFollower(min_interval=1.0, cpus=2, sample=clock)
+    clock.tick(1.5, others=0.0)
+    assert follower.threads_now(2) == 2  # idle: every core
+    clock.tick(0.5, others=1.0)
+    assert follower.threads_now(2) == 2  # too soon to tell: unchanged
+    clock.tick(1.0, others=1.0, ours=1.0)
+    assert follower.threads_now(2) == 1  # a competitor on one core since the last look
+    clock.tick(2.0, others=0.9, ours=1.0)
+    assert follower.threads_now(1) == 1  # still there
+    clock.tick(2.0, others=0.1, ours=1.0)
+    assert follower.threads_now(1) == 2  # gone: the core is ours again
+    clock.tick(2.0, others=2.0)
+    assert follower.threads_now(2) == 2  # every core contested: a fair share with all
+
+
+def test_a_dream_applies_the_followed_count_between_steps_unless_the_user_chose(monkeypatch,
+                                                                                tiny_model):
+    """dream() asks runtime.follow_load() before every step on the CPU and torch's thread
+    count is what it returns; a count the user set is never touched."""
+    import torch
+
+    from inceptionism.dream import DreamConfig, dream
+    from inceptionism.objectives import layer
+
+    class Scripted:
+        def __init__(self):
+            self.asked = []
+
+        def threads_now(self, current):
+            self.asked.append(current)
+            return 1 if len(self.asked) % 2 else 2  # alternate, to see each one applied
+
+    before = torch.get_num_threads()
+    seen = []
+    scripted = Scripted()
+    try:
+        monkeypatch.setattr(runtime, "_follower", scripted)
+        monkeypatch.setattr(runtime, "_started", ThreadChoice(2, "test", automatic=True))
+        config = DreamConfig(octaves=1, steps=4, min_size=64)
+        photo = torch.rand(1, 3, 64, 64)
+        dream(tiny_model, photo, layer("c3"), config,
+              callback=lambda info: seen.append(torch.get_num_threads()))
+        assert len(scripted.asked) == 4 and seen == [1, 2, 1, 2]
+        monkeypatch.setattr(runtime, "_started", ThreadChoice(2, f"{THREADS_ENV}=2"))
+        torch.set_num_threads(2)
+        seen.clear()
+        dream(tiny_model, photo, layer("c3"), config,
+              callback=lambda info: seen.append(torch.get_num_threads()))
+        assert len(scripted.asked) == 4 and seen == [2, 2, 2, 2]  # not even asked
+    finally:
+        torch.set_num_threads(before)

@@ -13,6 +13,13 @@
   their backward from the output alone. Checked on each stage's fx graph, call site by call
   site, so a tensor that is also used elsewhere (a stage's input, a residual branch, a
   layer someone taps) is never overwritten.
+* **Self-adjoint average pooling.** An average pool with stride 1, an odd window ``k``,
+  padding ``k // 2`` and the zeros of the padding counted (``count_include_pad``, PyTorch's
+  default: Inception v3's pooling branches) is a symmetric box filter, which is its own
+  adjoint: its backward is the same pooling applied to the gradient. PyTorch's
+  ``avg_pool2d_backward`` scatters window by window instead (on channels-last bfloat16 it
+  took 2.1 ms a call against 0.33 ms for the forward pool), so such calls are replaced by
+  :class:`BoxFilter`, whose backward is the forward kernel.
 * **Channels-last layout.** oneDNN's convolution kernels (and cuDNN's tensor-core paths)
   are fastest on NHWC tensors; the depthwise convolutions of EfficientNet gain the most.
 
@@ -24,6 +31,7 @@ from __future__ import annotations
 import warnings
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .base import DreamNet, LayeredNet
@@ -82,6 +90,62 @@ def activations_in_place(stage: nn.Module) -> int:
     return sum(verdict.values())
 
 
+class _BoxFilterFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, kernel_size: int) -> torch.Tensor:
+        ctx.kernel_size = kernel_size
+        return F.avg_pool2d(x, kernel_size, 1, kernel_size // 2)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        k = ctx.kernel_size
+        return F.avg_pool2d(grad, k, 1, k // 2), None
+
+
+def box_filter(x: torch.Tensor, kernel_size: int) -> torch.Tensor:
+    """``F.avg_pool2d(x, kernel_size, 1, kernel_size // 2)`` (zeros of the padding counted)
+    for an odd ``kernel_size``, with the same pooling as its backward (it is self-adjoint)."""
+    return _BoxFilterFn.apply(x, kernel_size)
+
+
+def _box_window(node: torch.fx.Node) -> int | None:
+    """The window of an ``F.avg_pool2d`` call that is a self-adjoint box filter, else None."""
+    names = ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+             "divisor_override")
+    defaults = {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True,
+                "divisor_override": None}
+    args = {**defaults, **dict(zip(names, node.args)), **node.kwargs}
+
+    def square(v):
+        v = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+        return v[0] if len(v) == 2 and v[0] == v[1] and isinstance(v[0], int) else None
+
+    k = square(args.get("kernel_size"))
+    if k is None or k % 2 == 0:
+        return None
+    stride = square(args["stride"]) if args["stride"] not in (None, ()) else k
+    ok = (stride == 1 and square(args["padding"]) == k // 2 and args["ceil_mode"] is False
+          and args["count_include_pad"] is True and args["divisor_override"] is None)
+    return k if ok else None
+
+
+def self_adjoint_pools(stage: nn.Module) -> int:
+    """Replace the self-adjoint average pools of an fx-traced ``stage`` with
+    :func:`box_filter`. Returns how many."""
+    if not isinstance(stage, torch.fx.GraphModule):
+        return 0
+    count = 0
+    for node in stage.graph.nodes:
+        if node.op == "call_function" and node.target is F.avg_pool2d:
+            k = _box_window(node)
+            if k is not None:
+                node.target, node.args, node.kwargs = box_filter, (node.args[0], k), {}
+                count += 1
+    if count:
+        stage.recompile()
+    return count
+
+
 def optimize(model: DreamNet, fold_bn: bool = True, channels_last: bool = True) -> DreamNet:
     """A faster copy of ``model`` for dreaming (frozen, eval mode, same device)."""
     device = model.mean.device
@@ -93,6 +157,7 @@ def optimize(model: DreamNet, fold_bn: bool = True, channels_last: bool = True) 
     if fold_bn:  # the folded stages are our own copies, free to change
         for name in net.stage_names:
             activations_in_place(net.stage(name))
+            self_adjoint_pools(net.stage(name))
     fast = DreamNet(net, model.normalization, model.min_input_size).to(device).eval().requires_grad_(False)
     if channels_last:
         fast = fast.to(memory_format=torch.channels_last)
