@@ -31,8 +31,10 @@ Sections:
    its defaults (600 px wide, 4 levels at 1.3, 10 iterations), and ours on the same.
 3. **Contention**: a whole Inception v3 dream idle and beside one competing process
    (``while True: pass``, one core), alternating; ours with its start-up policy
-   (``inceptionism/runtime.py``), ours with PyTorch's defaults (spinning OpenMP threads,
-   one per core: what we did before), and TensorFlow.
+   (``inceptionism/runtime.py``), ours with the competitor starting 3 s after our process
+   (after the start-up chose its threads on an idle machine: the threads must follow the
+   load while dreaming), ours with PyTorch's defaults (spinning OpenMP threads, one per
+   core: what we did before), and TensorFlow.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ def worker(args) -> None:
         fast = optimize(model)  # counted: part of what our dream does
         dreamed = dream(fast, photo, objective, config)
     result["dream_s"] = time.perf_counter() - t
+    result["threads_after_dream"] = torch.get_num_threads()  # the load may have changed it
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     result["dream_cpu_s"] = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     result["peak_rss_mib"] = vm("VmHWM")
@@ -146,11 +149,18 @@ def proc_cpu_s(pid: int) -> float:
 
 
 class Competitor:
-    """One busy process (a Python busy loop: one core), started and stopped by us."""
+    """One busy process (a Python busy loop: one core), started and stopped by us. With
+    ``delay`` it starts idle and begins its loop ``delay`` seconds later: the measured
+    process has then already chosen its threads on an idle machine."""
+
+    def __init__(self, delay: float = 0.0):
+        self.delay = delay
 
     def __enter__(self):
-        self.proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-        time.sleep(1.0)  # let it take its core, and the load show it
+        code = f"import time; time.sleep({self.delay})\nwhile True: pass"
+        self.proc = subprocess.Popen([sys.executable, "-c", code])
+        if not self.delay:
+            time.sleep(1.0)  # let it take its core, and the load show it
         return self
 
     def cpu_s(self) -> float:
@@ -347,7 +357,9 @@ def main() -> None:
         save_photo(cimg, csize)
         torch_defaults = {**clean, "GOMP_SPINCOUNT": "300000", "INCEPTIONISM_THREADS": str(cpus)}
         variants = {"ours (start-up policy)": lambda c: ours(cimg, clean, competitor=c),
+                    "ours, competitor arriving after start-up": lambda c: ours(cimg, clean, competitor=c),
                     "ours with PyTorch defaults (before)": lambda c: ours(cimg, torch_defaults, competitor=c)}
+        delays = {"ours, competitor arriving after start-up": 3.0}
         if have_tf:
             variants["tensorflow (full tiling)"] = lambda c: (lambda: run_child(
                 [str(tf_python), str(ROOT / "benchmarks" / "peers_tf.py"), "--image", str(cimg),
@@ -364,7 +376,7 @@ def main() -> None:
                         row = make(None)()
                         idle.append(row)
                     else:
-                        with Competitor() as c:
+                        with Competitor(delays.get(label, 0.0)) as c:
                             row = make(c)()
                         loaded.append(row)
                     row.update(section="contention", label=label, kind=kind, pair=i)
