@@ -35,6 +35,8 @@ Sections:
    (after the start-up chose its threads on an idle machine: the threads must follow the
    load while dreaming), ours with PyTorch's defaults (spinning OpenMP threads, one per
    core: what we did before), and TensorFlow.
+4. **Float32 floor**: the FLOPs of one full-size step of ours at this machine's float32
+   matrix-multiply rate, against TensorFlow's step divided by 1.5 (what the goal asks).
 """
 
 from __future__ import annotations
@@ -263,7 +265,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, help="pairs per comparison (default 3; --quick 2)")
     parser.add_argument("--json", help="write the results here (default: benchmarks/results/peers-DATE.json)")
     parser.add_argument("--tf-python", default=str(ROOT / ".venv-tf" / "bin" / "python"))
-    parser.add_argument("--skip", default="", help="comma list: tensorflow,gordicaleksa,contention")
+    parser.add_argument("--skip", default="", help="comma list: tensorflow,gordicaleksa,contention,floor")
     # worker mode (internal)
     parser.add_argument("--worker", choices=("ours", "gordicaleksa"), help=argparse.SUPPRESS)
     parser.add_argument("--model", default="inception_v3", help=argparse.SUPPRESS)
@@ -392,8 +394,50 @@ def main() -> None:
             save()
             print(f"  {label}: whole dream loaded/idle {fmt(s['dream_loaded_over_idle'])}; "
                   f"step {fmt(s['step_loaded_over_idle'])}")
+    if "floor" not in skip:
+        results["floor"] = floor(tmp / "big.npy", results["summary"].get("tensorflow", {}))
+        save()
     save()
     print(f"\nwrote {out}")
+
+
+def floor(image: Path, tf_summary: dict) -> dict:
+    """What the float32 goal asks of this CPU: the FLOPs of one full-size step of ours
+    (torch's flop counter: the convolutions forward and their input gradients), divided by
+    this machine's float32 matrix-multiply rate measured now, is the least time any engine
+    doing that arithmetic can take; compare it with TensorFlow's step divided by 1.5."""
+    import random
+
+    import numpy as np
+    import torch
+
+    from benchmarks.bench import bench_model, count_flops, matmul_rate
+    from inceptionism.dream import DreamConfig, ascent_step
+    from inceptionism.models.optimize import optimize
+    from inceptionism.objectives import layer
+    from inceptionism.runtime import start_up
+
+    start_up()
+    photo = torch.from_numpy(np.load(image)).permute(2, 0, 1)[None].contiguous()
+    model, _ = bench_model("inception_v3")
+    fast = optimize(model)
+    objective = layer("Mixed_6a") + layer("Mixed_6c")
+    config = DreamConfig(tile_size=512)
+    flops = count_flops(lambda m, i, o, c, r: ascent_step(m, i, o, c, r), fast, photo, objective, config)
+    rate = matmul_rate(torch.float32)
+    row = {"gflop_per_step": flops / 1e9, "matmul_fp32_gflops": rate / 1e9,
+           "least_step_s_at_matmul_rate": flops / rate, "threads": torch.get_num_threads()}
+    tf_step = tf_summary.get("absolute", {}).get("tensorflow (full tiling)", {}).get("step_s", {}).get("median")
+    print(f"\n## Float32 floor: one {photo.shape[-1]}x{photo.shape[-2]} step of ours counts "
+          f"{flops / 1e9:.1f} GFLOP; at this machine's float32 matmul rate ({rate / 1e9:.0f} GFLOP/s, "
+          f"{torch.get_num_threads()} threads) that is at least {flops / rate:.3f} s")
+    if tf_step:
+        row.update(tensorflow_step_s=tf_step, goal_step_s=tf_step / 1.5,
+                   goal_gflops_needed=flops / (tf_step / 1.5) / 1e9)
+        print(f"  TensorFlow's step (median) {tf_step:.3f} s; 1.5x faster is {tf_step / 1.5:.3f} s, which needs "
+              f"{row['goal_gflops_needed']:.0f} GFLOP/s: {100 * row['goal_gflops_needed'] / (rate / 1e9):.0f}% "
+              f"of the matmul rate for the whole step")
+    return row
 
 
 if __name__ == "__main__":

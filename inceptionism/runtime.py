@@ -320,6 +320,21 @@ def reproducible_cuda() -> None:
     torch.backends.cuda.matmul.allow_tf32 = False
 
 
+def use_threads(threads: int) -> ThreadChoice:
+    """Fix this process's thread count at ``threads`` (at least 1), replacing a choice made
+    from the load: what batch and cluster workers do, so that their share of the cores
+    stays what the driver gave them and their dreams are bit-identical to a one-process
+    run with that count. The load is no longer followed."""
+    import torch
+
+    global _started
+    if _started is None:
+        tune_allocator()
+    _started = ThreadChoice(max(1, threads), "asked for")
+    torch.set_num_threads(_started.threads)
+    return _started
+
+
 def start_up(threads: int | None = None) -> ThreadChoice:
     """What every front end runs before dreaming: allocator and thread count.
 

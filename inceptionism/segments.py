@@ -252,12 +252,11 @@ _DREAMER = None  # the model of a worker process, loaded once
 
 
 def _init_segment_worker(model: str, weights: str | None, device: str, threads: int) -> None:
-    import torch
-
     from .api import Dreamer
+    from .runtime import use_threads
 
     global _DREAMER
-    torch.set_num_threads(max(1, threads))
+    use_threads(threads)  # before the Dreamer, whose start-up would otherwise choose its own
     _DREAMER = Dreamer(model, weights=weights, device=device, progress=False)
 
 

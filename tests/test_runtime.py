@@ -156,3 +156,15 @@ def test_a_dream_applies_the_followed_count_between_steps_unless_the_user_chose(
         assert len(scripted.asked) == 4 and seen == [2, 2, 2, 2]  # not even asked
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_workers_fixed_count_survives_the_dreamers_start_up_and_the_load():
+    """Batch, segment and cluster workers fix their share of the cores (use_threads) before
+    making a Dreamer: its start-up must not replace it, nor the load change it later."""
+    code = ("import torch; from inceptionism import runtime; from inceptionism import Dreamer; "
+            "runtime.use_threads(1); Dreamer(); "
+            "print(torch.get_num_threads(), runtime._started.automatic, runtime.follow_load())")
+    assert run_python(code).splitlines()[-1] == "1 False None"
+    code = ("import torch; from inceptionism import runtime; from inceptionism import Dreamer; "
+            "Dreamer(); print(runtime._started.automatic)")
+    assert run_python(code).splitlines()[-1] == "True"  # without it, the load decides

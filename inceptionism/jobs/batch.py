@@ -53,6 +53,7 @@ from ..io.batch import (
 from ..io.images import DEFAULT_MAX_PIXELS, read_metadata, sidecar_path
 from ..models.zoo import DEFAULT_MODEL
 from ..presets import get_preset
+from ..runtime import use_threads
 from .base import Hooks, require_file
 from .recipe import Recipe
 from .still import DreamRequest, run_dream
@@ -90,12 +91,6 @@ class PhotoResult:
     worker: str = ""
 
 
-def _set_threads(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(max(1, threads))
-
-
 class PhotoWorker:
     """Loads the model once, then runs the still-dream job on one photo per :meth:`run`.
     Errors in a photo become a failed :class:`PhotoResult` with one sentence; they never
@@ -104,7 +99,7 @@ class PhotoWorker:
     def __init__(self, spec: WorkerSpec, name: str = "local"):
         from ..api import Dreamer
 
-        _set_threads(spec.threads)
+        use_threads(spec.threads)  # fixed: the load is not followed (runtime.use_threads)
         self.spec = spec
         self.name = name
         self.tmp = Path(tempfile.mkdtemp(prefix="inceptionism-worker-"))

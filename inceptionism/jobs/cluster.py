@@ -261,11 +261,10 @@ class _VideoActor:
         import tempfile
         from pathlib import Path
 
-        import torch
-
         from ..api import Dreamer
+        from ..runtime import use_threads
 
-        torch.set_num_threads(max(1, threads))
+        use_threads(threads)
         self.tmp = Path(tempfile.mkdtemp(prefix="inceptionism-video-"))
         path = None
         if weights is not None:
