@@ -251,8 +251,10 @@ def objective_gradient(
     ``config.smoothing``, cascaded if ``config.smoothing_cascade``) is
     scattered back to where those pixels live in ``image``, so ``out`` is already "rolled
     back". Each tile's objective is weighted by its share of the image's area, so the result
-    approximates the whole image's gradient while only one tile's activations are held at
-    a time. Returns (gradient, objective value, mean absolute gradient).
+    approximates the whole image's gradient while only a few tiles' activations are held at
+    a time: tiles of one shape go through the network ``model.tile_batch`` at a time, each
+    tile's objective computed on its own slice of the batch. Returns (gradient, objective
+    value, mean absolute gradient).
     """
     height, width = image.shape[-2:]
     grad = torch.empty_like(image) if out is None else out
@@ -260,22 +262,30 @@ def objective_gradient(
     sigma = config.smoothing if sigma is None else sigma
     blur = cascade_blur if config.smoothing_cascade else gaussian_blur
     precision = resolve_precision(config.precision, model)  # dream() has resolved it already
-    value, abs_sum = 0.0, 0.0
+    by_shape: dict[tuple[int, int], list[tuple[Tensor, Tensor, float]]] = {}
     for y0, y1 in split_evenly(height, config.tile_size):
         rows = (torch.arange(y0, y1, device=image.device) - dy) % height
         for x0, x1 in split_evenly(width, config.tile_size):
             cols = (torch.arange(x0, x1, device=image.device) - dx) % width
-            tile = image[:, :, rows[:, None], cols[None, :]]
-            tile = tile.contiguous(memory_format=model.memory_format).requires_grad_(True)
             share = (y1 - y0) * (x1 - x0) / (height * width)
+            by_shape.setdefault((y1 - y0, x1 - x0), []).append((rows, cols, share))
+    value, abs_sum = 0.0, 0.0
+    size = max(1, getattr(model, "tile_batch", 1))
+    for tiles in by_shape.values():
+        for i in range(0, len(tiles), size):
+            group = tiles[i:i + size]
+            batch = torch.cat([image[:, :, rows[:, None], cols[None, :]] for rows, cols, _ in group])
+            batch = batch.contiguous(memory_format=model.memory_format).requires_grad_(True)
             with _autocast(image.device, precision):
-                acts = model.features(tile, objective.layers)
-            loss = objective({k: v.float() for k, v in acts.items()}) * share
-            (tile_grad,) = torch.autograd.grad(loss, tile)
-            tile_grad = blur(tile_grad.float(), sigma)
-            grad[:, :, rows[:, None], cols[None, :]] = tile_grad
+                acts = model.features(batch, objective.layers)
+            loss = sum(objective({k: v[j:j + 1].float() for k, v in acts.items()}) * share
+                       for j, (_, _, share) in enumerate(group))
+            (batch_grad,) = torch.autograd.grad(loss, batch)
+            batch_grad = blur(batch_grad.float(), sigma)
+            for j, (rows, cols, _) in enumerate(group):
+                grad[:, :, rows[:, None], cols[None, :]] = batch_grad[j:j + 1]
             value += loss.item()
-            abs_sum += tile_grad.abs().sum().item()
+            abs_sum += batch_grad.abs().sum().item()
     return grad, value, abs_sum / grad.numel()
 
 

@@ -9,7 +9,7 @@ import torch
 
 from inceptionism.dream import DreamConfig, dream, objective_gradient
 from inceptionism.models.optimize import fold_batchnorm, optimize
-from inceptionism.objectives import layer
+from inceptionism.objectives import guide, layer
 from inceptionism.transforms import roll
 
 from .conftest import to_tensor
@@ -223,3 +223,51 @@ def test_inception_v3_gradients_with_and_without_self_adjoint_pools(monkeypatch)
         acts = m.features(xi, ["Mixed_5c", "Mixed_6c"])
         grads.append(torch.autograd.grad(sum(a.pow(2).mean() for a in acts.values()), xi)[0])
     assert torch.allclose(grads[1], grads[0], rtol=1e-4, atol=1e-5 * grads[0].abs().max())
+
+
+@pytest.mark.parametrize("name,layers", [("googlenet", ["inception4c"]), ("googlenet", ["guide"]),
+                                         ("inception_v3", ["Mixed_5b", "Mixed_6a"])])
+def test_tiles_in_batches_give_each_tile_its_own_gradient(name, layers, one_thread):
+    """The optimized network runs tiles of one shape two at a time; every tile's gradient,
+    and the objective's value, are those of the tiles run one by one (uneven tile sizes,
+    a jittered grid, a sum of two layers, blur on). One thread: with two, oneDNN's sums
+    differ in the last bits and a max-pool may route a gradient to another of two equal
+    inputs, as between any two thread counts."""
+    from inceptionism.models import get_spec
+    from inceptionism.models.base import DreamNet
+    from inceptionism.models.optimize import TILE_BATCH
+
+    from .torchvision_parity import synthetic_state_dict
+
+    spec = get_spec(name)
+    net = spec.build()
+    net.load_state_dict(synthetic_state_dict(name))
+    fast = optimize(DreamNet(net, spec.normalization, spec.min_input_size).eval().requires_grad_(False))
+    assert fast.tile_batch == TILE_BATCH == 2
+    one_by_one = optimize(DreamNet(net, spec.normalization, spec.min_input_size).eval().requires_grad_(False))
+    one_by_one.tile_batch = 1
+    if layers == ["guide"]:  # reads only the first image of what it is given
+        objective = guide("inception4c", torch.randn(1, 512, 5, 7, generator=torch.Generator().manual_seed(2)))
+    else:
+        objective = sum((layer(n) for n in layers[1:]), layer(layers[0]))
+    x = torch.rand(1, 3, 241, 322, generator=torch.Generator().manual_seed(5))  # 3 x 4 tiles
+    config = DreamConfig(tile_size=90 if name == "googlenet" else 160, smoothing=0.5)
+    results = [objective_gradient(m, x, objective, config, shift=(13, -40)) for m in (one_by_one, fast)]
+    (want, want_value, want_abs), (got, got_value, got_abs) = results
+    assert torch.allclose(got, want, rtol=1e-4, atol=1e-5 * want.abs().max())
+    assert got_value == pytest.approx(want_value, rel=1e-5)
+    assert got_abs == pytest.approx(want_abs, rel=1e-5)
+
+
+def test_graph_files_and_user_modules_are_never_batched(tiny_model):
+    """Their heads may reshape across the batch (inception5h's classifier does), so only the
+    registry's own architectures get tile batches."""
+    from inceptionism import Dreamer
+    from inceptionism.models.base import DreamNet
+    from inceptionism.models.module_net import ModuleNet
+
+    assert optimize(tiny_model).tile_batch == 2  # a LayeredNet of stage modules: ours
+    user = Dreamer.from_module(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU()))
+    assert user.model.tile_batch == 1
+    wrapped = DreamNet(ModuleNet(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3))), tiny_model.normalization)
+    assert optimize(wrapped).tile_batch == 1

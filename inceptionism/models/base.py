@@ -92,6 +92,11 @@ class DreamNet(nn.Module):
         self.min_input_size = min_input_size
         # The layout the network runs fastest in; the dream loop feeds it tiles in this layout.
         self.memory_format = torch.contiguous_format
+        # How many tiles of one shape the dream loop may stack into one batch. More than 1
+        # only where each image of a batch is computed on its own (our architectures; see
+        # models/optimize.py), never for a graph file or a user's module, whose heads may
+        # reshape across the batch.
+        self.tile_batch = 1
         self.register_buffer("mean", torch.tensor(normalization.mean).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(normalization.std).view(1, 3, 1, 1))
 
