@@ -1,12 +1,14 @@
-"""One-model step probe used for the README's contention rows (not a test).
+"""One-model step probe used for the README's wait-policy rows (not a test).
 
-    MODEL=inception_v3 SIZE=432,576 N=2 python -m benchmarks.probe_step         # PyTorch's defaults
-    OMP_WAIT_POLICY=PASSIVE POLICY=1 N=2 python -m benchmarks.probe_step        # our start-up policy
+    MODEL=inception_v3 SIZE=864,1152 N=3 PT_THREADS=2 python -m benchmarks.probe_step   # PyTorch's defaults
+    GOMP_SPINCOUNT=20000 POLICY=1 SIZE=864,1152 N=3 python -m benchmarks.probe_step     # our start-up policy
+    OMP_WAIT_POLICY=PASSIVE POLICY=1 SIZE=864,1152 N=3 python -m benchmarks.probe_step  # passive waiting
 
 It imports torch *before* inceptionism, so the package's OpenMP default does not apply by
-itself: set OMP_WAIT_POLICY in the environment, and POLICY=1 to run runtime.start_up()
-(PT_THREADS=N fixes torch's threads instead). Prints the min and median step time, CPU per
-step and the thread count; run it idle and beside `python -c "while True: pass"`, alternating.
+itself: set OMP_WAIT_POLICY or GOMP_SPINCOUNT in the environment, and POLICY=1 to run
+runtime.start_up() (PT_THREADS=N fixes torch's threads instead). Prints the min and median
+step time, CPU per step and the thread count; run it idle and beside
+`python -c "while True: pass"`, alternating.
 """
 import os, sys, time, statistics, random  # noqa: E401
 import torch

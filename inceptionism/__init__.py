@@ -4,7 +4,7 @@ import sys
 import types
 from importlib.metadata import PackageNotFoundError, version
 
-# First, before anything imports torch: idle OpenMP threads sleep instead of spinning
+# First, before anything imports torch: waiting OpenMP threads spin briefly, then sleep
 # (runtime.py says why; a value the user set is kept).
 from .runtime import openmp_defaults as _openmp_defaults  # noqa: E402
 
