@@ -21,14 +21,12 @@ import shutil
 import signal
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 DEFAULT_PORT = 7860
 DEFAULT_MAX_FILE_SIZE = 50 * 1024 * 1024  # bytes: a large photo or a short clip
-CLOSE_TIMEOUT = 10.0  # seconds Gradio gets to stop its server on the way out
 
 # Set before Gradio is imported: some are read at import time.
 OFFLINE_ENV = {
@@ -98,25 +96,6 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, **options) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        closed = shut_down(page, root)
-    if not closed:  # Gradio's server threads would keep the process alive: leave without them
-        print(f"warning: the web server did not stop within {CLOSE_TIMEOUT:g} s; exiting anyway.",
-              file=sys.stderr, flush=True)
-        sys.stdout.flush()
-        os._exit(0)
-
-
-def shut_down(page, root: Path, timeout: float | None = None) -> bool:
-    """Remove the private folder, then stop the page's server, waiting at most ``timeout``
-    seconds (default :data:`CLOSE_TIMEOUT`) for it. Returns whether it stopped.
-
-    The folder goes first, so nothing a visitor uploaded stays behind even if Gradio's
-    ``close()`` never returns (seen once in CI: a server still running 60 s after Ctrl-C).
-    """
-    shutil.rmtree(root, ignore_errors=True)
-    if page is None:
-        return True
-    closer = threading.Thread(target=page.close, name="studio-close", daemon=True)
-    closer.start()
-    closer.join(CLOSE_TIMEOUT if timeout is None else timeout)
-    return not closer.is_alive()
+        if page is not None:
+            page.close()
+        shutil.rmtree(root, ignore_errors=True)

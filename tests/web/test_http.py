@@ -197,38 +197,3 @@ def test_other_hosts_get_a_warning_and_the_folder_goes_on_exit(tmp_path):
 def test_loopback_by_default(server):
     assert server.first_line.startswith(f"inceptionism studio on http://127.0.0.1:{server.port}")
     assert "warning" not in server.errors()
-
-
-def test_shutting_down_removes_the_folder_even_when_gradio_never_stops(tmp_path):
-    """Ctrl-C: the private folder goes first, and a page whose close() hangs is waited for
-    only CLOSE_TIMEOUT (then `serve` leaves without it, see server.serve)."""
-    import threading
-    import time
-
-    from inceptionism.web.server import shut_down
-
-    class Hangs:
-        def __init__(self):
-            self.release = threading.Event()
-
-        def close(self):
-            self.release.wait()  # never returns by itself
-
-    class Stops:
-        closed = False
-
-        def close(self):
-            self.closed = True
-
-    for page, stopped in ((Hangs(), False), (Stops(), True), (None, True)):
-        root = tmp_path / f"studio-{stopped}-{page is None}"
-        (root / "uploads").mkdir(parents=True)
-        (root / "uploads" / "photo.png").write_bytes(b"x")
-        t = time.monotonic()
-        assert shut_down(page, root, timeout=0.3) is stopped
-        assert time.monotonic() - t < 5
-        assert not root.exists()
-        if isinstance(page, Stops):
-            assert page.closed
-        if isinstance(page, Hangs):
-            page.release.set()

@@ -55,4 +55,3 @@ def test_no_waiting_allowed_means_busy_while_one_runs():
             slots.enter()
     with slots.enter() as b:  # free again once the job is over
         assert b.wait(0)
-
