@@ -97,11 +97,19 @@ def command(photo, out) -> list[str]:
             "--steps", "4", "--seed", "3"]
 
 
+def default_sigint() -> None:
+    """In the child: Ctrl-C as a user's terminal gives it. A suite started in the background
+    by a shell without job control (`pytest &`) ignores SIGINT, and children inherit that
+    (Python then keeps it ignored: the render would never see the Ctrl-C)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_until(args: list[str], folder, frames: int, sig: int) -> subprocess.CompletedProcess:
     """Start the CLI in a new process, wait until ``frames`` frames are stored, send ``sig``."""
     proc = subprocess.Popen([sys.executable, "-m", "inceptionism", *args], text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})  # as in this process
+                            env={**os.environ, "OMP_NUM_THREADS": "1"},  # as in this process
+                            preexec_fn=default_sigint)
     deadline = time.monotonic() + 120
     while FrameStore(folder).count() < frames and proc.poll() is None:
         assert time.monotonic() < deadline, "the render made no frames"

@@ -41,7 +41,10 @@ class Server:
         self.log = open(tmp / "server.log", "w+")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "inceptionism", "serve", "--port", str(self.port), *args],
-            stdout=subprocess.PIPE, stderr=self.log, text=True, env=env, cwd=tmp)
+            stdout=subprocess.PIPE, stderr=self.log, text=True, env=env, cwd=tmp,
+            # Ctrl-C reaches it even when this suite runs in the background of a shell
+            # without job control, which ignores SIGINT for its children.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         self.first_line = self.proc.stdout.readline()  # printed once it listens
         if "studio on" not in self.first_line:
             self.stop()
