@@ -119,6 +119,14 @@ class Checked(click.types._NumberRangeBase):
         return f"Checked({self.number.label})"
 
 
+# --threads of `video --segments` and `batch`: the torch threads each worker fixes for
+# itself (runtime.use_threads: a worker does not follow the load).
+threads_option = click.option(
+    "--threads", type=Checked(THREADS), default=None,
+    help="PyTorch threads per worker. Default: the cores shared out among the local "
+         "workers; 1 per Ray actor.")
+
+
 # How the CLI words each remedy a library error names (see errors.InceptionismError): the
 # library speaks of images, frames and weights; only the CLI knows its options.
 REMEDIES = {
@@ -684,9 +692,7 @@ def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotat
 @click.option("--workers", type=Checked(WORKERS), default=1, show_default=True,
               help="With --segments: local worker processes, one segment each at a time "
                    "(with --ray: how many Ray actors; default there: one per CPU).")
-@click.option("--threads", type=Checked(THREADS), default=None,
-              help="PyTorch threads per worker. Default: the cores shared out among the local "
-                   "workers; 1 per Ray actor.")
+@threads_option
 @click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None,
               metavar="[ADDRESS]", help="With --segments: " + RAY_HELP)
 @video_options
@@ -839,9 +845,7 @@ class BatchBar:
 @click.option("--workers", type=Checked(WORKERS), default=1, show_default=True,
               help="Local worker processes, each loading the model once (with --ray: how many Ray "
                    "actors; default there: one per CPU of the cluster, or per GPU with cuda).")
-@click.option("--threads", type=Checked(THREADS), default=None,
-              help="PyTorch threads per worker. Default: the cores shared out among the local "
-                   "workers; 1 per Ray actor.")
+@threads_option
 @click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None,
               metavar="[ADDRESS]", help=RAY_HELP)
 @click.option("--max-pixels", type=Checked(MAX_PIXELS), default=DEFAULT_MAX_PIXELS,

@@ -15,21 +15,12 @@ from inceptionism.cli import main
 from inceptionism.io.images import read_metadata
 from inceptionism.io.video import probe
 
-from .conftest import sample_path
-from .test_cli_video import make_clip
+from .test_cli_video import make_clip, photo  # noqa: F401  (photo: a fixture)
 
 GRAPH = Path(__file__).parent / "fixtures" / "inception5h_synthetic.pb.gz"
 LIGHT = ["--octaves", "1", "--steps", "2", "-q"]
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture
-def photo(tmp_path):
-    path = tmp_path / "cat.png"
-    with Image.open(sample_path("chelsea")) as img:
-        img.convert("RGB").resize((96, 64), Image.BICUBIC).save(path)
-    return path
 
 
 @pytest.fixture(scope="module")

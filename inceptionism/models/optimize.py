@@ -163,14 +163,15 @@ def optimize(model: DreamNet, fold_bn: bool = True, channels_last: bool = True) 
     # A graph read from a file (GraphNet) or a user's module (ModuleNet) is not a list of
     # stage modules: the graph fuses its convolutions with their biases and runs its ReLUs
     # in place by itself, per request; a user's module is run as it is (channels-last only).
-    fold_bn = fold_bn and getattr(model.net, "staged", True)
+    staged = getattr(model.net, "staged", True)
+    fold_bn = fold_bn and staged
     net = fold_batchnorm(model.net) if fold_bn else model.net
     if fold_bn:  # the folded stages are our own copies, free to change
         for name in net.stage_names:
             activations_in_place(net.stage(name))
             self_adjoint_pools(net.stage(name))
     fast = DreamNet(net, model.normalization, model.min_input_size).to(device).eval().requires_grad_(False)
-    if getattr(model.net, "staged", True):  # our own stage-by-stage architectures
+    if staged:  # our own stage-by-stage architectures: each image of a batch on its own
         fast.tile_batch = TILE_BATCH
     if channels_last:
         fast = fast.to(memory_format=torch.channels_last)
