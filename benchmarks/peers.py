@@ -95,9 +95,9 @@ def worker(args) -> None:
     else:
         from inceptionism.dream import DreamConfig, ascent_step, dream
         from inceptionism.models.optimize import optimize
-        from inceptionism.objectives import layer
+        from inceptionism.objectives import parse
 
-        objective = sum((layer(n) for n in layers[1:]), layer(layers[0]))
+        objective = parse(args.layers)  # "a,b": the sum of the layers' objectives
         config = DreamConfig(octaves=args.octaves, octave_scale=args.octave_scale,
                              steps=args.steps, tile_size=args.tile_size, precision=args.precision)
         fast = optimize(model)  # counted: part of what our dream does
@@ -414,14 +414,14 @@ def floor(image: Path, tf_summary: dict) -> dict:
     from benchmarks.bench import bench_model, count_flops, matmul_rate
     from inceptionism.dream import DreamConfig, ascent_step
     from inceptionism.models.optimize import optimize
-    from inceptionism.objectives import layer
+    from inceptionism.objectives import parse
     from inceptionism.runtime import start_up
 
     start_up()
     photo = torch.from_numpy(np.load(image)).permute(2, 0, 1)[None].contiguous()
     model, _ = bench_model("inception_v3")
     fast = optimize(model)
-    objective = layer("Mixed_6a") + layer("Mixed_6c")
+    objective = parse("Mixed_6a,Mixed_6c")
     config = DreamConfig(tile_size=512)
     flops = count_flops(lambda m, i, o, c, r: ascent_step(m, i, o, c, r), fast, photo, objective, config)
     rate = matmul_rate(torch.float32)

@@ -14,7 +14,7 @@ import os, sys, time, statistics, random  # noqa: E401
 import torch
 from inceptionism.dream import DreamConfig, ascent_step
 from inceptionism.models.optimize import optimize
-from inceptionism.objectives import layer
+from inceptionism.objectives import parse
 from benchmarks.bench import bench_model  # noqa: E402
 th = int(os.environ.get("PT_THREADS", "0"))
 if os.environ.get("POLICY"):
@@ -22,7 +22,7 @@ if os.environ.get("POLICY"):
 if th: torch.set_num_threads(th)
 model, _ = bench_model(os.environ.get("MODEL", "inception_v3"))
 fast = optimize(model)
-obj = sum((layer(n) for n in os.environ.get("LAYERS", "Mixed_6a,Mixed_6c").split(",")[1:]), layer(os.environ.get("LAYERS", "Mixed_6a,Mixed_6c").split(",")[0]))
+obj = parse(os.environ.get("LAYERS", "Mixed_6a,Mixed_6c"))
 h, w = [int(v) for v in os.environ.get("SIZE", "432,576").split(",")]
 img = torch.rand(1, 3, h, w)
 cfg = DreamConfig()

@@ -54,14 +54,13 @@ def main() -> None:
     from benchmarks.bench import bench_model
     from inceptionism.dream import DreamConfig, ascent_step
     from inceptionism.models.optimize import optimize
-    from inceptionism.objectives import layer
+    from inceptionism.objectives import parse
     from inceptionism.runtime import start_up
 
     choice = start_up()
     model, _ = bench_model(args.model)
     fast = optimize(model)
-    names = args.layers.split(",")
-    objective = sum((layer(n) for n in names[1:]), layer(names[0]))
+    objective = parse(args.layers)
     h, w = (int(v) for v in args.size.split(","))
     image = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0))
     config = DreamConfig(tile_size=args.tile_size, precision=args.precision)
