@@ -266,8 +266,10 @@ def test_graph_files_and_user_modules_are_never_batched(tiny_model):
     from inceptionism.models.base import DreamNet
     from inceptionism.models.module_net import ModuleNet
 
+    from pathlib import Path
+
     assert optimize(tiny_model).tile_batch == 2  # a LayeredNet of stage modules: ours
-    user = Dreamer.from_module(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU()))
-    assert user.model.tile_batch == 1
+    graph = Path(__file__).parent / "fixtures" / "inception5h_synthetic.pb.gz"
+    assert Dreamer("inception5h", weights=graph).model.tile_batch == 1  # optimized, not batched
     wrapped = DreamNet(ModuleNet(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3))), tiny_model.normalization)
     assert optimize(wrapped).tile_batch == 1
