@@ -57,6 +57,7 @@ import ctypes.util
 import os
 import resource
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -208,8 +209,6 @@ class LoadFollower:
 
     def __init__(self, min_interval: float = 1.0, cpus: int | None = None,
                  sample: Callable[[], CpuSample | None] = CpuSample.now):
-        import threading
-
         self.min_interval = min_interval
         self.cpus = cpus
         self._sample = sample
@@ -231,24 +230,35 @@ class LoadFollower:
 
 
 _follower: LoadFollower | None = None
+_applied = threading.local()  # .threads: the count follow_load last left in this thread
 
 
 def follow_load() -> int | None:
     """Between the steps of a CPU dream: when the thread count was chosen from the load
     (not set by the user), choose it again from the load since the last look, at most once
     a second, and apply it. Returns the count now in force, or None when it is not ours to
-    change."""
+    change: the user set it (``INCEPTIONISM_THREADS`` or ``OMP_NUM_THREADS`` at start-up or
+    since, :func:`use_threads`), or something changed torch's count in this thread since
+    this function last set it (``torch.set_num_threads`` by the caller: from then on that
+    thread's count is left alone)."""
     global _follower
     if _started is None or not _started.automatic:
         return None
+    if any(os.environ.get(name, "").strip() for name in (THREADS_ENV, "OMP_NUM_THREADS")):
+        return None
     import torch
 
+    current = torch.get_num_threads()
+    applied = getattr(_applied, "threads", None)
+    if applied == 0 or (applied is not None and applied != current):
+        _applied.threads = 0  # someone else set it: theirs for good, in this thread
+        return None
     if _follower is None:
         _follower = LoadFollower()
-    current = torch.get_num_threads()
     threads = _follower.threads_now(current)
     if threads != current:
         torch.set_num_threads(threads)
+    _applied.threads = threads
     return threads
 
 
@@ -346,4 +356,5 @@ def start_up(threads: int | None = None) -> ThreadChoice:
     if _started is None:
         tune_allocator()
         _started = configure_threads(threads)
+        _applied.threads = _started.threads  # a later torch.set_num_threads here is the caller's
     return _started

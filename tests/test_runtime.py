@@ -5,6 +5,7 @@ always win."""
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -141,7 +142,10 @@ def test_a_dream_applies_the_followed_count_between_steps_unless_the_user_chose(
     seen = []
     scripted = Scripted()
     try:
+        for name in (THREADS_ENV, "OMP_NUM_THREADS"):
+            monkeypatch.delenv(name, raising=False)
         monkeypatch.setattr(runtime, "_follower", scripted)
+        monkeypatch.setattr(runtime, "_applied", threading.local())
         monkeypatch.setattr(runtime, "_started", ThreadChoice(2, "test", automatic=True))
         config = DreamConfig(octaves=1, steps=4, min_size=64)
         photo = torch.rand(1, 3, 64, 64)
@@ -154,6 +158,37 @@ def test_a_dream_applies_the_followed_count_between_steps_unless_the_user_chose(
         dream(tiny_model, photo, layer("c3"), config,
               callback=lambda info: seen.append(torch.get_num_threads()))
         assert len(scripted.asked) == 4 and seen == [2, 2, 2, 2]  # not even asked
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("takeover", ["set_num_threads", "env"])
+def test_a_count_the_caller_sets_after_start_up_is_never_followed(monkeypatch, takeover):
+    """start_up promises not to second-guess a caller who sets torch's threads afterwards
+    (so did the tests' one-thread fixture, and a dream on 16 cores then came out different
+    from the same dream minutes later): after torch.set_num_threads, or with
+    INCEPTIONISM_THREADS set since start-up, follow_load leaves the count alone, in every
+    later call."""
+    import torch
+
+    class Scripted:
+        def threads_now(self, current):
+            return 2
+
+    before = torch.get_num_threads()
+    try:
+        for name in (THREADS_ENV, "OMP_NUM_THREADS"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setattr(runtime, "_follower", Scripted())
+        monkeypatch.setattr(runtime, "_applied", threading.local())
+        monkeypatch.setattr(runtime, "_started", ThreadChoice(2, "test", automatic=True))
+        torch.set_num_threads(1)
+        assert runtime.follow_load() == 2 and torch.get_num_threads() == 2  # ours to follow
+        if takeover == "env":
+            monkeypatch.setenv(THREADS_ENV, "1")
+        torch.set_num_threads(1)
+        for _ in range(2):
+            assert runtime.follow_load() is None and torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
 
