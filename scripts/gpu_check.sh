@@ -59,5 +59,5 @@ pid=$!; sleep 15; kill -TERM $pid; wait $pid; rc=$?
 echo "exit status after SIGTERM: $rc; partial files: $(find "$tmp" -name '*.part' | wc -l)"
 echo "=== repository tests on the GPU machine (device tests run; the others where their packages exist)"
 timeout 200 python3 -m pytest -q -ra -p no:cacheprovider tests/test_devices.py tests/test_masks.py \
-  tests/test_jobs.py -k "cuda or device or mask or thread or (cancel and not zoom)" 2>&1 | tail -25
+  tests/test_jobs.py tests/test_optimize.py -k "cuda or device or mask or thread or (cancel and not zoom) or tiles_in_batches" 2>&1 | tail -25
 exit $status

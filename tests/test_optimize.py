@@ -225,14 +225,17 @@ def test_inception_v3_gradients_with_and_without_self_adjoint_pools(monkeypatch)
     assert torch.allclose(grads[1], grads[0], rtol=1e-4, atol=1e-5 * grads[0].abs().max())
 
 
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="no CUDA device here"))])
 @pytest.mark.parametrize("name,layers", [("googlenet", ["inception4c"]), ("googlenet", ["guide"]),
                                          ("inception_v3", ["Mixed_5b", "Mixed_6a"])])
-def test_tiles_in_batches_give_each_tile_its_own_gradient(name, layers, one_thread):
+def test_tiles_in_batches_give_each_tile_its_own_gradient(name, layers, device, one_thread):
     """The optimized network runs tiles of one shape two at a time; every tile's gradient,
     and the objective's value, are those of the tiles run one by one (uneven tile sizes,
-    a jittered grid, a sum of two layers, blur on). One thread: with two, oneDNN's sums
-    differ in the last bits and a max-pool may route a gradient to another of two equal
-    inputs, as between any two thread counts."""
+    a jittered grid, a sum of two layers, blur on), on the CPU and on CUDA. One thread: with
+    two, oneDNN's sums differ in the last bits and a max-pool may route a gradient to another
+    of two equal inputs, as between any two thread counts."""
+    from inceptionism.api import resolve_device
     from inceptionism.models import get_spec
     from inceptionism.models.base import DreamNet
     from inceptionism.models.optimize import TILE_BATCH
@@ -246,11 +249,14 @@ def test_tiles_in_batches_give_each_tile_its_own_gradient(name, layers, one_thre
     assert fast.tile_batch == TILE_BATCH == 2
     one_by_one = optimize(DreamNet(net, spec.normalization, spec.min_input_size).eval().requires_grad_(False))
     one_by_one.tile_batch = 1
+    dev = resolve_device(device)  # on CUDA: deterministic cuDNN, TF32 off, as dreams run
+    fast, one_by_one = fast.to(dev), one_by_one.to(dev)
     if layers == ["guide"]:  # reads only the first image of what it is given
-        objective = guide("inception4c", torch.randn(1, 512, 5, 7, generator=torch.Generator().manual_seed(2)))
+        target = torch.randn(1, 512, 5, 7, generator=torch.Generator().manual_seed(2))
+        objective = guide("inception4c", target.to(dev))
     else:
         objective = sum((layer(n) for n in layers[1:]), layer(layers[0]))
-    x = torch.rand(1, 3, 241, 322, generator=torch.Generator().manual_seed(5))  # 3 x 4 tiles
+    x = torch.rand(1, 3, 241, 322, generator=torch.Generator().manual_seed(5)).to(dev)  # 3 x 4 tiles
     config = DreamConfig(tile_size=90 if name == "googlenet" else 160, smoothing=0.5)
     results = [objective_gradient(m, x, objective, config, shift=(13, -40)) for m in (one_by_one, fast)]
     (want, want_value, want_abs), (got, got_value, got_abs) = results
