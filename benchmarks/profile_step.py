@@ -6,6 +6,11 @@ the rows the README's "Where the time goes" uses. Not a test, never in CI.
     python -m benchmarks.profile_step --model googlenet --layers inception4c --precision bfloat16
     python -m benchmarks.profile_step --onednn                          # + oneDNN's own kernel times
 
+With ``--onednn`` it also prints a ceiling: the step's convolution FLOPs over the time
+oneDNN's kernels took for the network's convolutions, as a share of the matmul rate measured
+in the same process: the most a step built on those kernels could reach if nothing else
+took time.
+
 Shares are of the profiled step's self CPU time on the thread that runs it (the main
 thread: OpenMP workers' time is inside the ops it calls). With ``--onednn`` the oneDNN
 verbose lines of the profiled step are summed per primitive kind and implementation: the
@@ -102,10 +107,26 @@ def main() -> None:
         print(f"  {100 * e.self_cpu_time_total / total:5.1f}%  {e.self_cpu_time_total / 1e3:7.1f} ms  "
               f"{e.count:5d} calls  {e.key}")
     if args.onednn:
-        onednn(sys.argv[1:])
+        from benchmarks.bench import count_flops, matmul_rate
+
+        flops = count_flops(ascent_step, fast, image, objective, config)
+        dtype = torch.bfloat16 if args.precision == "bfloat16" else torch.float32
+        rate = matmul_rate(dtype)
+        conv_ms, blur_ms = onednn(sys.argv[1:])
+        kernels = flops / (conv_ms / 1e3)
+        print(f"\nceiling: the step counts {flops / 1e9:.1f} GFLOP (the network's convolutions "
+              f"forward and their input gradients; the gradient blur's are under 1% of it). "
+              f"oneDNN's kernels ran the network's convolutions in {conv_ms:.0f} ms, "
+              f"{kernels / 1e9:.0f} GFLOP/s: {100 * kernels / rate:.0f}% of this machine's "
+              f"{args.precision} matmul rate ({rate / 1e9:.0f} GFLOP/s, {torch.get_num_threads()} "
+              f"threads). The blur's depthwise convolutions took another {blur_ms:.0f} ms. With "
+              f"every other op free, a step on these kernels could reach no more than that share.")
 
 
-def onednn(argv: list[str]) -> None:
+def onednn(argv: list[str]) -> tuple[float, float]:
+    """Print oneDNN's own times for one warm step (run in a child with ONEDNN_VERBOSE);
+    return the milliseconds its convolution primitives took for the network, and for the
+    gradient blur (depthwise, three channels: ``g3mbN_ic3oc3`` in the problem's descriptor)."""
     import subprocess
 
     argv = [a for a in argv if a != "--onednn"]
@@ -114,16 +135,21 @@ def onednn(argv: list[str]) -> None:
                          check=True).stdout.splitlines()
     lines = out[out.index("@@begin") + 1:out.index("@@end")]
     sums: dict[tuple[str, str, str], list[float]] = collections.defaultdict(lambda: [0, 0.0])
+    blur_ms = 0.0
     for line in lines:
         f = line.strip().split(",")
         if len(f) > 8 and f[2] == "primitive" and f[3] == "exec":
             key = (f[5], f[6], f[7])
             sums[key][0] += 1
             sums[key][1] += float(f[-1])
+            if f[5] == "convolution" and f[-2].startswith("g3mb") and "_ic3oc3_" in f[-2]:
+                blur_ms += float(f[-1])
     print("\noneDNN's own time in one warm step (another process; kind, implementation, propagation):")
     for key, (n, ms) in sorted(sums.items(), key=lambda kv: -kv[1][1])[:10]:
         print(f"  {ms:7.1f} ms  {n:5d} calls  {' '.join(key)}")
     print(f"  {sum(v[1] for v in sums.values()):7.1f} ms  in all")
+    conv_ms = sum(ms for (kind, _, _), (_, ms) in sums.items() if kind == "convolution")
+    return conv_ms - blur_ms, blur_ms
 
 
 if __name__ == "__main__":
