@@ -33,7 +33,9 @@ one that ends, is followed within a step or two. When no core is free at all (ot
 every CPU busy), every thread is time-sliced whatever we do, and more threads win a larger
 share: measured at a load of 10 on 2 cores, two threads took 1.1-1.4 s a step against
 1.9-3.7 s for one, so then all CPUs are used. The user's choice wins and is never changed:
-``INCEPTIONISM_THREADS=N`` (or ``OMP_NUM_THREADS``, which torch itself reads).
+``INCEPTIONISM_THREADS=N`` (or ``OMP_NUM_THREADS``, which torch itself reads), set before
+start-up or since, and a program's own ``torch.set_num_threads`` after start-up (from then
+on, in the thread that called it).
 
 A thread count changes the last bits of a result (oneDNN splits some sums differently;
 measured after two steps: up to 1e-3 of a pixel on GoogLeNet, 6e-8 on Inception v3), so
