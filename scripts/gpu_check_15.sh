@@ -45,10 +45,10 @@ python3 - <<'PY'
 # Tile batches on CUDA (added after the CPU work): a 1 MP Inception v3 step (tiles of 512,
 # six of one shape, 384 x 432) with tile_batch 1 and 2, alternating, fp32 and bf16,
 # with the peak GPU memory of each; the gradients of the two agree.
-import dataclasses, statistics, time, torch
+import statistics, time, torch
 from benchmarks.bench import bench_model
 from inceptionism.api import resolve_device
-from inceptionism.dream import DreamConfig, objective_gradient, resolve_precision
+from inceptionism.dream import DreamConfig, objective_gradient
 from inceptionism.models.optimize import optimize
 from inceptionism.objectives import layer
 dev = resolve_device("cuda")

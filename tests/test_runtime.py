@@ -172,23 +172,30 @@ def test_a_count_the_caller_sets_after_start_up_is_never_followed(monkeypatch, t
     import torch
 
     class Scripted:
+        wanted = 2
+
         def threads_now(self, current):
-            return 2
+            return self.wanted
 
     before = torch.get_num_threads()
+    scripted = Scripted()
     try:
         for name in (THREADS_ENV, "OMP_NUM_THREADS"):
             monkeypatch.delenv(name, raising=False)
-        monkeypatch.setattr(runtime, "_follower", Scripted())
+        monkeypatch.setattr(runtime, "_follower", scripted)
         monkeypatch.setattr(runtime, "_applied", threading.local())
         monkeypatch.setattr(runtime, "_started", ThreadChoice(2, "test", automatic=True))
         torch.set_num_threads(1)
         assert runtime.follow_load() == 2 and torch.get_num_threads() == 2  # ours to follow
-        if takeover == "env":
-            monkeypatch.setenv(THREADS_ENV, "1")
-        torch.set_num_threads(1)
+        if takeover == "env":  # the count stays the one follow_load set; only the env changes
+            monkeypatch.setenv(THREADS_ENV, "2")
+            kept = 2
+        else:
+            torch.set_num_threads(1)
+            kept = 1
+        scripted.wanted = 3  # what the load would now ask for
         for _ in range(2):
-            assert runtime.follow_load() is None and torch.get_num_threads() == 1
+            assert runtime.follow_load() is None and torch.get_num_threads() == kept
     finally:
         torch.set_num_threads(before)
 
