@@ -276,16 +276,14 @@ def objective_gradient(
     for tiles in by_shape.values():
         for i in range(0, len(tiles), size):
             group = tiles[i:i + size]
-            batch = torch.cat([image[:, :, rows[:, None], cols[None, :]] for rows, cols, _ in group]) \
-                if len(group) > 1 else image[:, :, group[0][0][:, None], group[0][1][None, :]]
+            crops = [image[:, :, rows[:, None], cols[None, :]] for rows, cols, _ in group]
+            batch = crops[0] if len(crops) == 1 else torch.cat(crops)  # no copy for one tile
             batch = batch.contiguous(memory_format=model.memory_format).requires_grad_(True)
             with _autocast(image.device, precision):
                 acts = model.features(batch, objective.layers)
-            if len(group) == 1:  # one tile (a small image): no slices, no sum of one term
-                loss = objective({k: v.float() for k, v in acts.items()}) * group[0][2]
-            else:
-                loss = sum(objective({k: v[j:j + 1].float() for k, v in acts.items()}) * share
-                           for j, (_, _, share) in enumerate(group))
+            terms = [objective({k: v[j:j + 1].float() for k, v in acts.items()}) * share
+                     for j, (_, _, share) in enumerate(group)]
+            loss = sum(terms[1:], terms[0])  # no "0 +" kernel for one tile
             (batch_grad,) = torch.autograd.grad(loss, batch)
             batch_grad = blur(batch_grad.float(), sigma)
             for j, (rows, cols, _) in enumerate(group):
