@@ -252,8 +252,8 @@ def follow_load() -> int | None:
 
     current = torch.get_num_threads()
     applied = getattr(_applied, "threads", None)
-    if applied == 0 or (applied is not None and applied != current):
-        _applied.threads = 0  # someone else set it: theirs for good, in this thread
+    if applied is not None and applied != current:
+        _applied.threads = 0  # set by someone else: theirs for good in this thread (counts >= 1)
         return None
     if _follower is None:
         _follower = LoadFollower()
@@ -317,9 +317,9 @@ def reproducible_cuda() -> None:
     pixel, so ``--params-from`` could not re-run a CUDA dream and two threads did not match
     one after another. Deterministic algorithms remove that (the speed cost is small next to
     the tile loop's). Process-wide and one-way: set once, before the first CUDA dream, never
-    toggled per call, so concurrent dreams all see the same setting. TF32 is turned off too. Max pooling's backward
-    on CUDA still adds with atomics where windows overlap (GoogLeNet, Inception, VGG), so
-    those models may differ in the last bits between runs on CUDA.
+    toggled per call, so concurrent dreams all see the same setting. TF32 is turned off too.
+    Max pooling's backward on CUDA still adds with atomics where windows overlap (GoogLeNet,
+    Inception, VGG), so those models may differ in the last bits between runs on CUDA.
     """
     import torch
 

@@ -19,7 +19,7 @@
   adjoint: its backward is the same pooling applied to the gradient. PyTorch's
   ``avg_pool2d_backward`` scatters window by window instead (on channels-last bfloat16 it
   took 2.1 ms a call against 0.33 ms for the forward pool), so such calls are replaced by
-  :class:`BoxFilter`, whose backward is the forward kernel.
+  :func:`box_filter`, whose backward is the forward kernel.
 * **Tiles in batches of two** (:data:`TILE_BATCH`, for the architectures of the registry,
   whose every layer computes each image of a batch on its own). The dream loop stacks two
   tiles of one shape into one forward and backward pass: PyTorch's CPU pooling backward
