@@ -121,8 +121,24 @@ def test_threads_follow_a_competitor_that_comes_and_goes():
     assert follower.threads_now(2) == 2  # every core contested: a fair share with all
 
 
+@pytest.fixture
+def follows(monkeypatch):
+    """A process whose thread count was chosen from the load (so follow_load may change it),
+    no thread count in the environment, nothing applied yet; install(follower) puts a
+    scripted LoadFollower in place. torch's count is restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    for name in (THREADS_ENV, "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(runtime, "_applied", threading.local())
+    monkeypatch.setattr(runtime, "_started", ThreadChoice(2, "test", automatic=True))
+    yield lambda follower: monkeypatch.setattr(runtime, "_follower", follower)
+    torch.set_num_threads(before)
+
+
 def test_a_dream_applies_the_followed_count_between_steps_unless_the_user_chose(monkeypatch,
-                                                                                tiny_model):
+                                                                                tiny_model, follows):
     """dream() asks runtime.follow_load() before every step on the CPU and torch's thread
     count is what it returns; a count the user set is never touched."""
     import torch
@@ -138,32 +154,24 @@ def test_a_dream_applies_the_followed_count_between_steps_unless_the_user_chose(
             self.asked.append(current)
             return 1 if len(self.asked) % 2 else 2  # alternate, to see each one applied
 
-    before = torch.get_num_threads()
     seen = []
     scripted = Scripted()
-    try:
-        for name in (THREADS_ENV, "OMP_NUM_THREADS"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setattr(runtime, "_follower", scripted)
-        monkeypatch.setattr(runtime, "_applied", threading.local())
-        monkeypatch.setattr(runtime, "_started", ThreadChoice(2, "test", automatic=True))
-        config = DreamConfig(octaves=1, steps=4, min_size=64)
-        photo = torch.rand(1, 3, 64, 64)
-        dream(tiny_model, photo, layer("c3"), config,
-              callback=lambda info: seen.append(torch.get_num_threads()))
-        assert len(scripted.asked) == 4 and seen == [1, 2, 1, 2]
-        monkeypatch.setattr(runtime, "_started", ThreadChoice(2, f"{THREADS_ENV}=2"))
-        torch.set_num_threads(2)
-        seen.clear()
-        dream(tiny_model, photo, layer("c3"), config,
-              callback=lambda info: seen.append(torch.get_num_threads()))
-        assert len(scripted.asked) == 4 and seen == [2, 2, 2, 2]  # not even asked
-    finally:
-        torch.set_num_threads(before)
+    follows(scripted)
+    config = DreamConfig(octaves=1, steps=4, min_size=64)
+    photo = torch.rand(1, 3, 64, 64)
+    dream(tiny_model, photo, layer("c3"), config,
+          callback=lambda info: seen.append(torch.get_num_threads()))
+    assert len(scripted.asked) == 4 and seen == [1, 2, 1, 2]
+    monkeypatch.setattr(runtime, "_started", ThreadChoice(2, f"{THREADS_ENV}=2"))
+    torch.set_num_threads(2)
+    seen.clear()
+    dream(tiny_model, photo, layer("c3"), config,
+          callback=lambda info: seen.append(torch.get_num_threads()))
+    assert len(scripted.asked) == 4 and seen == [2, 2, 2, 2]  # not even asked
 
 
 @pytest.mark.parametrize("takeover", ["set_num_threads", "env"])
-def test_a_count_the_caller_sets_after_start_up_is_never_followed(monkeypatch, takeover):
+def test_a_count_the_caller_sets_after_start_up_is_never_followed(monkeypatch, takeover, follows):
     """start_up promises not to second-guess a caller who sets torch's threads afterwards
     (so did the tests' one-thread fixture, and a dream on 16 cores then came out different
     from the same dream minutes later): after torch.set_num_threads, or with
@@ -177,27 +185,19 @@ def test_a_count_the_caller_sets_after_start_up_is_never_followed(monkeypatch, t
         def threads_now(self, current):
             return self.wanted
 
-    before = torch.get_num_threads()
     scripted = Scripted()
-    try:
-        for name in (THREADS_ENV, "OMP_NUM_THREADS"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setattr(runtime, "_follower", scripted)
-        monkeypatch.setattr(runtime, "_applied", threading.local())
-        monkeypatch.setattr(runtime, "_started", ThreadChoice(2, "test", automatic=True))
+    follows(scripted)
+    torch.set_num_threads(1)
+    assert runtime.follow_load() == 2 and torch.get_num_threads() == 2  # ours to follow
+    if takeover == "env":  # the count stays the one follow_load set; only the env changes
+        monkeypatch.setenv(THREADS_ENV, "2")
+        kept = 2
+    else:
         torch.set_num_threads(1)
-        assert runtime.follow_load() == 2 and torch.get_num_threads() == 2  # ours to follow
-        if takeover == "env":  # the count stays the one follow_load set; only the env changes
-            monkeypatch.setenv(THREADS_ENV, "2")
-            kept = 2
-        else:
-            torch.set_num_threads(1)
-            kept = 1
-        scripted.wanted = 3  # what the load would now ask for
-        for _ in range(2):
-            assert runtime.follow_load() is None and torch.get_num_threads() == kept
-    finally:
-        torch.set_num_threads(before)
+        kept = 1
+    scripted.wanted = 3  # what the load would now ask for
+    for _ in range(2):
+        assert runtime.follow_load() is None and torch.get_num_threads() == kept
 
 
 def test_a_workers_fixed_count_survives_the_dreamers_start_up_and_the_load():
