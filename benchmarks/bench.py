@@ -45,7 +45,6 @@ import sys
 import time
 from collections.abc import Callable
 
-import inceptionism  # noqa: F401  first: its OpenMP defaults must precede torch's loading
 import torch
 
 from inceptionism.dream import DreamConfig, ascent_step, dream
@@ -316,9 +315,9 @@ def dream_photo(megapixels: float) -> torch.Tensor:
 
 def one_dream(variant: str, megapixels: float, out: str) -> None:
     """Child process: dream ``variant`` from a cold start, print seconds, save the result."""
-    from inceptionism.runtime import configure_threads
+    from inceptionism.runtime import start_up
 
-    configure_threads()  # the parent's count, passed in INCEPTIONISM_THREADS
+    start_up()  # the parent's count, passed in INCEPTIONISM_THREADS
     model = load_model("efficientnet_lite0", device=DEVICE)
     objective = layer(get_spec("efficientnet_lite0").default_layers[0])
     image = dream_photo(megapixels).to(DEVICE)

@@ -70,7 +70,6 @@ def worker(args) -> None:
     """Child process: one peer's measurement, printed as one JSON line."""
     import random
 
-    import inceptionism  # noqa: F401  first: its OpenMP defaults must precede torch's loading
     import numpy as np
     import torch
 

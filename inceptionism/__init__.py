@@ -4,12 +4,6 @@ import sys
 import types
 from importlib.metadata import PackageNotFoundError, version
 
-# First, before anything imports torch: waiting OpenMP threads spin briefly, then sleep
-# (runtime.py says why; a value the user set is kept).
-from .runtime import openmp_defaults as _openmp_defaults  # noqa: E402
-
-_openmp_defaults()
-
 try:
     __version__ = version("inceptionism")  # one place: pyproject.toml
 except PackageNotFoundError:  # running from a source tree that was never installed

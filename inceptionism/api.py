@@ -38,6 +38,7 @@ from .models.registry import model_spec
 from .models.optimize import optimize
 from .models.zoo import DEFAULT_MODEL
 from .objectives import Objective, guide, parse
+from .runtime import one_thread, start_up
 from .transforms import resize, to_array, to_tensor
 
 
@@ -107,10 +108,8 @@ class Dreamer:
         models/preprocess.py: caffe, torch, tf, inception5h, raw or key=value pairs); a
         model file's default is torch."""
         self.max_pixels = MAX_PIXELS.check(max_pixels)
-        # Once per process, for every front end (CLI, web, workers): the allocator and a
-        # thread count that leaves busy cores alone (runtime.py; INCEPTIONISM_THREADS overrides).
-        from .runtime import start_up
-
+        # Once per process, for every front end (CLI, web, workers): the allocator, one
+        # thread per operation and the tile workers (runtime.py; INCEPTIONISM_THREADS).
         start_up()
         self.spec = model_spec(model, preprocess)
         self.device = resolve_device(device)
@@ -254,7 +253,7 @@ class Dreamer:
                     f"A guided dream follows whole layers, and '{term.spec or term.name}' is not "
                     f"one; use layer names such as {self.spec.default_layers[0]}."
                 )
-            with torch.no_grad():
+            with torch.no_grad(), one_thread():  # thread-invariant, like the dream
                 features = self.model.features(x, [term.spec])[term.spec]
             part = guide(term.spec, features)
             parts.append(part if weight == 1.0 else weight * part)

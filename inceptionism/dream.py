@@ -49,9 +49,9 @@ Memory: the roll is never materialized. Tiles are cut from the rolled frame by w
 indexing, each tile's gradient is blurred and written straight into one gradient buffer
 reused by every step of an octave, and the update is done in place. At the largest octave
 the loop holds the input, the dream and the gradient (three float images) plus the
-activations of one batch of tiles (``model.tile_batch``: one, or two for the optimized
-networks of the registry), which is what lets an 8K image dream in about 2 GiB (2200 MiB
-measured for Lite0 with tiles two at a time, 1839 MiB one at a time).
+activations of the tiles being worked on: on the CPU one per busy tile worker (see
+``runtime.py``: every tile on one thread, several at once, so that the result does not
+depend on the thread count), on a GPU one batch of ``model.tile_batch`` tiles.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ from .errors import Cancelled, InceptionismError
 from .io.images import DEFAULT_MAX_PIXELS
 from .models.base import DreamNet
 from .objectives import Objective
-from .runtime import follow_load
+from .runtime import one_thread
 from .transforms import (
     cascade_blur,
     gaussian_blur,
@@ -237,6 +237,45 @@ def _autocast(device: torch.device, precision: str):
     return torch.autocast(device_type=device.type, dtype=getattr(torch, precision))
 
 
+def tile_groups(
+    height: int, width: int, config: DreamConfig, shift: tuple[int, int], device: torch.device,
+    batch: int = 1,
+) -> list[list[tuple[Tensor, Tensor, float]]]:
+    """The tiles of an ``height`` x ``width`` image rolled by ``shift``, as groups of at most
+    ``batch`` tiles of one shape: each tile is (rows, cols, share), the image's rows and
+    columns it covers (wrapped) and its share of the image's area."""
+    dy, dx = shift
+    by_shape: dict[tuple[int, int], list[tuple[Tensor, Tensor, float]]] = {}
+    for y0, y1 in split_evenly(height, config.tile_size):
+        rows = (torch.arange(y0, y1, device=device) - dy) % height
+        for x0, x1 in split_evenly(width, config.tile_size):
+            cols = (torch.arange(x0, x1, device=device) - dx) % width
+            share = (y1 - y0) * (x1 - x0) / (height * width)
+            by_shape.setdefault((y1 - y0, x1 - x0), []).append((rows, cols, share))
+    return [tiles[i:i + batch] for tiles in by_shape.values() for i in range(0, len(tiles), batch)]
+
+
+def _group_gradient(
+    model: DreamNet, image: Tensor, objective: Objective, precision: str, blur, sigma: float,
+    grad: Tensor, group: list[tuple[Tensor, Tensor, float]],
+) -> tuple[float, float]:
+    """Write the blurred gradient of one group of tiles into ``grad`` where the tiles live;
+    return (objective value, sum of absolute gradient). Runs in a tile worker or the caller."""
+    crops = [image[:, :, rows[:, None], cols[None, :]] for rows, cols, _ in group]
+    batch = crops[0] if len(crops) == 1 else torch.cat(crops)  # no copy for one tile
+    batch = batch.contiguous(memory_format=model.memory_format).requires_grad_(True)
+    with torch.enable_grad(), _autocast(image.device, precision):  # both are per thread
+        acts = model.features(batch, objective.layers)
+    terms = [objective({k: v[j:j + 1].float() for k, v in acts.items()}) * share
+             for j, (_, _, share) in enumerate(group)]
+    loss = sum(terms[1:], terms[0])  # no "0 +" kernel for one tile
+    (batch_grad,) = torch.autograd.grad(loss, batch)
+    batch_grad = blur(batch_grad.float(), sigma)
+    for j, (rows, cols, _) in enumerate(group):  # tiles never overlap: workers write apart
+        grad[:, :, rows[:, None], cols[None, :]] = batch_grad[j:j + 1]
+    return loss.item(), batch_grad.abs().sum().item()
+
+
 def objective_gradient(
     model: DreamNet,
     image: Tensor,
@@ -254,42 +293,34 @@ def objective_gradient(
     scattered back to where those pixels live in ``image``, so ``out`` is already "rolled
     back". Each tile's objective is weighted by its share of the image's area, so the result
     approximates the whole image's gradient while only a few tiles' activations are held at
-    a time: tiles of one shape go through the network ``model.tile_batch`` at a time, each
-    tile's objective computed on its own slice of the batch. Returns (gradient, objective
-    value, mean absolute gradient).
+    a time.
+
+    On the CPU each tile is computed on one thread, several tiles at once on the process's
+    tile workers (:func:`~inceptionism.runtime.tile_pool`), and their sums are added in tile
+    order, so the result does not depend on how many workers there are. On a GPU, tiles of
+    one shape go through the network ``model.tile_batch`` at a time. Returns (gradient,
+    objective value, mean absolute gradient).
     """
+    from .runtime import tile_pool
+
     height, width = image.shape[-2:]
     grad = torch.empty_like(image) if out is None else out
-    dy, dx = shift
     sigma = config.smoothing if sigma is None else sigma
     blur = cascade_blur if config.smoothing_cascade else gaussian_blur
     precision = resolve_precision(config.precision, model)  # dream() has resolved it already
-    by_shape: dict[tuple[int, int], list[tuple[Tensor, Tensor, float]]] = {}
-    for y0, y1 in split_evenly(height, config.tile_size):
-        rows = (torch.arange(y0, y1, device=image.device) - dy) % height
-        for x0, x1 in split_evenly(width, config.tile_size):
-            cols = (torch.arange(x0, x1, device=image.device) - dx) % width
-            share = (y1 - y0) * (x1 - x0) / (height * width)
-            by_shape.setdefault((y1 - y0, x1 - x0), []).append((rows, cols, share))
-    value, abs_sum = 0.0, 0.0
-    size = max(1, getattr(model, "tile_batch", 1))
-    for tiles in by_shape.values():
-        for i in range(0, len(tiles), size):
-            group = tiles[i:i + size]
-            crops = [image[:, :, rows[:, None], cols[None, :]] for rows, cols, _ in group]
-            batch = crops[0] if len(crops) == 1 else torch.cat(crops)  # no copy for one tile
-            batch = batch.contiguous(memory_format=model.memory_format).requires_grad_(True)
-            with _autocast(image.device, precision):
-                acts = model.features(batch, objective.layers)
-            terms = [objective({k: v[j:j + 1].float() for k, v in acts.items()}) * share
-                     for j, (_, _, share) in enumerate(group)]
-            loss = sum(terms[1:], terms[0])  # no "0 +" kernel for one tile
-            (batch_grad,) = torch.autograd.grad(loss, batch)
-            batch_grad = blur(batch_grad.float(), sigma)
-            for j, (rows, cols, _) in enumerate(group):
-                grad[:, :, rows[:, None], cols[None, :]] = batch_grad[j:j + 1]
-            value += loss.item()
-            abs_sum += batch_grad.abs().sum().item()
+    on_cpu = image.device.type == "cpu"
+    batch = 1 if on_cpu else max(1, getattr(model, "tile_batch", 1))
+    groups = tile_groups(height, width, config, shift, image.device, batch)
+    pool = tile_pool() if on_cpu and len(groups) > 1 else None
+
+    def run(group):
+        return _group_gradient(model, image, objective, precision, blur, sigma, grad, group)
+
+    results = list(pool.map(run, groups) if pool is not None else map(run, groups))
+    value = abs_sum = 0.0
+    for group_value, group_abs in results:  # in tile order, whoever computed them
+        value += group_value
+        abs_sum += group_abs
     return grad, value, abs_sum / grad.numel()
 
 
@@ -366,13 +397,20 @@ def dream(
                                 "infinity); its pixels must be numbers from 0 to 1.")
     if mask is not None:
         mask = check_mask(mask, (height, width)).to(image.device, torch.float32)
+    with one_thread():  # the same pixels whatever the thread count (runtime.py)
+        return _dream_octaves(model, image, objective, config, size, mask, callback,
+                              on_octave, cancel)
+
+
+def _dream_octaves(model, image, objective, config, size, mask, callback, on_octave,
+                   cancel) -> Tensor:
+    """The octave loop of :func:`dream`, on checked inputs, at working size ``size``."""
+    height, width = image.shape[-2:]
     rng = random.Random(config.seed)
     # Too small for the network to see anything: dream on an up-scaled copy.
     work = resize(image, size)
     work_mask = None if mask is None else resize_mask(mask, size)
-
     sizes = octave_sizes(work.shape[-2], work.shape[-1], config)
-    on_cpu = image.device.type == "cpu"
     dreamed = detail = None
     for octave, size in enumerate(sizes):
         base = resize(work, size)  # `work` itself at the largest octave: no copy
@@ -390,8 +428,6 @@ def dream(
         for step in range(config.steps):
             if cancel is not None:
                 cancel.check()
-            if on_cpu:  # threads follow the machine's load (runtime.py says why)
-                follow_load()
             sigma = smoothing_sigma(config, step)
             dreamed, value = ascent_step(model, dreamed, objective, config, rng, sigma, grad,
                                          weight)

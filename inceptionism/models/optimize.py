@@ -20,14 +20,11 @@
   ``avg_pool2d_backward`` scatters window by window instead (on channels-last bfloat16 it
   took 2.1 ms a call against 0.33 ms for the forward pool), so such calls are replaced by
   :func:`box_filter`, whose backward is the forward kernel.
-* **Tiles in batches of two** (:data:`TILE_BATCH`, for the architectures of the registry,
-  whose every layer computes each image of a batch on its own). The dream loop stacks two
-  tiles of one shape into one forward and backward pass: PyTorch's CPU pooling backward
-  runs in parallel over the batch only, and oneDNN reorders each convolution's weights once
-  per call, so a batch of two shares that work (measured on 2 cores at 1 MP: Inception v3
-  float32 0.96 -> 0.88 s a step, bfloat16 0.47 -> 0.42 s, GoogLeNet bfloat16 0.40 -> 0.32 s)
-  for one more tile's activations in memory (Inception v3: +170 MiB at 512-pixel tiles).
-  Three gained little more for another tile's memory.
+* **Tiles in batches of two on a GPU** (:data:`TILE_BATCH`, for the architectures of the
+  registry, whose every layer computes each image of a batch on its own). The dream loop
+  stacks two tiles of one shape into one forward and backward pass (measured on an H200, one
+  1 MP Inception v3 step: 84.6 -> 46.9 ms in float32). On the CPU tiles go one by one, each
+  on its own single-threaded worker (``runtime.py``), so the batch is not used there.
 * **Channels-last layout.** oneDNN's convolution kernels (and cuDNN's tensor-core paths)
   are fastest on NHWC tensors; the depthwise convolutions of EfficientNet gain the most.
 
