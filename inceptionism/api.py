@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
-from .checks import MAX_PIXELS, megapixels
+from .settings import DEFAULT_MAX_PIXELS, DEFAULT_MODEL, MAX_PIXELS, TOUR_CONFIG, TOUR_SIZE, TOUR_SIZES, megapixels
 from .dream import (
     CancelToken,
     DreamConfig,
@@ -31,12 +31,11 @@ from .dream import (
     fit_to_model,
 )
 from .errors import InceptionismError
-from .explore import SIZE, TOUR_CONFIG, TOUR_SIZE, TourCallback, shrink, tour
-from .io.images import DEFAULT_MAX_PIXELS, mask_from_pil, pil_to_rgb, to_pil
+from .explore import TourCallback, shrink, tour
+from .io.images import mask_from_pil, pil_to_rgb, to_pil
 from .models import DreamNet, LayerInfo, Normalization, layer_table, list_models, load_model
 from .models.registry import model_spec
 from .models.optimize import optimize
-from .models.zoo import DEFAULT_MODEL
 from .objectives import Objective, guide, parse
 from .runtime import one_thread, start_up
 from .transforms import resize, to_array, to_tensor
@@ -329,7 +328,7 @@ class Dreamer:
         """The layer tour: ``image`` shrunk to ``size`` on its longest side, then dreamed at each
         of ``layers`` (default: every layer, shallow to deep). Lay the result out with
         :func:`inceptionism.io.sheet.contact_sheet`."""
-        SIZE.check(size)
+        TOUR_SIZES.check(size)
         x = shrink(as_tensor(image), size).to(self.device, torch.float32)
         dreams = tour(self.model, x, list(layers or self.tour_layers), config, callback, cancel,
                       max_pixels=self.max_pixels)

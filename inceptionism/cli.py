@@ -22,8 +22,20 @@ import click
 from click.core import ParameterSource
 
 from . import __version__
-from .checks import FPS, FRAMES, MAX_PIXELS, Number, _fmt
-from .config import (
+from .settings import (
+    COLUMNS,
+    DEFAULT_MAX_PIXELS,
+    FPS,
+    FRAMES,
+    MAX_PIXELS,
+    SAMPLES,
+    SEGMENTS,
+    THREADS,
+    TOUR_SIZES,
+    WARMUP,
+    WORKERS,
+    Number,
+    format_number,
     CARRY,
     DEFAULT_MODEL,
     EVERY,
@@ -39,9 +51,6 @@ from .config import (
     ZoomMotion,
 )
 from .errors import InceptionismError, Interrupted
-from .config import SIZE as TOUR_SIZES
-from .io.limits import DEFAULT_MAX_PIXELS
-from .io.sheet import COLUMNS
 from .presets import PRESETS
 from .web.command import serve as serve_command
 
@@ -51,12 +60,6 @@ from .web.command import serve as serve_command
 # click >= 8.2 raises this for a bare `inceptionism`; older versions print the help themselves
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 D = DreamConfig()  # the defaults shown in --help come from the API's own config
-SAMPLES = {"chelsea": "chelsea.png", "coffee": "coffee.png"}
-# Spreading work: local worker processes, their threads, video segments and their warm-up.
-WORKERS = Number("number of workers", 1, 100_000, whole=True)
-THREADS = Number("number of threads per worker", 1, 1024, whole=True)
-SEGMENTS = Number("number of segments", 1, 1_000_000, whole=True)
-WARMUP = Number("warm-up", 0, 100_000, whole=True)
 RAY_HELP = ("Run on a Ray cluster: --ray=ADDRESS (auto, HOST:PORT or ray://HOST:PORT) joins one, "
             "a bare --ray starts one on this machine. Needs the 'ray' extra; workers need "
             "inceptionism installed, but no shared files.")
@@ -89,7 +92,7 @@ def _err(message: str) -> None:
 
 
 class Checked(click.types._NumberRangeBase):
-    """A number option read and checked by the library's own rule (:class:`checks.Number`),
+    """A number option read and checked by the library's own rule (:class:`settings.Number`),
     so the CLI and the API accept exactly the same values and word refusals the same way.
     (A click range type only so that --help shows the range as click's own ranges do.)"""
 
@@ -111,8 +114,8 @@ class Checked(click.types._NumberRangeBase):
         raise NotImplementedError
 
     def _describe_range(self) -> str:
-        low = "" if self.min is None else f"{_fmt(self.min)}{'<' if self.min_open else '<='}"
-        high = "" if self.max is None else f"<={_fmt(self.max)}"
+        low = "" if self.min is None else f"{format_number(self.min)}{'<' if self.min_open else '<='}"
+        high = "" if self.max is None else f"<={format_number(self.max)}"
         return f"{low}x{high}"
 
     def __repr__(self) -> str:
@@ -522,9 +525,11 @@ class FrameProgress:
     """
 
     def __init__(self, enabled: bool, folder: Path):
+        from .progress import Eta
+
         self.enabled = enabled
         self.folder = folder
-        self.t0 = time.time()
+        self.eta = Eta(time.time, from_start=True)
         self.reporter = None
 
     def __call__(self, info) -> None:
@@ -540,11 +545,11 @@ class FrameProgress:
                 click.echo(f"frames go to {self.folder}", err=True)
             self.reporter = Reporter()
         made = info.index + 1 - info.first
-        seconds = max(time.time() - self.t0, 1e-9)
-        left = seconds / made * (info.frames - info.index - 1)
+        left = self.eta.update(made, info.frames - info.first)
+        rate = made / max(self.eta.elapsed(), 1e-9) * 60
         self.reporter.show((info.index + 1) / info.frames,
-                           f"{info.index + 1}/{info.frames} frames, {made / seconds * 60:.1f} "
-                           "frames/min", left, force=info.index + 1 == info.frames)
+                           f"{info.index + 1}/{info.frames} frames, {rate:.1f} frames/min", left,
+                           force=info.index + 1 == info.frames)
 
     def close(self) -> None:
         if self.reporter is not None:
@@ -807,13 +812,15 @@ class BatchBar:
              else click.echo(message, err=True))
         if not self.enabled:
             return
+        from .progress import format_seconds
+
         if self.bar is None:
             from tqdm import tqdm
 
             self.bar = tqdm(total=info.total, unit="photo", file=sys.stderr, dynamic_ncols=True,
                             bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} photos [{elapsed}{postfix}]")
         eta = info.eta
-        eta_text = "" if eta is None else f", ETA {time.strftime('%H:%M:%S', time.gmtime(eta))}"
+        eta_text = "" if eta is None else f", ETA {format_seconds(eta)}"
         self.bar.set_postfix_str(
             f"{info.done} done, {info.skipped} skipped, {info.failed} failed, "
             f"{info.per_minute:.1f} images/min{eta_text}", refresh=False)

@@ -66,10 +66,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .checks import megapixels
-from .config import LIMITS, PRECISIONS, PYRAMIDS, DreamConfig  # noqa: F401  (re-exported)
+from .settings import DEFAULT_MAX_PIXELS, LIMITS, PRECISIONS, PYRAMIDS, DreamConfig, megapixels  # noqa: F401
 from .errors import Cancelled, InceptionismError
-from .io.images import DEFAULT_MAX_PIXELS
 from .models.base import DreamNet
 from .objectives import Objective
 from .runtime import one_thread

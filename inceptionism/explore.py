@@ -13,9 +13,8 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from .config import SIZE, TOUR_CONFIG, TOUR_SIZE  # noqa: F401  (re-exported)
 from .dream import CancelToken, DreamConfig, StepInfo, dream
-from .io.images import DEFAULT_MAX_PIXELS
+from .settings import DEFAULT_MAX_PIXELS, TOUR_CONFIG
 from .models.base import DreamNet
 from .objectives import layer
 from .transforms import resize

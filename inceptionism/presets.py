@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from types import MappingProxyType
 
-from .config import DreamConfig
+from .settings import DreamConfig
 from .errors import InceptionismError
 
 

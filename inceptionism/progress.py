@@ -14,7 +14,11 @@ import time
 from typing import TextIO
 
 
-def format_seconds(seconds: float) -> str:
+def format_seconds(seconds: float | None) -> str:
+    """A duration as every front end shows it: ``0:42``, ``12:05``, ``1:02:03``; None (no
+    estimate yet) as ``estimating``."""
+    if seconds is None:
+        return "estimating"
     seconds = max(0, round(seconds))
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)
@@ -22,14 +26,20 @@ def format_seconds(seconds: float) -> str:
 
 
 class Eta:
-    """Time left, from (done, total) work: the rate is measured from the first update on
-    (so the warm-up of the first unit does not count), then applied to what remains."""
+    """Time left, from (done, total) work, for every front end (the CLI's bars, the studio,
+    a batch). Units may cost differently (a step at a larger octave costs more), so work is
+    counted in any unit that follows the cost, e.g. pixel-steps (``StepInfo.work``).
 
-    def __init__(self, clock=time.perf_counter):
+    By default the rate is measured from the first update on, so the warm-up of the first
+    unit (memory, kernels, caches) does not count; ``from_start=True`` measures it from when
+    the object was made instead (for work whose first unit is typical, e.g. photos)."""
+
+    def __init__(self, clock=time.perf_counter, from_start: bool = False):
         self.clock = clock
-        self.start: tuple[float, float] | None = None
+        self.start: tuple[float, float] | None = (clock(), 0.0) if from_start else None
 
     def update(self, done: float, total: float) -> float | None:
+        """Seconds left once ``done`` of ``total`` is done; None until there is a rate."""
         now = self.clock()
         if self.start is None:
             self.start = (now, done)
@@ -38,6 +48,10 @@ class Eta:
         if done <= w0:
             return None
         return (now - t0) / (done - w0) * (total - done)
+
+    def elapsed(self) -> float:
+        """Seconds since the rate's start (0 before it)."""
+        return 0.0 if self.start is None else self.clock() - self.start[0]
 
 
 class Reporter:

@@ -199,7 +199,7 @@ def render_segments(
     runs the jobs elsewhere (local processes, Ray) and calls ``save(index, rgb)`` for each frame
     it brings back, or ``announce(index)`` for each its workers stored themselves; by default
     they run here, one after another. Returns the number of frames."""
-    from .io.images import DEFAULT_MAX_PIXELS
+    from .settings import DEFAULT_MAX_PIXELS
     from .io.video import read_frames
 
     config.validate()

@@ -39,8 +39,9 @@ import torch
 from torch import Tensor
 
 from . import __version__
-from .checks import FRAMES, Number
-from .config import (  # noqa: F401  (re-exported)
+from .settings import (  # noqa: F401  (re-exported)
+    DEFAULT_MAX_PIXELS,
+    FRAMES,
     CARRY,
     EVERY,
     FRAME_CONFIG,
@@ -50,7 +51,6 @@ from .config import (  # noqa: F401  (re-exported)
 )
 from .dream import CancelToken, DreamConfig, dream
 from .errors import InceptionismError
-from .io.images import DEFAULT_MAX_PIXELS
 from .io.video import video_module
 from .models import get_spec, list_models
 from .models.base import DreamNet

@@ -25,7 +25,7 @@ from inceptionism.io.video import ffmpeg_exe
 from inceptionism.models import get_spec
 from inceptionism.models.base import Normalization
 from inceptionism.models.registry import restore_spec
-from inceptionism.models.zoo import DEFAULT_MODEL
+from inceptionism.settings import DEFAULT_MODEL
 
 from .conftest import TinyNet
 

@@ -38,11 +38,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, PngImagePlugin, UnidentifiedImageError
 
-from ..checks import megapixels
 from ..errors import ImageError
+from ..settings import DEFAULT_MAX_PIXELS, megapixels
 from .files import atomic_write
-
-from .limits import DEFAULT_MAX_PIXELS  # noqa: E402,F401  (re-exported)
 
 # extension -> (Pillow format, keeps alpha, holds our metadata inside the file)
 OUTPUT_FORMATS = {

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFont
 
-from ..checks import Number
+from ..settings import COLUMNS
 
 BACKGROUND = (255, 255, 255)
 INK = (20, 20, 20)
@@ -22,9 +22,6 @@ INK = (20, 20, 20)
 class Tile:
     label: str
     box: tuple[int, int, int, int]  # (left, top, right, bottom) of the tile's image in the sheet
-
-
-COLUMNS = Number("columns", 1, 10_000, whole=True)
 
 
 def _font(size: int) -> ImageFont.ImageFont:

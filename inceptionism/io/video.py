@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..checks import FPS
+from ..settings import FPS
 from ..errors import VideoError
 from .files import atomic_write, file_sha256, run_to_end
 from .images import (

@@ -50,8 +50,8 @@ from ..io.batch import (
     prepare_outdir,
     write_output,
 )
-from ..io.images import DEFAULT_MAX_PIXELS, read_metadata, sidecar_path
-from ..models.zoo import DEFAULT_MODEL
+from ..io.images import read_metadata, sidecar_path
+from ..settings import DEFAULT_MAX_PIXELS, DEFAULT_MODEL
 from ..presets import get_preset
 from ..runtime import use_threads
 from .base import Hooks, require_file

@@ -23,7 +23,6 @@ from ..dream import DreamConfig
 from ..errors import InceptionismError
 from ..io.files import file_sha256
 from ..io.images import (
-    DEFAULT_MAX_PIXELS,
     check_output_path,
     check_output_size,
     DEPTHS,
@@ -34,7 +33,7 @@ from ..io.images import (
     save_photo,
     to_pil,
 )
-from ..models.zoo import DEFAULT_MODEL
+from ..settings import DEFAULT_MAX_PIXELS, DEFAULT_MODEL
 from ..presets import get_preset
 from .base import Hooks, require_file
 from .recipe import Recipe, output_metadata

@@ -15,11 +15,10 @@ from .. import __version__
 from ..api import Dreamer
 from ..dream import DreamConfig
 from ..errors import InceptionismError
-from ..explore import TOUR_CONFIG, TOUR_SIZE
 from ..io.files import file_sha256
-from ..io.images import DEFAULT_MAX_PIXELS, check_output_path, load_image, save_image
+from ..io.images import check_output_path, load_image, save_image
 from ..io.sheet import contact_sheet
-from ..models.zoo import DEFAULT_MODEL
+from ..settings import DEFAULT_MAX_PIXELS, DEFAULT_MODEL, TOUR_CONFIG, TOUR_SIZE
 from ..presets import get_preset
 from .base import Hooks
 from .recipe import Recipe, output_metadata

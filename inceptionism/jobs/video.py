@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from ..api import Dreamer
-from ..checks import FPS, FRAMES
+from ..settings import DEFAULT_MAX_PIXELS, DEFAULT_MODEL, FPS, FRAME_CONFIG, FRAMES, FlowConfig, ZoomMotion
 from ..dream import DreamConfig
 from ..errors import Cancelled, InceptionismError, Interrupted
 from ..io.files import file_sha256
-from ..io.images import DEFAULT_MAX_PIXELS, is_still_image, load_image, load_mask, pil_to_rgb, to_pil
+from ..io.images import is_still_image, load_image, load_mask, pil_to_rgb, to_pil
 from ..io.video import (
     FrameStore,
     check_video_output,
@@ -27,9 +27,8 @@ from ..io.video import (
     probe,
     read_frames,
 )
-from ..models.zoo import DEFAULT_MODEL
 from ..presets import get_preset
-from ..video import FRAME_CONFIG, FlowConfig, ZoomMotion, render_video, render_zoom
+from ..video import render_video, render_zoom
 from .base import Hooks, require_file
 
 

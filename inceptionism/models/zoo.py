@@ -169,5 +169,3 @@ register_model(
         tour_numbered=True,
     )
 )
-
-from ..config import DEFAULT_MODEL  # noqa: E402,F401  (the default model, re-exported)

@@ -33,8 +33,7 @@ from PIL import Image
 
 from ..dream import DreamConfig, octave_sizes
 from ..errors import InceptionismError
-from ..explore import TOUR_CONFIG, TOUR_SIZE
-from ..io.images import DEFAULT_MAX_PIXELS, load_image, read_metadata, to_pil
+from ..io.images import load_image, read_metadata, to_pil
 from ..jobs import (
     CancelToken,
     DreamRequest,
@@ -49,15 +48,22 @@ from ..jobs import (
     run_zoom,
 )
 from ..models import get_spec, list_models
-from ..models.zoo import DEFAULT_MODEL
 from ..presets import PRESETS
-from ..video import FRAME_CONFIG, FlowConfig, ZoomMotion
+from ..settings import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MODEL,
+    FRAME_CONFIG,
+    SAMPLES,
+    TOUR_CONFIG,
+    TOUR_SIZE,
+    FlowConfig,
+    ZoomMotion,
+)
 from .motifs import layer_choices, layer_names
 from .slots import Busy, Slots
 from .work import Done, Eta, Failed, Preview, Progress, format_eta, stream
 
 D = DreamConfig()
-SAMPLES = {"chelsea": "chelsea.png", "coffee": "coffee.png"}
 MAX_FRAMES = 240  # longest video the page renders
 RESULT_TTL = 24 * 3600  # seconds a job's files are kept (the page holds them until then)
 

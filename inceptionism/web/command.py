@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import InceptionismError
-from ..io.limits import DEFAULT_MAX_PIXELS
+from ..settings import DEFAULT_MAX_PIXELS
 from .server import DEFAULT_MAX_FILE_SIZE, DEFAULT_PORT
 
 

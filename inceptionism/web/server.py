@@ -57,7 +57,7 @@ def launch(root: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT, max_wa
     prepare_environment(root)
     import gradio as gr
 
-    from ..io.images import DEFAULT_MAX_PIXELS
+    from ..settings import DEFAULT_MAX_PIXELS
     from .app import CSS, Studio, build
     from .slots import Slots
 
