@@ -47,12 +47,13 @@ from collections.abc import Callable
 
 import torch
 
-from inceptionism.dream import DreamConfig, ascent_step, dream
+from inceptionism.engine.loop import ascent_step, dream
+from inceptionism.settings import DreamConfig
 from inceptionism.models import DreamNet, get_spec, list_models, load_model
 from inceptionism.models.base import DreamNet as _DreamNet
 from inceptionism.models.optimize import optimize
-from inceptionism.objectives import Objective, layer
-from inceptionism.transforms import gaussian_blur, roll
+from inceptionism.engine.objectives import Objective, layer
+from inceptionism.engine.transforms import gaussian_blur, roll
 
 MP = 1_000_000
 DEVICE = torch.device("cpu")  # --device; the suite never needs a GPU
@@ -283,8 +284,8 @@ def baseline_dream(model, image, objective, config):
     """The whole dream with the straightforward step (same octaves, steps, jitter)."""
     import random
 
-    from inceptionism.dream import octave_sizes
-    from inceptionism.transforms import resize
+    from inceptionism.engine.loop import octave_sizes
+    from inceptionism.engine.transforms import resize
 
     rng = random.Random(config.seed)
     sizes = octave_sizes(image.shape[-2], image.shape[-1], config)
@@ -306,7 +307,7 @@ def dream_photo(megapixels: float) -> torch.Tensor:
     from importlib import resources
 
     from inceptionism.io.images import load_image
-    from inceptionism.transforms import resize
+    from inceptionism.engine.transforms import resize
 
     with resources.as_file(resources.files("inceptionism.data") / "coffee.png") as p:
         photo = torch.from_numpy(load_image(p).rgb).permute(2, 0, 1)[None].contiguous()
@@ -315,7 +316,7 @@ def dream_photo(megapixels: float) -> torch.Tensor:
 
 def one_dream(variant: str, megapixels: float, out: str) -> None:
     """Child process: dream ``variant`` from a cold start, print seconds, save the result."""
-    from inceptionism.runtime import start_up
+    from inceptionism.engine.runtime import start_up
 
     start_up()  # the parent's count, passed in INCEPTIONISM_THREADS
     model = load_model("efficientnet_lite0", device=DEVICE)
@@ -327,7 +328,7 @@ def one_dream(variant: str, megapixels: float, out: str) -> None:
     if variant == "baseline":
         result = baseline_dream(model, image, objective, config)
     else:
-        from inceptionism.runtime import start_up
+        from inceptionism.engine.runtime import start_up
 
         start_up()  # what `inceptionism dream` does at start-up
         fast = optimize(model)  # counted: it is part of what ours does at start-up
@@ -474,7 +475,7 @@ def main() -> None:
         return
     skip = set(filter(None, args.skip.split(",")))
     torch.manual_seed(0)
-    from inceptionism.runtime import start_up
+    from inceptionism.engine.runtime import start_up
 
     choice = start_up()  # as `inceptionism dream` does: INCEPTIONISM_THREADS=N to fix the count
     results = {"machine": {**machine(), "threads_reason": choice.reason}, "steps": [], "dreams": [], "scaling": [], "memory": []}

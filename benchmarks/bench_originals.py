@@ -28,10 +28,11 @@ from pathlib import Path
 
 import torch
 
-from inceptionism.dream import DreamConfig, ascent_step
+from inceptionism.engine.loop import ascent_step
+from inceptionism.settings import DreamConfig
 from inceptionism.models import DreamNet, get_spec, load_model
 from inceptionism.models.optimize import optimize
-from inceptionism.objectives import layer
+from inceptionism.engine.objectives import layer
 
 GRAPH = Path(__file__).parent.parent / "tests" / "fixtures" / "inception5h_synthetic.pb.gz"
 

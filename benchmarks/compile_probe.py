@@ -29,7 +29,7 @@ def main() -> None:
 
     from benchmarks.bench import bench_model
     from inceptionism.models.optimize import optimize
-    from inceptionism.runtime import start_up
+    from inceptionism.engine.runtime import start_up
 
     choice = start_up()
     model, _ = bench_model(args.model)

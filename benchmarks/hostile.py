@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from inceptionism.errors import InceptionismError
-from inceptionism.objectives import parse
+from inceptionism.engine.objectives import parse
 
 PEAK = """
 import sys

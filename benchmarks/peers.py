@@ -31,7 +31,7 @@ Sections:
    its defaults (600 px wide, 4 levels at 1.3, 10 iterations), and ours on the same.
 3. **Contention**: a whole Inception v3 dream idle and beside one competing process
    (``while True: pass``, one core), alternating; ours with its start-up policy
-   (``inceptionism/runtime.py``), ours with the competitor starting 3 s after our process
+   (``inceptionism/engine/runtime.py``), ours with the competitor starting 3 s after our process
    (after the start-up chose its threads on an idle machine: the threads must follow the
    load while dreaming), ours with PyTorch's defaults (spinning OpenMP threads, one per
    core: what we did before), and TensorFlow.
@@ -74,7 +74,7 @@ def worker(args) -> None:
     import torch
 
     from benchmarks.bench import bench_model
-    from inceptionism.runtime import start_up
+    from inceptionism.engine.runtime import start_up
 
     choice = start_up()
     photo = torch.from_numpy(np.load(args.image)).permute(2, 0, 1)[None].contiguous()
@@ -92,9 +92,10 @@ def worker(args) -> None:
         dreamed = peers_gordic.dream(model.net, photo, layers, args.octaves, args.octave_scale,
                                      args.steps)
     else:
-        from inceptionism.dream import DreamConfig, ascent_step, dream
+        from inceptionism.engine.loop import ascent_step, dream
+        from inceptionism.settings import DreamConfig
         from inceptionism.models.optimize import optimize
-        from inceptionism.objectives import parse
+        from inceptionism.engine.objectives import parse
 
         objective = parse(args.layers)  # "a,b": the sum of the layers' objectives
         config = DreamConfig(octaves=args.octaves, octave_scale=args.octave_scale,
@@ -209,7 +210,7 @@ def save_photo(path: Path, size: tuple[int, int]) -> None:
     import torch
 
     from inceptionism.io.images import load_image
-    from inceptionism.transforms import resize
+    from inceptionism.engine.transforms import resize
 
     with resources.as_file(resources.files("inceptionism.data") / "coffee.png") as p:
         photo = torch.from_numpy(load_image(p).rgb).permute(2, 0, 1)[None].contiguous()
@@ -282,7 +283,7 @@ def main() -> None:
         worker(args)
         return
 
-    from inceptionism.runtime import usable_cpus
+    from inceptionism.engine.runtime import usable_cpus
 
     skip = set(filter(None, args.skip.split(",")))
     pairs = args.pairs or (2 if args.quick else 3)
@@ -411,10 +412,11 @@ def floor(image: Path, tf_summary: dict) -> dict:
     import torch
 
     from benchmarks.bench import bench_model, count_flops, matmul_rate
-    from inceptionism.dream import DreamConfig, ascent_step
+    from inceptionism.engine.loop import ascent_step
+    from inceptionism.settings import DreamConfig
     from inceptionism.models.optimize import optimize
-    from inceptionism.objectives import parse
-    from inceptionism.runtime import start_up
+    from inceptionism.engine.objectives import parse
+    from inceptionism.engine.runtime import start_up
 
     start_up()
     photo = torch.from_numpy(np.load(image)).permute(2, 0, 1)[None].contiguous()

@@ -12,13 +12,14 @@ step time, CPU per step and the thread count; run it idle and beside
 """
 import os, sys, time, statistics, random  # noqa: E401
 import torch
-from inceptionism.dream import DreamConfig, ascent_step
+from inceptionism.engine.loop import ascent_step
+from inceptionism.settings import DreamConfig
 from inceptionism.models.optimize import optimize
-from inceptionism.objectives import parse
+from inceptionism.engine.objectives import parse
 from benchmarks.bench import bench_model  # noqa: E402
 th = int(os.environ.get("PT_THREADS", "0"))
 if os.environ.get("POLICY"):
-    from inceptionism.runtime import start_up; print("policy:", start_up())
+    from inceptionism.engine.runtime import start_up; print("policy:", start_up())
 if th: torch.set_num_threads(th)
 model, _ = bench_model(os.environ.get("MODEL", "inception_v3"))
 fast = optimize(model)

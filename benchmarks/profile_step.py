@@ -57,10 +57,11 @@ def main() -> None:
     from torch.profiler import ProfilerActivity, profile
 
     from benchmarks.bench import bench_model
-    from inceptionism.dream import DreamConfig, ascent_step
+    from inceptionism.engine.loop import ascent_step
+    from inceptionism.settings import DreamConfig
     from inceptionism.models.optimize import optimize
-    from inceptionism.objectives import parse
-    from inceptionism.runtime import start_up
+    from inceptionism.engine.objectives import parse
+    from inceptionism.engine.runtime import start_up
 
     choice = start_up()
     model, _ = bench_model(args.model)

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from inceptionism.dream import DreamConfig
+from inceptionism.settings import DreamConfig
 from inceptionism.io.batch import discover, read_manifest
 from inceptionism.jobs.batch import InlineBackend, ProcessBackend, drive, make_spec
 from inceptionism.jobs.recipe import Recipe

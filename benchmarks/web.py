@@ -138,7 +138,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     from inceptionism.api import Dreamer
-    from inceptionism.runtime import tune_allocator
+    from inceptionism.engine.runtime import tune_allocator
 
     tune_allocator()  # as the CLI (and so the server) does at start-up
     os.environ["OMP_NUM_THREADS"] = str(args.threads)

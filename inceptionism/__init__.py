@@ -1,93 +1,74 @@
-"""inceptionism: DeepDream images with pretrained ImageNet networks."""
+"""inceptionism: DeepDream images with pretrained ImageNet networks.
 
-import sys
-import types
-from importlib.metadata import PackageNotFoundError, version
+The public names below are loaded on first use (PEP 562 ``__getattr__``), so that
+``inceptionism --help`` and other light commands never import PyTorch, which alone takes a
+second or more to load. ``inceptionism.dream`` is the engine function; the engine's module
+is ``inceptionism.engine.loop``.
+"""
 
-try:
-    __version__ = version("inceptionism")  # one place: pyproject.toml
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+from __future__ import annotations
 
-# What `from inceptionism import X` offers, and the module each name lives in. Loaded on
-# first use (PEP 562), so that `inceptionism --help` and other light commands never import
-# PyTorch, which alone takes a second or more to load.
-_EXPORTS = {
+import importlib
+from typing import TYPE_CHECKING
+
+from .version import __version__
+
+if TYPE_CHECKING:  # where each public name lives (read by type checkers and docs tools)
+    from .api import Dreamer, resolve_device
+    from .engine.loop import CancelToken, OctaveInfo, StepInfo, dream
+    from .engine.objectives import (
+        Objective,
+        channel,
+        channels,
+        guide,
+        imagenet_class,
+        layer,
+        parse,
+    )
+    from .errors import Cancelled, InceptionismError
+    from .jobs.base import Hooks
+    from .jobs.recipe import Recipe
+    from .jobs.still import DreamRequest, DreamResult, run_dream
+    from .jobs.tour import TourRequest, TourResult, run_tour
+    from .jobs.video import (
+        VideoRequest,
+        VideoResult,
+        ZoomRequest,
+        run_video,
+        run_zoom,
+    )
+    from .settings import DreamConfig, FlowConfig, ZoomMotion
+
+# Each public name and the module it lives in, relative to this package (the same as above).
+_HOMES = {
     "Dreamer": "api", "resolve_device": "api",
-    "CancelToken": "dream", "OctaveInfo": "dream", "StepInfo": "dream", "dream": "dream",
-    "DreamConfig": "config", "FlowConfig": "config", "ZoomMotion": "config",
+    "CancelToken": "engine.loop", "OctaveInfo": "engine.loop", "StepInfo": "engine.loop",
+    "dream": "engine.loop",
+    "Objective": "engine.objectives", "channel": "engine.objectives",
+    "channels": "engine.objectives", "guide": "engine.objectives",
+    "imagenet_class": "engine.objectives", "layer": "engine.objectives",
+    "parse": "engine.objectives",
     "Cancelled": "errors", "InceptionismError": "errors",
-    "DreamRequest": "jobs", "DreamResult": "jobs", "Hooks": "jobs", "Recipe": "jobs",
-    "TourRequest": "jobs", "TourResult": "jobs", "VideoRequest": "jobs", "VideoResult": "jobs",
-    "ZoomRequest": "jobs", "run_dream": "jobs", "run_tour": "jobs", "run_video": "jobs",
-    "run_zoom": "jobs",
-    "Objective": "objectives", "channel": "objectives", "channels": "objectives",
-    "guide": "objectives", "imagenet_class": "objectives", "layer": "objectives",
-    "parse": "objectives",
+    "Hooks": "jobs.base", "Recipe": "jobs.recipe",
+    "DreamRequest": "jobs.still", "DreamResult": "jobs.still", "run_dream": "jobs.still",
+    "TourRequest": "jobs.tour", "TourResult": "jobs.tour", "run_tour": "jobs.tour",
+    "VideoRequest": "jobs.video", "VideoResult": "jobs.video", "ZoomRequest": "jobs.video",
+    "run_video": "jobs.video", "run_zoom": "jobs.video",
+    "DreamConfig": "settings", "FlowConfig": "settings", "ZoomMotion": "settings",
 }
 
 
 def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
+    home = _HOMES.get(name)
+    if home is None:
         raise AttributeError(f"module 'inceptionism' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
     globals()[name] = value  # later look-ups skip this function
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(list(globals()) + list(_EXPORTS))
+    return sorted(set(globals()) | set(_HOMES))
 
 
-class _Package(types.ModuleType):
-    """``inceptionism.dream`` is both a submodule and the engine function exported here.
-    Importing a submodule binds it on its package, which would hide the function once any
-    code imports ``inceptionism.dream``; here the function keeps the name, as it did when
-    this file imported everything eagerly."""
-
-    def __setattr__(self, name: str, value) -> None:
-        if name == "dream" and isinstance(value, types.ModuleType):
-            value = value.dream
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
-
-
-__all__ = [
-    "CancelToken",
-    "Cancelled",
-    "DreamConfig",
-    "DreamRequest",
-    "DreamResult",
-    "Dreamer",
-    "FlowConfig",
-    "Hooks",
-    "InceptionismError",
-    "Objective",
-    "OctaveInfo",
-    "Recipe",
-    "StepInfo",
-    "TourRequest",
-    "TourResult",
-    "VideoRequest",
-    "VideoResult",
-    "ZoomMotion",
-    "ZoomRequest",
-    "__version__",
-    "channel",
-    "channels",
-    "dream",
-    "guide",
-    "imagenet_class",
-    "layer",
-    "parse",
-    "resolve_device",
-    "run_dream",
-    "run_tour",
-    "run_video",
-    "run_zoom",
-]
+__all__ = sorted([*_HOMES, "__version__"])

@@ -20,10 +20,18 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
-from .settings import DEFAULT_MAX_PIXELS, DEFAULT_MODEL, MAX_PIXELS, TOUR_CONFIG, TOUR_SIZE, TOUR_SIZES, megapixels
-from .dream import (
-    CancelToken,
+from .settings import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MODEL,
+    MAX_PIXELS,
+    TOUR_CONFIG,
+    TOUR_SIZE,
+    TOUR_SIZES,
     DreamConfig,
+    megapixels,
+)
+from .engine.loop import (
+    CancelToken,
     OctaveCallback,
     StepCallback,
     check_working_size,
@@ -31,14 +39,14 @@ from .dream import (
     fit_to_model,
 )
 from .errors import InceptionismError
-from .explore import TourCallback, shrink, tour
+from .engine.tour import TourCallback, shrink, tour
 from .io.images import mask_from_pil, pil_to_rgb, to_pil
 from .models import DreamNet, LayerInfo, Normalization, layer_table, list_models, load_model
 from .models.registry import model_spec
 from .models.optimize import optimize
-from .objectives import Objective, guide, parse
-from .runtime import one_thread, start_up
-from .transforms import resize, to_array, to_tensor
+from .engine.objectives import Objective, guide, parse
+from .engine.runtime import one_thread, start_up
+from .engine.transforms import resize, to_array, to_tensor
 
 
 DEVICES = "cpu, cuda, cuda:N, mps or auto"
@@ -67,7 +75,7 @@ def resolve_device(name: str = "cpu") -> torch.device:
             raise InceptionismError(
                 f"There is no {device}; this machine has {torch.cuda.device_count()} CUDA device(s)."
             )
-        from .runtime import reproducible_cuda
+        from .engine.runtime import reproducible_cuda
 
         reproducible_cuda()
     elif device.type == "mps":
@@ -241,7 +249,7 @@ class Dreamer:
         self, objective: str | Objective | None, guide_image: Image.Image | np.ndarray | Tensor
     ) -> Objective:
         """A guided objective: each whole-layer term of ``objective`` becomes a
-        :func:`~inceptionism.objectives.guide` term toward ``guide_image``'s features at that
+        :func:`~inceptionism.engine.objectives.guide` term toward ``guide_image``'s features at that
         layer, with the same weight. Channel and class terms cannot be guided."""
         objective = self.objective(objective)
         x = self.guide_tensor(as_tensor(guide_image))

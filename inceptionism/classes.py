@@ -23,21 +23,21 @@ def imagenet_classes() -> tuple[str, ...]:
     return names
 
 
-def _key(name: str) -> str:
+def name_key(name: str) -> str:
     # Case, underscores and runs of spaces do not matter: "egyptian_cat" finds "Egyptian cat".
     return " ".join(name.replace("_", " ").lower().split())
 
 
 @cache
 def _by_key() -> dict[str, int]:
-    return {_key(name): i for i, name in enumerate(imagenet_classes())}
+    return {name_key(name): i for i, name in enumerate(imagenet_classes())}
 
 
 def search_classes(query: str, limit: int = 8) -> list[int]:
     """Indices of classes whose name contains ``query``; if none does, of names that look
     like it (typos: "jelyfish" finds "jellyfish")."""
-    key = _key(query)
-    hits = [i for i, name in enumerate(imagenet_classes()) if key and key in _key(name)]
+    key = name_key(query)
+    hits = [i for i, name in enumerate(imagenet_classes()) if key and key in name_key(name)]
     if not hits:
         close = difflib.get_close_matches(key, list(_by_key()), n=limit, cutoff=0.6)
         hits = [_by_key()[c] for c in close]
@@ -68,14 +68,14 @@ def class_index(which: str | int, names: Sequence[str] | None = None) -> int:
             f"use class=INDEX."
         )
     if own:
-        by_key = {_key(name): i for i, name in enumerate(names)}
-        index = by_key.get(_key(which))
+        by_key = {name_key(name): i for i, name in enumerate(names)}
+        index = by_key.get(name_key(which))
         if index is None:
-            close = difflib.get_close_matches(_key(which), list(by_key), n=5, cutoff=0.6)
+            close = difflib.get_close_matches(name_key(which), list(by_key), n=5, cutoff=0.6)
             hint = f" (close matches: {', '.join(close)})" if close else ""
             raise InceptionismError(f"Unknown class '{which}' for this model{hint}; `inceptionism classes` lists them.")
         return index
-    index = _by_key().get(_key(which))
+    index = _by_key().get(name_key(which))
     if index is None:
         close = search_classes(which, limit=5)
         hint = ("close matches: " + ", ".join(f"{names[i]} ({i})" for i in close) + "; ") if close else ""

@@ -21,37 +21,37 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from . import __version__
+from .version import __version__
 from .settings import (
+    CARRY,
     COLUMNS,
     DEFAULT_MAX_PIXELS,
+    DEFAULT_MODEL,
+    EVERY,
     FPS,
     FRAMES,
+    FRAME_CONFIG,
+    LIMITS,
     MAX_PIXELS,
+    MOTION,
+    PRECISIONS,
+    PRESETS,
+    PYRAMIDS,
     SAMPLES,
     SEGMENTS,
     THREADS,
+    TOUR_CONFIG,
+    TOUR_SIZE,
     TOUR_SIZES,
     WARMUP,
     WORKERS,
-    Number,
-    format_number,
-    CARRY,
-    DEFAULT_MODEL,
-    EVERY,
-    FRAME_CONFIG,
-    LIMITS,
-    MOTION,
-    PRECISIONS,
-    PYRAMIDS,
-    TOUR_CONFIG,
-    TOUR_SIZE,
     DreamConfig,
     FlowConfig,
+    Number,
     ZoomMotion,
+    format_number,
 )
 from .errors import InceptionismError, Interrupted
-from .presets import PRESETS
 from .web.command import serve as serve_command
 
 # Nothing above imports PyTorch (nor numpy): `--help`, `classes` and bad command lines answer
@@ -488,7 +488,7 @@ def layers(model: str, weights: Path | None) -> None:
 def classes(search: str | None, model: str | None, weights: Path | None) -> None:
     """List the classes (index and name) for class=NAME objectives, or those matching
     SEARCH: the 1000 ImageNet classes, or a model's own (--model inception5h)."""
-    from .classes import _key, imagenet_classes, search_classes
+    from .classes import imagenet_classes, name_key, search_classes
 
     names = imagenet_classes()
     if model is not None:
@@ -500,8 +500,8 @@ def classes(search: str | None, model: str | None, weights: Path | None) -> None
                 f"Model {model} came without class names (for inception5h: its zip holds them; "
                 f"a bare .pb needs imagenet_comp_graph_label_strings.txt beside it); use class=INDEX.")
         if labels is not None:
-            key = _key(search or "")
-            indices = [i for i, name in enumerate(labels) if key in _key(name)]
+            key = name_key(search or "")
+            indices = [i for i, name in enumerate(labels) if key in name_key(name)]
             if search and not indices:
                 raise InceptionismError(f"No class name of {model} contains '{search}'.")
             for i in indices:
@@ -939,7 +939,7 @@ def _status(exc: BaseException | None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     try:
-        from .runtime import tune_allocator
+        from .engine.runtime import tune_allocator
 
         tune_allocator()  # threads are chosen when a Dreamer is made (runtime.start_up)
         cli.main(args=argv, prog_name="inceptionism", standalone_mode=False)

@@ -33,12 +33,10 @@ from pathlib import Path
 import numpy as np
 from torch import Tensor
 
-from .dream import DreamConfig
+from .settings import FRAME_CONFIG, DreamConfig, FlowConfig
 from .errors import InceptionismError
 from .video import (
-    FRAME_CONFIG,
     Cycle,
-    FlowConfig,
     FrameCallback,
     FrameInfo,
     _mask_params,
@@ -253,7 +251,7 @@ _DREAMER = None  # the model of a worker process, loaded once
 
 def _init_segment_worker(model: str, weights: str | None, device: str, threads: int) -> None:
     from .api import Dreamer
-    from .runtime import use_threads
+    from .engine.runtime import use_threads
 
     global _DREAMER
     use_threads(threads)  # before the Dreamer, whose start-up would otherwise choose its own
@@ -310,7 +308,7 @@ def flow_change(frames: Sequence[np.ndarray], inputs: Sequence[np.ndarray], marg
     absolute difference (0..1) between dreamed frame t and dreamed frame t-1 warped along the
     input's optical flow, away from the borders (where the flow has nothing to carry). The
     clip's own motion is taken out, so what is left is the dream changing."""
-    from .transforms import warp
+    from .engine.transforms import warp
     from .video import optical_flow
 
     out = []

@@ -38,24 +38,25 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from . import __version__
-from .settings import (  # noqa: F401  (re-exported)
-    DEFAULT_MAX_PIXELS,
-    FRAMES,
+from .version import __version__
+from .settings import (
     CARRY,
+    DEFAULT_MAX_PIXELS,
     EVERY,
+    FRAMES,
     FRAME_CONFIG,
     MOTION,
+    DreamConfig,
     FlowConfig,
     ZoomMotion,
 )
-from .dream import CancelToken, DreamConfig, dream
+from .engine.loop import CancelToken, dream
 from .errors import InceptionismError
 from .io.video import video_module
 from .models import get_spec, list_models
 from .models.base import DreamNet
-from .objectives import Objective
-from .transforms import quantize8, to_array, to_tensor, warp, zoom_rotate_shift
+from .engine.objectives import Objective
+from .engine.transforms import quantize8, to_array, to_tensor, warp, zoom_rotate_shift
 
 if TYPE_CHECKING:
     from .api import Dreamer

@@ -11,10 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inceptionism.jobs.batch import InlineBackend, ProcessBackend, make_spec
-from inceptionism.jobs.batch import drive
+from inceptionism.jobs.batch import InlineBackend, ProcessBackend, drive, make_spec
 from inceptionism.cli import main
-from inceptionism.dream import DreamConfig
+from inceptionism.settings import DreamConfig
 from inceptionism.errors import InceptionismError
 from inceptionism.io.batch import OutputFolderError, discover, plan_outputs, read_manifest
 from inceptionism.jobs.recipe import Recipe

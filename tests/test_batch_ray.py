@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inceptionism.jobs.batch import InlineBackend, make_spec
-from inceptionism.jobs.batch import drive
-from inceptionism.dream import DreamConfig
+from inceptionism.jobs.batch import InlineBackend, drive, make_spec
+from inceptionism.settings import DreamConfig
 from inceptionism.io.batch import discover, read_manifest
 from inceptionism.io.images import read_metadata
 from inceptionism.jobs.recipe import Recipe

@@ -14,7 +14,7 @@ from PIL import Image
 
 from inceptionism import DreamConfig
 from inceptionism.cli import cli, main
-from inceptionism.video import FRAME_CONFIG
+from inceptionism.settings import FRAME_CONFIG
 from inceptionism.io.video import FrameStore, ffmpeg_exe, probe, read_frames
 
 from .conftest import sample_path

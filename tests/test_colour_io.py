@@ -11,10 +11,11 @@ import tifffile
 import torch
 from PIL import Image, ImageOps
 
-from inceptionism.dream import DreamConfig, dream
+from inceptionism.engine.loop import dream
+from inceptionism.settings import DreamConfig
 from inceptionism.errors import ImageError
 from inceptionism.io.images import _oriented, load_image, load_mask, save_photo
-from inceptionism.objectives import layer
+from inceptionism.engine.objectives import layer
 
 from .conftest import to_tensor
 from .p3_profile import display_p3

@@ -11,9 +11,10 @@ import torch
 
 from inceptionism import api
 from inceptionism.api import mps_available, resolve_device
-from inceptionism.dream import DreamConfig, dream
+from inceptionism.engine.loop import dream
+from inceptionism.settings import DreamConfig
 from inceptionism.errors import InceptionismError
-from inceptionism.objectives import layer
+from inceptionism.engine.objectives import layer
 
 from .conftest import to_tensor
 

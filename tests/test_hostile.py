@@ -20,14 +20,15 @@ from PIL import Image
 from inceptionism import DreamConfig, Dreamer, __version__
 from inceptionism.classes import class_index
 from inceptionism.cli import main
-from inceptionism.dream import LIMITS, check_working_size, dream, working_size
+from inceptionism.engine.loop import check_working_size, dream, working_size
+from inceptionism.settings import LIMITS, FlowConfig, ZoomMotion
 from inceptionism.errors import InceptionismError, VideoError, WeightsError
 from inceptionism.io.images import load_image
 from inceptionism.io.video import FrameStore, encode
 from inceptionism.jobs import DreamRequest, Recipe, ZoomRequest, run_dream, run_zoom
 from inceptionism.models.weights import load_state_dict
-from inceptionism.objectives import MAX_TERMS, WeightedSum, layer, parse
-from inceptionism.video import FlowConfig, ZoomMotion, render_zoom
+from inceptionism.engine.objectives import MAX_TERMS, WeightedSum, layer, parse
+from inceptionism.video import render_zoom
 
 from .conftest import TinyNet
 

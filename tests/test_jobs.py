@@ -18,9 +18,9 @@ from inceptionism import (
     InceptionismError,
     run_dream,
 )
-from inceptionism.dream import dream
+from inceptionism.engine.loop import dream
 from inceptionism.io.images import load_image
-from inceptionism.objectives import layer
+from inceptionism.engine.objectives import layer
 
 from .conftest import to_tensor
 

@@ -5,7 +5,7 @@ import torch
 from inceptionism.errors import UnknownLayerError, UnknownModelError, WeightsError
 from inceptionism.models import get_spec, list_models, load_model
 from inceptionism.models.weights import PackageWeights, load_state_dict, verify_sha256_prefix
-from inceptionism.transforms import resize
+from inceptionism.engine.transforms import resize
 
 from .conftest import to_tensor
 

@@ -7,10 +7,11 @@ import dataclasses
 import pytest
 import torch
 
-from inceptionism.dream import DreamConfig, dream, objective_gradient
+from inceptionism.engine.loop import dream, objective_gradient
+from inceptionism.settings import DreamConfig
 from inceptionism.models.optimize import fold_batchnorm, optimize
-from inceptionism.objectives import guide, layer
-from inceptionism.transforms import roll
+from inceptionism.engine.objectives import guide, layer
+from inceptionism.engine.transforms import roll
 
 from .conftest import to_tensor
 
@@ -120,8 +121,8 @@ def test_every_classic_model_folds_to_the_same_function(name):
 
 def test_auto_precision_is_bfloat16_only_on_native_hardware_for_compute_bound_networks(
         tiny_model, lite0, monkeypatch):
-    from inceptionism import runtime
-    from inceptionism.dream import resolve_precision
+    from inceptionism.engine import runtime
+    from inceptionism.engine.loop import resolve_precision
 
     assert runtime.native_bfloat16("cpu", flags={"avx2", "amx_bf16"})
     assert runtime.native_bfloat16("cpu", flags={"avx512_bf16"})
@@ -139,7 +140,7 @@ def test_auto_precision_computes_what_it_resolves_to(tiny_model, monkeypatch):
     """The gradient under "auto" is exactly the resolved precision's, and the bfloat16 one
     points where the float32 one does (tiny input, plain convolutions: the case auto picks
     bfloat16 for)."""
-    from inceptionism import runtime
+    from inceptionism.engine import runtime
 
     monkeypatch.setattr(runtime, "native_bfloat16", lambda device, flags=None: True)
     x = torch.rand(1, 3, 40, 56, generator=torch.Generator().manual_seed(5))

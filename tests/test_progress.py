@@ -7,8 +7,9 @@ import io
 import torch
 
 from inceptionism.cli import main
-from inceptionism.dream import DreamConfig, StepInfo, dream
-from inceptionism.objectives import layer
+from inceptionism.engine.loop import StepInfo, dream
+from inceptionism.settings import DreamConfig
+from inceptionism.engine.objectives import layer
 from inceptionism.progress import Eta, Reporter
 
 

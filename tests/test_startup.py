@@ -73,11 +73,12 @@ def test_restart_help_says_frames_start_at_0(capsys):
 
 def test_package_exports_load_on_demand_and_dream_stays_the_function():
     out = subprocess.run([sys.executable, "-c", (
-        "import sys, inceptionism\n"
+        "import sys, types, inceptionism\n"
         "assert 'torch' not in sys.modules\n"
-        "import inceptionism.dream\n"  # binds the submodule on the package
+        "assert type(inceptionism) is types.ModuleType\n"  # a plain module, no class swap
+        "import inceptionism.engine.loop\n"  # binds the submodule on the package
         "from inceptionism import dream, Dreamer, DreamConfig\n"
-        "assert callable(dream) and dream.__module__ == 'inceptionism.dream'\n"
+        "assert callable(dream) and dream.__module__ == 'inceptionism.engine.loop'\n"
         "assert inceptionism.dream is dream and Dreamer.__name__ == 'Dreamer'\n"
         "print('ok')")], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "ok", out.stderr

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from inceptionism.transforms import quantize8, warp, zoom_rotate_shift
+from inceptionism.engine.transforms import quantize8, warp, zoom_rotate_shift
 
 
 def ramp_x(height: int, width: int) -> torch.Tensor:

@@ -9,15 +9,9 @@ from PIL import Image
 
 from inceptionism import DreamConfig, Dreamer, layer
 from inceptionism.io.video import FrameStore
-from inceptionism.transforms import quantize8, zoom_rotate_shift
-from inceptionism.video import (
-    Cycle,
-    FlowConfig,
-    ZoomMotion,
-    frame_seed,
-    render_video,
-    render_zoom,
-)
+from inceptionism.engine.transforms import quantize8, zoom_rotate_shift
+from inceptionism.video import Cycle, frame_seed, render_video, render_zoom
+from inceptionism.settings import FlowConfig, ZoomMotion
 
 from .conftest import to_tensor
 

@@ -32,16 +32,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..settings import FPS
+from ..settings import DEFAULT_MAX_PIXELS, FPS
 from ..errors import VideoError
 from .files import atomic_write, file_sha256, run_to_end
-from .images import (
-    DEFAULT_MAX_PIXELS,
-    check_destination,
-    check_input_file,
-    refuse_folder,
-    to_pil,
-)
+from .images import check_destination, check_input_file, refuse_folder, to_pil
 
 VIDEO_FORMATS = {".mp4": "mp4", ".gif": "gif"}
 FRAME_NAME = "frame_{:06d}.png"

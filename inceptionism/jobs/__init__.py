@@ -12,7 +12,7 @@ domain words; a front end may word ``error.remedy`` in its own terms (the CLI na
 Layers (each imports only those below it): front ends -> jobs -> api/engine -> models -> io.
 """
 
-from ..dream import CancelToken, OctaveInfo, StepInfo
+from ..engine.loop import CancelToken, OctaveInfo, StepInfo
 from ..errors import Cancelled
 from .base import Hooks
 from .batch import BatchRequest, BatchResult, run_batch

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..dream import CancelToken, OctaveCallback
+from ..engine.loop import CancelToken, OctaveCallback
 from ..errors import InceptionismError
 
 NoteCallback = Callable[[str], None]
@@ -25,9 +25,9 @@ class Hooks:
 
     - ``on_step(info)``: after every gradient step. ``info`` is a
       :class:`~inceptionism.StepInfo` (still dream, zoom, video) or a
-      :class:`~inceptionism.explore.TourStep` (layer tour: the layer plus its StepInfo).
+      :class:`~inceptionism.engine.tour.TourStep` (layer tour: the layer plus its StepInfo).
     - ``on_octave(info)``: after every octave of a still dream, with an
-      :class:`~inceptionism.dream.OctaveInfo` whose ``image`` is a (1, 3, H, W) tensor of the
+      :class:`~inceptionism.engine.loop.OctaveInfo` whose ``image`` is a (1, 3, H, W) tensor of the
       dream so far at that octave's size: what a web page shows while the dream grows.
     - ``on_frame(info)``: after each video frame is safely stored
       (:class:`~inceptionism.video.FrameInfo`, whose ``image`` is the frame as stored).

@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..dream import DreamConfig
+from ..version import __version__
+from ..settings import DEFAULT_MAX_PIXELS, DEFAULT_MODEL, DreamConfig, get_preset
 from ..errors import Cancelled, InceptionismError
 from ..io.batch import (
     BatchItem,
@@ -51,9 +51,7 @@ from ..io.batch import (
     write_output,
 )
 from ..io.images import read_metadata, sidecar_path
-from ..settings import DEFAULT_MAX_PIXELS, DEFAULT_MODEL
-from ..presets import get_preset
-from ..runtime import use_threads
+from ..engine.runtime import use_threads
 from .base import Hooks, require_file
 from .recipe import Recipe
 from .still import DreamRequest, run_dream
@@ -458,7 +456,7 @@ def batch_recipe(request: BatchRequest) -> Recipe:
     """The one recipe of the batch, its objective in canonical spec form, checked against the
     model's layers (the architecture only: no weights are loaded here)."""
     from ..models import get_spec
-    from ..objectives import parse
+    from ..engine.objectives import parse
 
     if request.params_from is not None:
         if request.preset is not None:

@@ -99,8 +99,8 @@ class _DreamActor:
         """One tile of the layer tour: (1, 3, H, W) float array -> dreamed array."""
         import torch
 
-        from ..dream import dream
-        from ..objectives import layer
+        from ..engine.loop import dream
+        from ..engine.objectives import layer
 
         dreamer = self.worker.dreamer
         x = torch.from_numpy(np.array(image)).to(dreamer.device)  # writable copy
@@ -205,7 +205,7 @@ class RayBackend:
 def tour_on_ray(spec: WorkerSpec, image, layers: list[str], config, address: str | None = None,
                 workers: int | None = None, callback=None) -> dict:
     """The layer tour with one Ray task per layer: ``image`` (1, 3, H, W) tensor -> {layer:
-    dream tensor}, the same tensors :func:`inceptionism.explore.tour` gives."""
+    dream tensor}, the same tensors :func:`inceptionism.engine.tour.tour` gives."""
     import torch
 
     x = np.ascontiguousarray(image.detach().cpu().numpy(), dtype=np.float32)
@@ -234,7 +234,7 @@ def explore_on_ray(dreamer, rgb, names: list[str], config, size: int, address: s
     """The layer tour job's dreams on Ray: an :class:`inceptionism.api.Tour` with the same
     tiles :meth:`inceptionism.Dreamer.explore` makes here."""
     from ..api import Tour, as_tensor
-    from ..explore import shrink
+    from ..engine.tour import shrink
     from ..io.images import to_pil
     from .batch import make_spec
     from .recipe import Recipe
@@ -262,7 +262,7 @@ class _VideoActor:
         from pathlib import Path
 
         from ..api import Dreamer
-        from ..runtime import use_threads
+        from ..engine.runtime import use_threads
 
         use_threads(threads)
         self.tmp = Path(tempfile.mkdtemp(prefix="inceptionism-video-"))

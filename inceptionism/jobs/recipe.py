@@ -1,7 +1,7 @@
 """A dream's parameters as stored with its output, and read back for ``--params-from``.
 
 :class:`Recipe` is everything that decides a dream's pixels, given the input photo: model,
-weights, objective (in the string form :func:`inceptionism.objectives.parse` reads), guide
+weights, objective (in the string form :func:`inceptionism.engine.objectives.parse` reads), guide
 image, the full :class:`DreamConfig` (variants and seed included) and device. Re-running a
 recipe on the same photo with the same version of inceptionism and PyTorch on the same
 device gives a bit-identical image. Files named in a recipe are stored as absolute paths
@@ -15,10 +15,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import __version__
-from ..dream import DreamConfig
+from ..version import __version__
+from ..settings import DreamConfig
 from ..errors import InceptionismError
-from ..objectives import ANY_LAYER_NAMES, parse
+from ..engine.objectives import ANY_LAYER_NAMES, parse
 from ..io.files import file_sha256 as sha256_of
 
 REQUIRED = ("model", "objective", "config")

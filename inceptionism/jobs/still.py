@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .. import __version__
+from ..version import __version__
 from ..api import Dreamer
-from ..dream import DreamConfig
+from ..settings import DEFAULT_MAX_PIXELS, DEFAULT_MODEL, DreamConfig, get_preset
 from ..errors import InceptionismError
 from ..io.files import file_sha256
 from ..io.images import (
@@ -33,8 +33,6 @@ from ..io.images import (
     save_photo,
     to_pil,
 )
-from ..settings import DEFAULT_MAX_PIXELS, DEFAULT_MODEL
-from ..presets import get_preset
 from .base import Hooks, require_file
 from .recipe import Recipe, output_metadata
 

@@ -11,15 +11,20 @@ from typing import Any
 
 from PIL import Image
 
-from .. import __version__
+from ..version import __version__
 from ..api import Dreamer
-from ..dream import DreamConfig
+from ..settings import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MODEL,
+    TOUR_CONFIG,
+    TOUR_SIZE,
+    DreamConfig,
+    get_preset,
+)
 from ..errors import InceptionismError
 from ..io.files import file_sha256
 from ..io.images import check_output_path, load_image, save_image
 from ..io.sheet import contact_sheet
-from ..settings import DEFAULT_MAX_PIXELS, DEFAULT_MODEL, TOUR_CONFIG, TOUR_SIZE
-from ..presets import get_preset
 from .base import Hooks
 from .recipe import Recipe, output_metadata
 

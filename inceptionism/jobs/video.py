@@ -14,8 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from ..api import Dreamer
-from ..settings import DEFAULT_MAX_PIXELS, DEFAULT_MODEL, FPS, FRAME_CONFIG, FRAMES, FlowConfig, ZoomMotion
-from ..dream import DreamConfig
+from ..settings import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MODEL,
+    FPS,
+    FRAMES,
+    FRAME_CONFIG,
+    DreamConfig,
+    FlowConfig,
+    ZoomMotion,
+    get_preset,
+)
 from ..errors import Cancelled, InceptionismError, Interrupted
 from ..io.files import file_sha256
 from ..io.images import is_still_image, load_image, load_mask, pil_to_rgb, to_pil
@@ -27,7 +36,6 @@ from ..io.video import (
     probe,
     read_frames,
 )
-from ..presets import get_preset
 from ..video import render_video, render_zoom
 from .base import Hooks, require_file
 

@@ -31,7 +31,19 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image
 
-from ..dream import DreamConfig, octave_sizes
+from ..engine.loop import octave_sizes
+from ..settings import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MODEL,
+    FRAME_CONFIG,
+    PRESETS,
+    SAMPLES,
+    TOUR_CONFIG,
+    TOUR_SIZE,
+    DreamConfig,
+    FlowConfig,
+    ZoomMotion,
+)
 from ..errors import InceptionismError
 from ..io.images import load_image, read_metadata, to_pil
 from ..jobs import (
@@ -48,17 +60,6 @@ from ..jobs import (
     run_zoom,
 )
 from ..models import get_spec, list_models
-from ..presets import PRESETS
-from ..settings import (
-    DEFAULT_MAX_PIXELS,
-    DEFAULT_MODEL,
-    FRAME_CONFIG,
-    SAMPLES,
-    TOUR_CONFIG,
-    TOUR_SIZE,
-    FlowConfig,
-    ZoomMotion,
-)
 from .motifs import layer_choices, layer_names
 from .slots import Busy, Slots
 from .work import Done, Eta, Failed, Preview, Progress, format_eta, stream

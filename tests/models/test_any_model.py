@@ -203,7 +203,7 @@ def test_onnx_file_by_path(tmp_path, one_thread):
 def test_graph_layers_table_and_tour(one_thread):
     """The layer table of a graph: every node that computes at 224 (the side heads only
     work there), the trunk's strides growing; the numbered tour dreams every layer."""
-    from inceptionism.explore import tour
+    from inceptionism.engine.tour import tour
 
     dreamer = Dreamer("inception5h", weights=GRAPH, fast=False)
     table = {info.name: info for info in dreamer.layers()}

@@ -27,8 +27,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
-from .classes import class_index, imagenet_classes
-from .errors import InceptionismError
+from ..classes import class_index, imagenet_classes
+from ..errors import InceptionismError
 
 Activations = dict[str, Tensor]
 

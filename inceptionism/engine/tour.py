@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from .dream import CancelToken, DreamConfig, StepInfo, dream
-from .settings import DEFAULT_MAX_PIXELS, TOUR_CONFIG
-from .models.base import DreamNet
+from .loop import CancelToken, StepInfo, dream
+from ..settings import DEFAULT_MAX_PIXELS, TOUR_CONFIG, DreamConfig
+from ..models.base import DreamNet
 from .objectives import layer
 from .transforms import resize
 

@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from inceptionism.errors import InceptionismError
-from inceptionism import runtime
-from inceptionism.runtime import MAX_WORKERS, THREADS_ENV, choose_threads
+from inceptionism.engine import runtime
+from inceptionism.engine.runtime import MAX_WORKERS, THREADS_ENV, choose_threads
 
 
 def run_python(code: str, **env: str) -> str:
@@ -36,7 +36,7 @@ def test_the_users_thread_count_wins():
 
 
 def test_a_dreamer_applies_the_start_up_policy_and_the_cli_refuses_a_bad_setting(tmp_path):
-    code = ("import torch; from inceptionism import Dreamer, runtime; Dreamer(); "
+    code = ("import torch; from inceptionism import Dreamer; from inceptionism.engine import runtime; Dreamer(); "
             "print(torch.get_num_threads(), runtime.start_up().threads)")
     # One thread per operation; three tiles at once (not a default here).
     assert run_python(code, **{THREADS_ENV: "3"}).splitlines()[-1] == "1 3"
@@ -55,7 +55,7 @@ def test_a_dreamer_applies_the_start_up_policy_and_the_cli_refuses_a_bad_setting
 def test_a_workers_fixed_count_survives_the_dreamers_start_up():
     """Batch, segment and cluster workers fix their share of the cores (use_threads) before
     making a Dreamer: its start-up must not replace it."""
-    code = ("import torch; from inceptionism import runtime; from inceptionism import Dreamer; "
+    code = ("import torch; from inceptionism.engine import runtime; from inceptionism import Dreamer; "
             "runtime.use_threads(1); Dreamer(); "
             "print(torch.get_num_threads(), runtime.start_up().threads, runtime.tile_pool())")
     assert run_python(code).splitlines()[-1] == "1 1 None"
@@ -87,20 +87,20 @@ def test_a_dream_is_bit_identical_with_1_2_and_3_threads(tmp_path, model, layers
     if model != "efficientnet_lite0":
         import torch
 
-        from .torchvision_parity import synthetic_state_dict
+        from ..torchvision_parity import synthetic_state_dict
 
         torch.save(synthetic_state_dict(model), tmp_path / "weights.pth")
         weights = repr(str(tmp_path / "weights.pth"))
     code = (
         "import sys, numpy as np, torch; from PIL import Image; "
-        "from inceptionism import runtime, Dreamer, DreamConfig; "
+        "from inceptionism import Dreamer, DreamConfig; from inceptionism.engine import runtime; "
         "n = int(sys.argv[1]); runtime.use_threads(n); torch.set_num_threads(n); "
         f"d = Dreamer({model!r}, weights={weights}); "
         "img = Image.open(sys.argv[2]).convert('RGB').resize((400, 300)); "
         f"out = d.dream(img, {layers!r}, DreamConfig(steps=2, octaves=2, tile_size=150, min_size=75)); "
         "np.save(sys.argv[3], np.asarray(out))"
     )
-    from .conftest import sample_path
+    from ..conftest import sample_path
     import numpy as np
 
     outs = []

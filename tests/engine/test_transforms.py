@@ -2,10 +2,9 @@ import math
 
 import pytest
 import torch
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
-from inceptionism.transforms import gaussian_blur, gaussian_kernel1d, resize, roll, split_evenly
+from inceptionism.engine.transforms import gaussian_blur, gaussian_kernel1d, resize, roll, split_evenly
 
 
 def test_roll_moves_pixels_with_wraparound():

@@ -3,11 +3,12 @@ import dataclasses
 import pytest
 import torch
 
-from inceptionism.dream import DreamConfig, StepInfo, dream, octave_sizes
+from inceptionism.engine.loop import StepInfo, dream, octave_sizes
+from inceptionism.settings import DreamConfig
 from inceptionism.errors import InceptionismError
-from inceptionism.objectives import layer
+from inceptionism.engine.objectives import layer
 
-from .conftest import to_tensor
+from ..conftest import to_tensor
 
 FAST = DreamConfig(octaves=2, steps=4, jitter=4)
 

@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 import torch
-from .conftest import TinyNet, sample_path
+from ..conftest import TinyNet, sample_path
 from PIL import Image
 from torch import nn
 
 from inceptionism import DreamConfig
 from inceptionism.cli import main
-from inceptionism.explore import shrink, tour
+from inceptionism.engine.tour import shrink, tour
 from inceptionism.io.sheet import contact_sheet
 from inceptionism.models import DreamNet, LayeredNet, get_spec, layer_table, list_models
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from .conftest import to_tensor
+from ..conftest import to_tensor
 
 from inceptionism import DreamConfig, Dreamer, guide
 from inceptionism.errors import InceptionismError
-from inceptionism.explore import shrink
+from inceptionism.engine.tour import shrink
 
 
 def notebook_gradient(x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from .conftest import to_tensor
+from ..conftest import to_tensor
 
 from inceptionism import DreamConfig, dream, layer
-from inceptionism.dream import smoothing_sigma
+from inceptionism.engine.loop import smoothing_sigma
 from inceptionism.errors import InceptionismError
-from inceptionism.explore import shrink
-from inceptionism.presets import PRESETS, get_preset
-from inceptionism.transforms import cascade_blur
+from inceptionism.engine.tour import shrink
+from inceptionism.settings import PRESETS, get_preset
+from inceptionism.engine.transforms import cascade_blur
 
 
 def high_frequency(x: torch.Tensor) -> float:

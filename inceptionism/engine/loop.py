@@ -66,9 +66,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .settings import DEFAULT_MAX_PIXELS, LIMITS, PRECISIONS, PYRAMIDS, DreamConfig, megapixels  # noqa: F401
-from .errors import Cancelled, InceptionismError
-from .models.base import DreamNet
+from ..settings import DEFAULT_MAX_PIXELS, DreamConfig, megapixels
+from ..errors import Cancelled, InceptionismError
+from ..models.base import DreamNet
 from .objectives import Objective
 from .runtime import one_thread
 from .transforms import (
@@ -294,7 +294,7 @@ def objective_gradient(
     a time.
 
     On the CPU each tile is computed on one thread, several tiles at once on the process's
-    tile workers (:func:`~inceptionism.runtime.tile_pool`), and their sums are added in tile
+    tile workers (:func:`~inceptionism.engine.runtime.tile_pool`), and their sums are added in tile
     order, so the result does not depend on how many workers there are. On a GPU, tiles of
     one shape go through the network ``model.tile_batch`` at a time. Returns (gradient,
     objective value, mean absolute gradient).

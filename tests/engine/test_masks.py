@@ -9,12 +9,13 @@ import pytest
 import torch
 from PIL import Image
 
-from inceptionism.dream import DreamConfig, dream
+from inceptionism.engine.loop import dream
+from inceptionism.settings import DreamConfig
 from inceptionism.errors import InceptionismError
-from inceptionism.objectives import layer
-from inceptionism.transforms import keep_luminance
+from inceptionism.engine.objectives import layer
+from inceptionism.engine.transforms import keep_luminance
 
-from .conftest import to_tensor
+from ..conftest import to_tensor
 
 CONFIG = DreamConfig(octaves=3, steps=5)
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from inceptionism.errors import InceptionismError
-from inceptionism.objectives import channel, layer, parse
+from inceptionism.engine.objectives import channel, layer, parse
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from .conftest import to_tensor
+from ..conftest import to_tensor
 
 from inceptionism import DreamConfig, Dreamer, channel, channels, dream, imagenet_class, layer, parse
 from inceptionism.classes import class_index, imagenet_classes
 from inceptionism.errors import InceptionismError
-from inceptionism.explore import shrink
+from inceptionism.engine.tour import shrink
 
 
 @pytest.fixture

@@ -72,7 +72,7 @@ def choose_threads(env: dict[str, str] | None = None, cpus: int | None = None) -
     """How many tiles to dream at once: ``INCEPTIONISM_THREADS``, else ``OMP_NUM_THREADS``,
     else the usable CPUs, at most :data:`MAX_WORKERS`. A bad ``INCEPTIONISM_THREADS`` is
     refused. The count changes speed and memory, never a dream's pixels."""
-    from .errors import InceptionismError
+    from ..errors import InceptionismError
 
     env = os.environ if env is None else env
     if env.get(THREADS_ENV, "").strip():
