@@ -17,7 +17,7 @@ Measures, on this machine:
    driver's wall time minus the workers' own dream time; the bytes each image sends (input)
    and brings back (encoded output).
 3. **The seam metric** of ``video --segments`` for warm-up K = 0, 4 and 8 (3 segments of a
-   36-frame clip), against the sequential render (``inceptionism.segments.seam_metric``).
+   36-frame clip), against the sequential render (``inceptionism.video.segments.seam_metric``).
 """
 
 from __future__ import annotations
@@ -156,9 +156,10 @@ def overhead_figures(photos: Path, out: Path, cores: int) -> dict:
 
 def seam_figures(frames: int = 36, segments: int = 3) -> dict:
     from inceptionism.api import Dreamer
-    from inceptionism.io.video import FrameStore, ffmpeg_exe, file_digest, read_frames
-    from inceptionism.segments import render_segments, seam_metric, split
-    from inceptionism.video import render_video
+    from inceptionism.video.store import FrameStore, file_digest
+    from inceptionism.video.codec import ffmpeg_exe, read_frames
+    from inceptionism.video.segments import render_segments, seam_metric, split
+    from inceptionism.video.loops import render_video
 
     tmp = Path(tempfile.mkdtemp())
     clip = tmp / "clip.mp4"

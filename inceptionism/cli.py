@@ -662,7 +662,7 @@ def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotat
 
     Example: inceptionism zoom cat.png -o dream.mp4 --frames 120 --size 640x360
     """
-    from .io.video import default_frames_dir
+    from .video.store import default_frames_dir
     from .jobs import ZoomRequest, run_zoom
 
     request = ZoomRequest(**_video_request(
@@ -721,7 +721,7 @@ def video(input: Path, outputs: tuple[Path, ...], carry: float, flow: bool, fram
     Example: inceptionism video clip.mp4 -o dream.mp4 --layers b8
              inceptionism video clip.mp4 -o dream.mp4 --segments 4 --workers 2
     """
-    from .io.video import default_frames_dir
+    from .video.store import default_frames_dir
     from .jobs import VideoRequest, run_video
 
     request = VideoRequest(**_video_request(

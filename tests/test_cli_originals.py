@@ -13,7 +13,7 @@ from PIL import Image
 
 from inceptionism.cli import main
 from inceptionism.io.images import read_metadata
-from inceptionism.io.video import probe
+from inceptionism.video.codec import probe
 
 from .test_cli_video import make_clip, photo  # noqa: F401  (photo: a fixture)
 

@@ -24,11 +24,12 @@ from inceptionism.engine.loop import check_working_size, dream, working_size
 from inceptionism.settings import LIMITS, FlowConfig, ZoomMotion
 from inceptionism.errors import InceptionismError, VideoError, WeightsError
 from inceptionism.io.images import load_image
-from inceptionism.io.video import FrameStore, encode
+from inceptionism.video.store import FrameStore
+from inceptionism.video.codec import encode
 from inceptionism.jobs import DreamRequest, Recipe, ZoomRequest, run_dream, run_zoom
 from inceptionism.models.weights import load_state_dict
 from inceptionism.engine.objectives import MAX_TERMS, WeightedSum, layer, parse
-from inceptionism.video import render_zoom
+from inceptionism.video.loops import render_zoom
 
 from .conftest import TinyNet
 
@@ -517,7 +518,7 @@ def test_non_finite_pixels_are_refused(tiny_model):
 
 
 def test_audio_only_video_is_named_as_such(tmp_path, capsys):
-    from inceptionism.io.video import ffmpeg_exe
+    from inceptionism.video.codec import ffmpeg_exe
 
     audio = tmp_path / "audio.mp4"
     subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i",

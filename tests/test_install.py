@@ -10,7 +10,7 @@ import pytest
 
 import inceptionism
 from inceptionism.errors import VideoError
-from inceptionism.io.video import video_module
+from inceptionism.video.codec import video_module
 
 PACKAGE = Path(inceptionism.__file__).parent
 

@@ -210,7 +210,7 @@ def test_a_preset_and_stored_parameters_are_refused_together(photo, tmp_path):
 
 def test_frame_callback_carries_the_stored_frame(photo, tmp_path, one_thread):
     from inceptionism import ZoomRequest, run_zoom
-    from inceptionism.io.video import FrameStore
+    from inceptionism.video.store import FrameStore
 
     seen = []
     run_zoom(ZoomRequest(input=photo, outputs=[tmp_path / "z.gif"], frames=2,

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inceptionism.io.video import FrameStore
+from inceptionism.video.store import FrameStore
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 

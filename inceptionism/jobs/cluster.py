@@ -277,8 +277,8 @@ class _VideoActor:
         each frame goes back to the driver as soon as it is made)."""
         import tempfile
 
-        from ..io.video import read_frames
-        from ..segments import run_job
+        from ..video.codec import read_frames
+        from ..video.segments import run_job
 
         with tempfile.NamedTemporaryFile(suffix=suffix, dir=self.tmp) as f:
             f.write(video)
@@ -289,7 +289,7 @@ class _VideoActor:
 
 def ray_segment_runner(video, address: str | None, model: str, weights: str | None, device: str,
                        workers: int | None, threads: int, max_pixels: int):
-    """A ``runner`` for :func:`inceptionism.segments.render_segments` on Ray actors: the clip
+    """A ``runner`` for :func:`inceptionism.video.segments.render_segments` on Ray actors: the clip
     goes to the object store once; each segment streams its frames back to the driver, which
     stores them (so the frames folder lives only where the command runs)."""
     from pathlib import Path

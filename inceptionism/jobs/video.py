@@ -28,15 +28,9 @@ from ..settings import (
 from ..errors import Cancelled, InceptionismError, Interrupted
 from ..io.files import file_sha256
 from ..io.images import is_still_image, load_image, load_mask, pil_to_rgb, to_pil
-from ..io.video import (
-    FrameStore,
-    check_video_output,
-    default_frames_dir,
-    encode,
-    probe,
-    read_frames,
-)
-from ..video import render_video, render_zoom
+from ..video.store import FrameStore, default_frames_dir
+from ..video.codec import check_video_output, encode, probe, read_frames
+from ..video.loops import render_video, render_zoom
 from .base import Hooks, require_file
 
 
@@ -81,7 +75,7 @@ class VideoRequest(VideoOptions):
     flow: FlowConfig = FlowConfig()
     frames: int | None = None  # only the first N frames (None: all)
     fps: float | None = None  # output frame rate (None: the input's)
-    # Long videos in parallel (inceptionism.segments): the clip in `segments` parts dreamed
+    # Long videos in parallel (inceptionism.video.segments): the clip in `segments` parts dreamed
     # independently, each starting `warmup` frames early (None: segments.default_warmup), on
     # `workers` local processes with `threads` each (None: the cores shared out), or on Ray
     # (`ray`: None no; "" a local cluster; else its address), joined in order with the sound.
@@ -255,7 +249,7 @@ def run_video(request: VideoRequest, hooks: Hooks | None = None,
 def _render_segments(request: VideoRequest, dreamer: Dreamer, store: FrameStore, total: int,
                      source_id: str, config: DreamConfig, hooks: Hooks, mask) -> int:
     """A split render: here, on local worker processes, or on Ray (see segments.py)."""
-    from ..segments import default_threads, default_warmup, process_runner, render_segments
+    from ..video.segments import default_threads, default_warmup, process_runner, render_segments
 
     weights = str(request.weights) if request.weights else None
     if getattr(request, "preprocess", None) is not None and (request.ray is not None

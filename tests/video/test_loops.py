@@ -8,12 +8,13 @@ import torch
 from PIL import Image
 
 from inceptionism import DreamConfig, Dreamer, layer
-from inceptionism.io.video import FrameStore
+from inceptionism.video.store import FrameStore
 from inceptionism.engine.transforms import quantize8, zoom_rotate_shift
-from inceptionism.video import Cycle, frame_seed, render_video, render_zoom
+from inceptionism.video.frames import Cycle, frame_seed
+from inceptionism.video.loops import render_video, render_zoom
 from inceptionism.settings import FlowConfig, ZoomMotion
 
-from .conftest import to_tensor
+from ..conftest import to_tensor
 
 FAST = DreamConfig(octaves=2, steps=3)
 

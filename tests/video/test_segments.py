@@ -8,11 +8,12 @@ import pytest
 
 from inceptionism import Dreamer
 from inceptionism.cli import main
-from inceptionism.io.video import FrameStore, file_digest, probe, read_frames
-from inceptionism.segments import process_runner, render_segments, seam_metric, split
-from inceptionism.video import render_video
+from inceptionism.video.store import FrameStore, file_digest
+from inceptionism.video.codec import probe, read_frames
+from inceptionism.video.segments import process_runner, render_segments, seam_metric, split
+from inceptionism.video.loops import render_video
 
-from .test_cli_video import make_clip
+from ..test_cli_video import make_clip
 
 FRAMES = 12
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -126,7 +127,7 @@ def test_split_options_need_segments(clip, tmp_path, capsys):
 
 
 def test_default_warm_up_lets_the_cold_start_fade_below_15_percent():
-    from inceptionism.segments import default_warmup
+    from inceptionism.video.segments import default_warmup
 
     assert default_warmup(0.0) == 0  # nothing is carried: segments need no warm-up
     for carry in (0.3, 0.6, 0.8, 0.9):

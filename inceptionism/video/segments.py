@@ -1,7 +1,7 @@
 """Long videos in parallel: a clip split into segments that are dreamed independently.
 
 Dreaming a video is sequential: frame t starts from frame t-1's dream carried along the
-optical flow (``video.py``). To spread an hour of video over many workers, the clip is cut
+optical flow (``flow.py``). To spread an hour of video over many workers, the clip is cut
 into N segments of consecutive frames, and each segment is dreamed on its own, starting
 ``warmup`` (K) frames *before* its first kept frame: those K frames are dreamed and thrown
 away, so that by the first kept frame the carried dream has built up as it would have in a
@@ -16,14 +16,13 @@ sequential render (same frames, same seeds), bit for bit.
 Zoom loops cannot be split: each frame is the previous *dreamed* frame zoomed, so frame t
 exists only once frame t-1 does; they stay sequential.
 
-Each frame's seed depends only on its index (``video.frame_seed``), so a segment draws the
+Each frame's seed depends only on its index (``frames.frame_seed``), so a segment draws the
 same jitter as the sequential render at the same frames, and a resumed segment continues bit
 for bit: its last stored frame is what the next is carried from.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -33,20 +32,12 @@ from pathlib import Path
 import numpy as np
 from torch import Tensor
 
-from .settings import FRAME_CONFIG, DreamConfig, FlowConfig
-from .errors import InceptionismError
-from .video import (
-    Cycle,
-    FrameCallback,
-    FrameInfo,
-    _mask_params,
-    _mask_tensor,
-    _model_params,
-    flow_step,
-    frame_config,
-    to_array,
-    to_tensor,
-)
+from ..engine.transforms import to_array, to_tensor
+from ..errors import InceptionismError
+from ..settings import DEFAULT_MAX_PIXELS, FRAME_CONFIG, DreamConfig, FlowConfig
+from .codec import read_frames
+from .frames import Cycle, FrameCallback, FrameInfo, fingerprint, frame_config, mask_tensor
+from .loops import flow_step
 
 # Default warm-up: enough frames for what a segment starts from to fade below this share of
 # the carried dream. Each frame carries `carry` times the previous frame's detail, so after k
@@ -112,7 +103,7 @@ def segment_frames(
 ) -> Iterator[tuple[int, Tensor]]:
     """Yield (index, dreamed frame) for the kept frames of ``segment``, after the ``done`` ones
     already stored (``resume``: the last of them, which the next is carried from); ``mask``
-    as in :func:`inceptionism.video.render_video`.
+    as in :func:`inceptionism.video.loops.render_video`.
 
     ``source`` yields the clip's frames from frame 0; frames before the warm-up are decoded
     only to get past them."""
@@ -120,7 +111,7 @@ def segment_frames(
     if done and resume is None:
         raise ValueError("resuming a segment needs its last stored frame")
     prev_frame = prev_dream = None
-    weights = _mask_tensor(mask, dreamer.device)
+    weights = mask_tensor(mask, dreamer.device)
     for i, rgb in enumerate(source):
         if i >= segment.stop:
             break
@@ -143,12 +134,6 @@ def done_in(store, segment: Segment) -> int:
     while segment.first + n < segment.stop and store.path(segment.first + n).is_file():
         n += 1
     return n
-
-
-def segment_params(base: dict, segments: int, warmup: int) -> dict:
-    """The frames folder's fingerprint: a split render makes other frames than a sequential
-    one (unless K covers every segment), so the split is part of it."""
-    return {**base, "segments": segments, "warmup": warmup}
 
 
 @dataclass(frozen=True)
@@ -197,20 +182,16 @@ def render_segments(
     runs the jobs elsewhere (local processes, Ray) and calls ``save(index, rgb)`` for each frame
     it brings back, or ``announce(index)`` for each its workers stored themselves; by default
     they run here, one after another. Returns the number of frames."""
-    from .settings import DEFAULT_MAX_PIXELS
-    from .io.video import read_frames
-
     config.validate()
     flow.validate()
     if frames < 1:
         raise InceptionismError(f"A video needs at least 1 frame (got {frames}).")
     objectives = tuple(dreamer.objective(o).spec for o in objectives)  # checked here, once
     cycle = Cycle.spread([dreamer.objective(o) for o in objectives], frames, cycle_every)
-    params = segment_params({
-        "kind": "video", **_model_params(dreamer), "input": source_id, "cycle": cycle.describe(),
-        "config": dataclasses.asdict(config), "flow": dataclasses.asdict(flow),
-        **_mask_params(mask),
-    }, segments, warmup)
+    # A split render makes other frames than a sequential one (unless K covers every
+    # segment), so the split is part of the fingerprint.
+    params = fingerprint("video", dreamer, source_id, cycle, config, mask, flow=flow,
+                         segments=segments, warmup=warmup)
     store.open(params, restart)
     jobs = []
     first = 0  # frames already stored by an earlier run
@@ -250,8 +231,8 @@ _DREAMER = None  # the model of a worker process, loaded once
 
 
 def _init_segment_worker(model: str, weights: str | None, device: str, threads: int) -> None:
-    from .api import Dreamer
-    from .engine.runtime import use_threads
+    from ..api import Dreamer
+    from ..engine.runtime import use_threads
 
     global _DREAMER
     use_threads(threads)  # before the Dreamer, whose start-up would otherwise choose its own
@@ -260,7 +241,7 @@ def _init_segment_worker(model: str, weights: str | None, device: str, threads: 
 
 def _segment_in_process(video: str, folder: str, max_pixels: int, job: SegmentJob) -> int:
     """Dream one segment in a worker process, writing its frames into the frames folder."""
-    from .io.video import FrameStore, read_frames
+    from .store import FrameStore
 
     store = FrameStore(folder)
     n = 0
@@ -279,7 +260,7 @@ def process_runner(video: Path, folder: Path, model: str, weights: str | None, d
         import multiprocessing
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-        from .io.video import FrameStore
+        from .store import FrameStore
 
         store = FrameStore(folder)
         expected = {i for job in jobs for i in range(job.segment.first + job.done, job.segment.stop)}
@@ -308,8 +289,8 @@ def flow_change(frames: Sequence[np.ndarray], inputs: Sequence[np.ndarray], marg
     absolute difference (0..1) between dreamed frame t and dreamed frame t-1 warped along the
     input's optical flow, away from the borders (where the flow has nothing to carry). The
     clip's own motion is taken out, so what is left is the dream changing."""
-    from .engine.transforms import warp
-    from .video import optical_flow
+    from ..engine.transforms import warp
+    from .flow import optical_flow
 
     out = []
     for t in range(1, len(frames)):
