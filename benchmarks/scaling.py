@@ -40,7 +40,7 @@ from PIL import Image
 
 from inceptionism.settings import DreamConfig
 from inceptionism.io.batch import discover, read_manifest
-from inceptionism.jobs.batch import InlineBackend, ProcessBackend, drive, make_spec
+from inceptionism.jobs.batch import drive, make_spec, photo_backend
 from inceptionism.jobs.recipe import Recipe
 
 RECIPE = Recipe(model="efficientnet_lite0", objective="b10", config=DreamConfig())
@@ -78,15 +78,14 @@ def run_config(name: str, photos: Path, out: Path, cores: int) -> dict:
     extra = {}
     if name.startswith("1 worker"):
         spec = make_spec(RECIPE, ".png", "embedded", threads=1 if "1 thread" in name else cores)
-        backend = InlineBackend(spec)
+        backend = photo_backend(spec)
     elif name == "2 workers":
         spec = make_spec(RECIPE, ".png", "embedded", threads=max(1, cores // 2))
-        backend = ProcessBackend(spec, 2)
+        backend = photo_backend(spec, 2)
     else:
-        from inceptionism.jobs.cluster import RayBackend
 
         spec = make_spec(RECIPE, ".png", "embedded", threads=1)
-        ray_backend = RayBackend(spec, workers=cores)
+        ray_backend = photo_backend(spec, workers=cores, ray="")
 
         class Timed:  # time the actors' start-up (model load) apart from the photos
             def __enter__(self):
@@ -127,9 +126,8 @@ def overhead_figures(photos: Path, out: Path, cores: int) -> dict:
         shutil.rmtree(out, ignore_errors=True)
         spec = make_spec(recipe, ".png", "embedded", threads=1)
         if name == "ray":
-            from inceptionism.jobs.cluster import RayBackend
 
-            backend = RayBackend(spec, workers=1)  # one actor: the round trip, not parallelism
+            backend = photo_backend(spec, workers=1, ray="")  # one actor: the round trip, not parallelism
             backend.__enter__()  # actor start-up kept out of the per-image figure
             opened = backend
 
@@ -145,7 +143,7 @@ def overhead_figures(photos: Path, out: Path, cores: int) -> dict:
 
             backend = Started()
         else:
-            backend = InlineBackend(spec)
+            backend = photo_backend(spec)
         items = discover([photos])
         t = time.perf_counter()
         drive(items, out, spec, backend)

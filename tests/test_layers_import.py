@@ -17,7 +17,7 @@ ROOT = Path(inceptionism.__file__).parent
 LAYERS = {
     "io": 0, "errors": 0, "settings": 0, "data": 0, "progress": 0, "version": 0, "classes": 0,
     "models": 1,
-    "engine": 2, "video": 2,
+    "engine": 2, "video": 2, "parallel": 1,
     "api": 2,
     "jobs": 3,
     "cli": 4, "__main__": 4, "web": 4,

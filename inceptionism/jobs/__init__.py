@@ -9,7 +9,8 @@ domain words; a front end may word ``error.remedy`` in its own terms (the CLI na
     result = run_dream(DreamRequest(input=Path("cat.png"), output=Path("dream.png")))
     again = run_dream(DreamRequest(input=Path("cat.png"), params_from=Path("dream.png")))
 
-Layers (each imports only those below it): front ends -> jobs -> api/engine -> models -> io.
+Layers (each imports only those below it): front ends (cli/, web/) -> jobs -> api, video,
+engine, parallel -> models -> io, settings, errors.
 """
 
 from ..engine.loop import CancelToken, OctaveInfo, StepInfo

@@ -12,12 +12,13 @@ encoded output file (parameters included). The driver, :func:`drive`, is the onl
 part that touches OUTDIR: it decides what is already done, feeds the workers with a bounded
 number of tasks in flight, writes each result atomically and keeps the manifest.
 
-Backends (all give the same images for the same thread count; see tests/test_batch_ray.py):
+Where the photos are dreamed (:func:`photo_backend`; all give the same images, see
+tests/jobs/test_batch_ray.py), with the pools of ``inceptionism.parallel``:
 
-* ``InlineBackend``: the photos one after another in this process (``--workers 1``).
-* ``ProcessBackend``: N local worker processes (``--workers N``), each loading the model
-  once and running ``cores / N`` threads.
-* ``inceptionism.jobs.cluster.RayBackend``: Ray actors (``--ray [ADDRESS]``).
+* this process, one photo after another (``--workers 1``);
+* N local worker processes (``--workers N``), each loading the model once and running
+  ``cores / N`` threads;
+* Ray actors (``--ray [ADDRESS]``).
 
 Skipping: an output is done when the parameters stored in it match this batch's recipe and
 the SHA-256 of the input it was made from matches the input's. So re-running a batch after
@@ -34,6 +35,7 @@ import time
 import dataclasses
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,8 @@ from ..io.batch import (
 )
 from ..io.images import read_metadata, sidecar_path
 from ..engine.runtime import use_threads
+from ..parallel.local import default_threads, local_pool
+from ..parallel.ray import MAX_RESTARTS, RayPool
 from .base import Hooks, require_file
 from .recipe import Recipe
 from .still import DreamRequest, run_dream
@@ -166,87 +170,28 @@ class PhotoWorker:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-# --- backends: tasks in, results out (in any order), at most `in_flight` at a time ----------
+# --- where the photos are dreamed: one pool of workers (parallel/), this worker in each ----
 
 
-class InlineBackend:
-    """One photo at a time, in this process: the reference every other backend must match."""
+def photo_worker(spec: WorkerSpec, where: str = "local") -> PhotoWorker:
+    """A :class:`PhotoWorker` named after the process it runs in (``local-PID``, or
+    ``ray-NODE-PID`` on Ray), which the manifest records for each photo."""
+    name = f"local-{os.getpid()}"
+    if where == "ray":
+        import ray
 
-    workers = 1
-
-    def __init__(self, spec: WorkerSpec):
-        self.spec = spec
-        self.worker: PhotoWorker | None = None
-
-    def __enter__(self) -> InlineBackend:
-        self.worker = PhotoWorker(self.spec, "local-0")
-        return self
-
-    def results(self, tasks: Iterator[PhotoTask]) -> Iterator[PhotoResult]:
-        for task in tasks:
-            yield self.worker.run(task)
-
-    def __exit__(self, *exc) -> None:
-        if self.worker is not None:
-            self.worker.close()
+        name = f"ray-{ray.get_runtime_context().get_node_id()[:8]}-{os.getpid()}"
+    return PhotoWorker(spec, name)
 
 
-_WORKER: PhotoWorker | None = None  # the model of a ProcessBackend worker process, loaded once
-
-
-def _init_process(spec: WorkerSpec) -> None:
-    global _WORKER
-    _WORKER = PhotoWorker(spec, f"local-{os.getpid()}")
-
-
-def _run_in_process(task: PhotoTask) -> PhotoResult:
-    return _WORKER.run(task)
-
-
-class ProcessBackend:
-    """N local worker processes (spawned, not forked: forking a process that has started
-    PyTorch's thread pools can deadlock), each loading the model once."""
-
-    def __init__(self, spec: WorkerSpec, workers: int):
-        self.spec = spec
-        self.workers = workers
-        self.pool = None
-
-    def __enter__(self) -> ProcessBackend:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_init_process, initargs=(self.spec,))
-        return self
-
-    def results(self, tasks: Iterator[PhotoTask]) -> Iterator[PhotoResult]:
-        from concurrent.futures import FIRST_COMPLETED, wait
-        from concurrent.futures.process import BrokenProcessPool
-
-        limit = 2 * self.workers  # one running and one waiting per worker
-        pending: dict = {}
-        try:
-            while True:
-                for task in tasks:
-                    pending[self.pool.submit(_run_in_process, task)] = task
-                    if len(pending) >= limit:
-                        break
-                if not pending:
-                    return
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    pending.pop(future)
-                    yield future.result()
-        except BrokenProcessPool:
-            raise InceptionismError(
-                "A local worker process died (out of memory?); the outputs written so far are "
-                "complete, and running the same command again goes on from there."
-            ) from None
-
-    def __exit__(self, *exc) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+def photo_backend(spec: WorkerSpec, workers: int | None = 1, ray: str | None = None):
+    """The pool that dreams a batch's photos: this process (``workers`` 1), ``workers``
+    local processes, or Ray actors (``ray``: "" a local cluster, else its address; there
+    ``workers`` actors, None: one per CPU of the cluster, or per GPU with cuda)."""
+    if ray is not None:
+        return RayPool(partial(photo_worker, spec, "ray"), address=ray or None, workers=workers,
+                       threads=spec.threads, gpu=spec.recipe.device.startswith("cuda"))
+    return local_pool(partial(photo_worker, spec), workers or 1)
 
 
 # --- the driver ----------------------------------------------------------------------------
@@ -325,8 +270,8 @@ def drive(
     callback: BatchCallback | None = None,
     cancel=None,
 ) -> BatchSummary:
-    """Dream every item into ``outdir`` with ``backend`` (a context manager with a
-    ``results(tasks)`` generator); return counts. One bad input is recorded in the manifest
+    """Dream every item into ``outdir`` with ``backend`` (a pool from :func:`photo_backend`:
+    a context manager whose ``results(tasks)`` yields (task, result)); return counts. One bad input is recorded in the manifest
     and the batch goes on; a folder that cannot be written stops it (OutputFolderError).
     ``cancel`` (a CancelToken) stops it between photos with :class:`Cancelled`."""
     outputs = plan_outputs(items, outdir, spec.ext)
@@ -371,7 +316,11 @@ def drive(
                 yield PhotoTask(index, str(item.path), data)
 
         with backend:
-            for result in backend.results(tasks()):
+            for task, result in backend.results(tasks()):
+                if isinstance(result, Exception):  # its Ray worker kept dying
+                    result = PhotoResult(task.index, None, 0.0,
+                                         f"Its Ray worker died {MAX_RESTARTS + 1} times "
+                                         f"({type(result).__name__}); it was not dreamed.")
                 item, out = items[result.index], outputs[result.index]
                 if result.encoded is None:
                     settle(ManifestEntry(str(item.path), "failed", None, round(result.seconds, 3),
@@ -400,15 +349,6 @@ def make_spec(recipe: Recipe, ext: str, weights_description: str, threads: int =
         raise InceptionismError(f"Cannot read {exc.filename}: {exc.strerror or exc}.") from None
     return WorkerSpec(recipe, recipe_metadata(recipe, weights_description), ext, threads,
                       max_pixels, guide, weights, fast)
-
-
-def default_threads(workers: int) -> int:
-    """Threads per local worker: the cores shared out evenly, at least one each."""
-    return max(1, (os.cpu_count() or 1) // max(1, workers))
-
-
-def local_backend(spec: WorkerSpec, workers: int):
-    return InlineBackend(spec) if workers <= 1 else ProcessBackend(spec, workers)
 
 
 @dataclass(frozen=True)
@@ -507,15 +447,12 @@ def run_batch(request: BatchRequest, hooks: Hooks | None = None) -> BatchResult:
     prepare_outdir(outdir)
     description = recipe.weights_file or get_spec(recipe.model).weights.describe()
     if request.ray is not None:
-        from .cluster import RayBackend
-
-        spec = make_spec(recipe, ext, description, request.threads or 1, request.max_pixels)
-        backend = RayBackend(spec, address=request.ray or None,
-                             workers=request.workers if request.workers > 1 else None)
+        threads = request.threads or 1
     else:
         threads = request.threads or default_threads(request.workers)
-        spec = make_spec(recipe, ext, description, threads, request.max_pixels)
-        backend = local_backend(spec, request.workers)
+    spec = make_spec(recipe, ext, description, threads, request.max_pixels)
+    on_ray_default = request.ray is not None and request.workers <= 1  # one actor per CPU/GPU
+    backend = photo_backend(spec, None if on_ray_default else request.workers, request.ray)
     summary = drive(items, outdir, spec, backend, force=request.overwrite,
                     callback=hooks.on_photo, cancel=hooks.cancel)
     return BatchResult(summary.total, summary.done, summary.skipped, summary.failed,
@@ -523,7 +460,7 @@ def run_batch(request: BatchRequest, hooks: Hooks | None = None) -> BatchResult:
 
 
 __all__ = [
-    "BatchProgress", "BatchRequest", "BatchResult", "BatchSummary", "InlineBackend",
-    "PhotoResult", "PhotoTask", "PhotoWorker", "ProcessBackend", "WorkerSpec", "already_done",
-    "batch_recipe", "drive", "make_spec", "run_batch",
+    "BatchProgress", "BatchRequest", "BatchResult", "BatchSummary", "PhotoResult", "PhotoTask",
+    "PhotoWorker", "WorkerSpec", "already_done", "batch_recipe", "drive", "make_spec",
+    "photo_backend", "photo_worker", "run_batch",
 ]

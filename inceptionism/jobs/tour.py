@@ -1,18 +1,23 @@
 """The layer tour job: one photo dreamed at every layer, laid out as a contact sheet, with
-optional per-layer tiles that each store a re-runnable recipe."""
+optional per-layer tiles that each store a re-runnable recipe. Here, or on Ray with one
+task per layer (:func:`tour_on_ray`)."""
 
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import tempfile
+from functools import partial
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from ..version import __version__
-from ..api import Dreamer
+from ..api import Dreamer, Tour, as_tensor
 from ..settings import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MODEL,
@@ -23,8 +28,9 @@ from ..settings import (
 )
 from ..errors import InceptionismError
 from ..io.files import file_sha256
-from ..io.images import check_output_path, load_image, save_image
+from ..io.images import check_output_path, load_image, save_image, to_pil
 from ..io.sheet import contact_sheet
+from ..parallel.ray import RayPool
 from .base import Hooks
 from .recipe import Recipe, output_metadata
 
@@ -115,10 +121,8 @@ def run_tour(request: TourRequest, hooks: Hooks | None = None,
         if request.preprocess is not None:
             raise InceptionismError("A layer tour on Ray uses the model's own input convention; "
                                     "leave the preprocessing as it is.")
-        from .cluster import explore_on_ray
-
-        tour = explore_on_ray(dreamer, image.rgb, names, config, request.size,
-                              request.ray or None, request.weights, request.device)
+        tour = tour_on_ray(dreamer, image.rgb, names, config, request.size, request.ray or None,
+                           request.weights, request.device)
     else:
         tour = dreamer.explore(image.rgb, names, config, request.size, callback=hooks.on_step,
                                cancel=hooks.cancel)
@@ -150,3 +154,66 @@ def run_tour(request: TourRequest, hooks: Hooks | None = None,
             hooks.note(note)
     return TourResult(sheet, tour.dreams, tour.original, metadata, request.output, tile_paths,
                       tuple(notes))
+
+
+# --- the tour on Ray: one task per layer ---------------------------------------------------
+
+
+class LayerWorker:
+    """Dreams one layer of a tour per task (its name), on the image it was made with: what
+    each Ray actor of :func:`tour_on_ray` holds, the model loaded once."""
+
+    def __init__(self, model: str, weights: bytes | None, device: str, image: np.ndarray,
+                 config: DreamConfig):
+        from ..engine.runtime import use_threads
+
+        use_threads(1)
+        self.tmp = Path(tempfile.mkdtemp(prefix="inceptionism-tour-"))
+        path = None
+        if weights is not None:  # this worker may not see the driver's files
+            path = self.tmp / "weights.pt"
+            path.write_bytes(weights)
+        self.dreamer = Dreamer(model, weights=path, device=device, progress=False)
+        self.image, self.config = image, config
+
+    def run(self, name: str) -> np.ndarray:
+        """The tile of layer ``name``: (1, 3, H, W) float array -> dreamed array."""
+        import torch
+
+        from ..engine.loop import dream
+        from ..engine.objectives import layer
+
+        x = torch.from_numpy(np.array(self.image)).to(self.dreamer.device)  # writable copy
+        return dream(self.dreamer.model, x, layer(name), self.config).cpu().numpy()
+
+    def close(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def tour_on_ray(dreamer: Dreamer, rgb: np.ndarray, names: list[str], config: DreamConfig,
+                size: int, address: str | None, weights: Path | None, device: str) -> Tour:
+    """The layer tour job's dreams on Ray, one task per layer: the same tiles
+    :meth:`inceptionism.Dreamer.explore` makes here."""
+    import torch
+
+    from ..engine.tour import shrink
+
+    x = shrink(as_tensor(rgb), size)
+    image = np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)
+    try:
+        data = Path(weights).read_bytes() if weights else None
+    except OSError as exc:
+        raise InceptionismError(f"Cannot read {exc.filename}: {exc.strerror or exc}.") from None
+    factory = partial(LayerWorker, dreamer.spec.name, data, device, image, config)
+    dreams = {}
+    with RayPool(factory, address=address, gpu=device.startswith("cuda")) as pool:
+        for name, value in pool.results(iter(names)):
+            if isinstance(value, Exception):
+                raise InceptionismError(f"The Ray worker dreaming layer {name} kept dying "
+                                        f"({type(value).__name__}).")
+            dreams[name] = torch.from_numpy(np.array(value))  # the store's copy is read-only
+
+    def pil(t):
+        return to_pil(t[0].detach().cpu().permute(1, 2, 0).numpy())
+
+    return Tour(pil(x), [(name, pil(dreams[name])) for name in names])

@@ -249,7 +249,8 @@ def run_video(request: VideoRequest, hooks: Hooks | None = None,
 def _render_segments(request: VideoRequest, dreamer: Dreamer, store: FrameStore, total: int,
                      source_id: str, config: DreamConfig, hooks: Hooks, mask) -> int:
     """A split render: here, on local worker processes, or on Ray (see segments.py)."""
-    from ..video.segments import default_threads, default_warmup, process_runner, render_segments
+    from ..parallel.local import default_threads
+    from ..video.segments import default_warmup, process_runner, ray_runner, render_segments
 
     weights = str(request.weights) if request.weights else None
     if getattr(request, "preprocess", None) is not None and (request.ray is not None
@@ -257,11 +258,9 @@ def _render_segments(request: VideoRequest, dreamer: Dreamer, store: FrameStore,
         raise InceptionismError("Segments dreamed by other workers use the model's own input "
                                 "convention; leave the preprocessing as it is.")
     if request.ray is not None:
-        from .cluster import ray_segment_runner
-
-        runner = ray_segment_runner(request.input, request.ray or None, request.model, weights,
-                                    request.device, request.workers if request.workers > 1 else None,
-                                    request.threads or 1, request.max_pixels)
+        runner = ray_runner(request.input, request.ray or None, request.model, weights,
+                            request.device, request.workers if request.workers > 1 else None,
+                            request.threads or 1, request.max_pixels)
     elif request.workers > 1:
         runner = process_runner(request.input, store.folder, request.model, weights,
                                 request.device, request.workers,

@@ -24,9 +24,9 @@ for bit: its last stored frame is what the next is carried from.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -225,63 +225,110 @@ def render_segments(
     return frames
 
 
-# --- running segments in local worker processes -------------------------------------------
-
-_DREAMER = None  # the model of a worker process, loaded once
+# --- running segments elsewhere: local worker processes or Ray (inceptionism.parallel) ------
 
 
-def _init_segment_worker(model: str, weights: str | None, device: str, threads: int) -> None:
-    from ..api import Dreamer
-    from ..engine.runtime import use_threads
+class SegmentWorker:
+    """Dreams segments of one clip with a model loaded once, in a worker process or a Ray
+    actor. ``clip``: the video's path, its bytes, or a Ray reference to its bytes (a worker
+    on another machine sees none of the driver's files); ``weights`` likewise a path or
+    bytes. :meth:`run` writes a segment's frames into the frames folder ``folder``;
+    :meth:`stream` yields them, for the driver to store."""
 
-    global _DREAMER
-    use_threads(threads)  # before the Dreamer, whose start-up would otherwise choose its own
-    _DREAMER = Dreamer(model, weights=weights, device=device, progress=False)
+    def __init__(self, model: str, weights: str | bytes | None, device: str, threads: int,
+                 clip, max_pixels: int, suffix: str = ".mp4", folder: str | None = None):
+        import tempfile
 
+        from ..api import Dreamer
+        from ..engine.runtime import use_threads
 
-def _segment_in_process(video: str, folder: str, max_pixels: int, job: SegmentJob) -> int:
-    """Dream one segment in a worker process, writing its frames into the frames folder."""
-    from .store import FrameStore
+        use_threads(threads)  # before the Dreamer, whose start-up would otherwise choose its own
+        self.tmp = Path(tempfile.mkdtemp(prefix="inceptionism-video-"))
+        if isinstance(weights, bytes):
+            (self.tmp / "weights.pt").write_bytes(weights)
+            weights = str(self.tmp / "weights.pt")
+        if not isinstance(clip, (str, Path, bytes)):  # a Ray object reference
+            import ray
 
-    store = FrameStore(folder)
-    n = 0
-    for i, x in run_job(_DREAMER, read_frames(video, max_pixels), job):
-        store.save(i, to_array(x))
-        n += 1
-    return n
+            clip = ray.get(clip)
+        if isinstance(clip, bytes):
+            (self.tmp / f"clip{suffix}").write_bytes(clip)
+            clip = self.tmp / f"clip{suffix}"
+        self.clip, self.max_pixels, self.folder = clip, max_pixels, folder
+        self.dreamer = Dreamer(model, weights=weights, device=device, progress=False)
+
+    def frames(self, job: SegmentJob) -> Iterator[tuple[int, Tensor]]:
+        return run_job(self.dreamer, read_frames(self.clip, self.max_pixels), job)
+
+    def run(self, job: SegmentJob) -> int:
+        """Dream ``job``, writing its frames into the frames folder; how many were made."""
+        from .store import FrameStore
+
+        store = FrameStore(self.folder)
+        n = 0
+        for i, x in self.frames(job):
+            store.save(i, to_array(x))
+            n += 1
+        return n
+
+    def stream(self, job: SegmentJob) -> Iterator[tuple[int, np.ndarray]]:
+        """(index, uint8 frame) for each kept frame of ``job``, as soon as it is made."""
+        for i, x in self.frames(job):
+            yield i, (x[0].permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
 
 
 def process_runner(video: Path, folder: Path, model: str, weights: str | None, device: str,
                    workers: int, threads: int, max_pixels: int) -> Callable:
     """A ``runner`` for :func:`render_segments` on ``workers`` local processes, which write the
     frames straight into the frames folder; progress is read from the folder."""
+    from ..parallel.local import ProcessPool
+    from .store import FrameStore
 
     def run(jobs: list[SegmentJob], save, announce) -> None:
-        import multiprocessing
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-        from .store import FrameStore
-
         store = FrameStore(folder)
         expected = {i for job in jobs for i in range(job.segment.first + job.done, job.segment.stop)}
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_init_segment_worker,
-                                 initargs=(model, weights, device, threads)) as pool:
-            pending = {pool.submit(_segment_in_process, str(video), str(folder), max_pixels, job)
-                       for job in jobs}
-            while pending:
-                finished, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    future.result()  # a worker's error ends the render (frames so far are kept)
-                for i in sorted(i for i in expected if store.path(i).is_file()):
-                    expected.discard(i)
-                    announce(i)
+
+        def stored() -> None:
+            for i in sorted(i for i in expected if store.path(i).is_file()):
+                expected.discard(i)
+                announce(i)
+
+        factory = partial(SegmentWorker, model, weights, device, threads, str(video), max_pixels,
+                          folder=str(folder))
+        with ProcessPool(factory, workers) as pool:
+            for _ in pool.results(iter(jobs), idle=stored):
+                pass
+        stored()
 
     return run
 
 
-def default_threads(workers: int) -> int:
-    return max(1, (os.cpu_count() or 1) // max(1, workers))
+def ray_runner(video: Path, address: str | None, model: str, weights: str | None, device: str,
+               workers: int | None, threads: int, max_pixels: int) -> Callable:
+    """A ``runner`` for :func:`render_segments` on Ray actors: the clip goes to the object
+    store once; each segment streams its frames back to the driver, which stores them (so
+    the frames folder lives only where the command runs)."""
+    from ..parallel.ray import Connection, RayPool
+
+    def run(jobs: list[SegmentJob], save, announce) -> None:
+        if not jobs:
+            return
+        with Connection(address) as ray:
+            clip = ray.put(Path(video).read_bytes())  # one copy, read by every actor
+            factory = partial(SegmentWorker, model, Path(weights).read_bytes() if weights else None,
+                              device, threads, clip, max_pixels, Path(video).suffix)
+            with RayPool(factory, address, workers, threads, gpu=device.startswith("cuda"),
+                         limit=len(jobs)) as pool:
+                for _, item in pool.streams(jobs):
+                    if isinstance(item, Exception):
+                        raise InceptionismError(
+                            f"A Ray worker failed on a video segment ({type(item).__name__}); "
+                            "the frames stored so far are kept, and running the same command "
+                            "again goes on from there.")
+                    index, frame = item
+                    save(index, frame.astype(np.float32) / 255)
+
+    return run
 
 
 def flow_change(frames: Sequence[np.ndarray], inputs: Sequence[np.ndarray], margin: int = 4) -> list[float]:
@@ -332,5 +379,6 @@ def seam_metric(frames: Sequence[np.ndarray], inputs: Sequence[np.ndarray], seam
     return out
 
 
-__all__ = ["DEFAULT_WARMUP", "default_warmup", "Segment", "SegmentJob", "done_in", "render_segments", "seam_metric",
-           "segment_frames", "split"]
+__all__ = ["DEFAULT_WARMUP", "Segment", "SegmentJob", "SegmentWorker", "default_warmup", "done_in",
+           "process_runner", "ray_runner", "render_segments", "seam_metric", "segment_frames",
+           "split"]

@@ -10,7 +10,7 @@ from inceptionism import Dreamer
 from inceptionism.cli import main
 from inceptionism.video.store import FrameStore, file_digest
 from inceptionism.video.codec import probe, read_frames
-from inceptionism.video.segments import process_runner, render_segments, seam_metric, split
+from inceptionism.video.segments import process_runner, ray_runner, render_segments, seam_metric, split
 from inceptionism.video.loops import render_video
 
 from ..test_cli_video import make_clip
@@ -86,14 +86,12 @@ def test_seams_and_warm_up(dreamer, clip, sequential, tmp_path):
 
 
 def test_local_processes_and_ray_give_the_in_process_frames(dreamer, clip, tmp_path, ray_cluster):
-    from inceptionism.jobs.cluster import ray_segment_runner
-
     here = segmented(dreamer, clip, tmp_path / "here", 3, 2)
     runner = process_runner(clip, tmp_path / "procs", "efficientnet_lite0", None, "cpu", 2, 1,
                             10**8)
     procs = segmented(dreamer, clip, tmp_path / "procs", 3, 2, runner)
     assert all(np.array_equal(a, b) for a, b in zip(here, procs))
-    runner = ray_segment_runner(clip, None, "efficientnet_lite0", None, "cpu", 2, 1, 10**8)
+    runner = ray_runner(clip, None, "efficientnet_lite0", None, "cpu", 2, 1, 10**8)
     on_ray = segmented(dreamer, clip, tmp_path / "ray", 3, 2, runner)
     assert all(np.array_equal(a, b) for a, b in zip(here, on_ray))
 

@@ -22,7 +22,7 @@ from inceptionism.engine.loop import dream
 from inceptionism.io.images import load_image
 from inceptionism.engine.objectives import layer
 
-from .conftest import to_tensor
+from ..conftest import to_tensor
 
 SMALL = DreamConfig(octaves=2, steps=3, min_size=32, jitter=4)
 

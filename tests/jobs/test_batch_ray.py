@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inceptionism.jobs.batch import InlineBackend, drive, make_spec
+from inceptionism.jobs.batch import drive, make_spec, photo_backend
 from inceptionism.settings import DreamConfig
 from inceptionism.io.batch import discover, read_manifest
 from inceptionism.io.images import read_metadata
@@ -42,7 +42,7 @@ def reference(photos: Path, tmp_path_factory) -> Path:
     """The one-process batch, one PyTorch thread: what every other backend must give."""
     out = tmp_path_factory.mktemp("inline")
     spec = make_spec(RECIPE, ".png", "embedded", threads=1)
-    summary = drive(discover([photos], recursive=True), out, spec, InlineBackend(spec))
+    summary = drive(discover([photos], recursive=True), out, spec, photo_backend(spec))
     assert summary.done == 6 and summary.failed == 0
     return out
 
@@ -54,8 +54,6 @@ def inline_out(photos, tmp_path_factory, one_thread) -> Path:
 
 def test_ray_batch_gives_the_one_process_images_and_records_a_broken_input(
         ray_cluster, photos, inline_out, tmp_path):
-    from inceptionism.jobs.cluster import RayBackend
-
     mixed = tmp_path / "mixed"
     mixed.mkdir()
     for p in photos.rglob("*.jpg"):
@@ -65,7 +63,7 @@ def test_ray_batch_gives_the_one_process_images_and_records_a_broken_input(
     (mixed / "sub" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not a JPEG")
     out = tmp_path / "out"
     spec = make_spec(RECIPE, ".png", "embedded", threads=1)
-    backend = RayBackend(spec, workers=2)
+    backend = photo_backend(spec, workers=2, ray="")
     summary = drive(discover([mixed], recursive=True), out, spec, backend)
     assert (summary.done, summary.failed, summary.skipped) == (6, 1, 0)
     # Every dream is bit for bit the one-process dream (both ran one thread per worker).
@@ -88,18 +86,16 @@ def test_ray_batch_gives_the_one_process_images_and_records_a_broken_input(
 def test_a_worker_killed_mid_batch_loses_nothing(ray_cluster, photos, inline_out, tmp_path):
     """SIGKILL one actor's process while it holds photos: Ray restarts it and re-runs them
     (max_restarts / max_task_retries); every output is complete and right."""
-    from inceptionism.jobs.cluster import RayBackend
-
     out = tmp_path / "out"
     spec = make_spec(RECIPE, ".png", "embedded", threads=1)
-    backend = RayBackend(spec, workers=2)
+    backend = photo_backend(spec, workers=2, ray="")
     killed: list[int] = []
 
     def kill_the_other_worker(progress):
         if killed or progress.last.status != "done":
             return
         first = int(progress.last.worker.rsplit("-", 1)[1])
-        victim = next(pid for pid in backend.started_pids if pid != first)
+        victim = next(pid for pid in backend.pids if pid != first)
         os.kill(victim, signal.SIGKILL)  # it still holds at least one photo in flight
         killed.append(victim)
 
@@ -111,7 +107,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(ray_cluster, photos, inline_out
         assert np.array_equal(pixels(out / ref.relative_to(inline_out)), pixels(ref))
     entries = read_manifest(out / "manifest.jsonl")
     pids = {int(e["worker"].rsplit("-", 1)[1]) for e in entries}
-    assert pids - set(backend.started_pids), "no photo was made by the restarted worker"
+    assert pids - set(backend.pids), "no photo was made by the restarted worker"
     assert not list(out.rglob("*.part"))
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inceptionism.jobs.batch import InlineBackend, ProcessBackend, drive, make_spec
+from inceptionism.jobs.batch import drive, make_spec, photo_backend
 from inceptionism.cli import main
 from inceptionism.settings import DreamConfig
 from inceptionism.errors import InceptionismError
@@ -104,7 +104,7 @@ def reference(tmp_path_factory, chelsea, one_thread):
     base = tmp_path_factory.mktemp("ref")
     make_photos(base / "in", chelsea)
     spec = make_spec(RECIPE, ".png", "embedded", threads=1)
-    summary = drive(discover([base / "in"]), base / "out", spec, InlineBackend(spec))
+    summary = drive(discover([base / "in"]), base / "out", spec, photo_backend(spec))
     assert summary.done == 4
     return base
 
@@ -119,10 +119,10 @@ def test_resume_after_interruption_does_only_the_missing_files(tmp_path, referen
             raise KeyboardInterrupt  # what Ctrl-C does in the middle of a batch
 
     with pytest.raises(KeyboardInterrupt):
-        drive(items, tmp_path / "out", spec, InlineBackend(spec), callback=stop_after_two)
+        drive(items, tmp_path / "out", spec, photo_backend(spec), callback=stop_after_two)
     first = snapshot(tmp_path / "out")
     assert sorted(k for k in first if k.endswith(".png")) == ["p0.png", "p1.png"]
-    summary = drive(items, tmp_path / "out", spec, InlineBackend(spec))
+    summary = drive(items, tmp_path / "out", spec, photo_backend(spec))
     assert (summary.done, summary.skipped, summary.failed) == (2, 2, 0)
     manifest = {Path(e["input"]).name: e["status"] for e in read_manifest(summary.manifest)}
     assert manifest == {"p0.jpg": "skipped", "p1.jpg": "skipped", "p2.jpg": "done", "p3.jpg": "done"}
@@ -131,13 +131,13 @@ def test_resume_after_interruption_does_only_the_missing_files(tmp_path, referen
     for name in ("p0.png", "p1.png", "p2.png", "p3.png"):  # == the uninterrupted batch
         assert np.array_equal(pixels(tmp_path / "out" / name), pixels(reference / "out" / name))
     # A third run does nothing; a changed recipe or photo is not taken as done.
-    assert drive(items, tmp_path / "out", spec, InlineBackend(spec)).skipped == 4
+    assert drive(items, tmp_path / "out", spec, photo_backend(spec)).skipped == 4
     (tmp_path / "in" / "p3.jpg").write_bytes((tmp_path / "in" / "p0.jpg").read_bytes())
-    summary = drive(items, tmp_path / "out", spec, InlineBackend(spec))
+    summary = drive(items, tmp_path / "out", spec, photo_backend(spec))
     assert (summary.skipped, summary.failed) == (3, 1)  # p3.png exists: replaced only with force
     entry = [e for e in read_manifest(summary.manifest) if e["status"] == "failed"][0]
     assert "already exists" in entry["error"] and "overwriting" in entry["error"]
-    summary = drive(items, tmp_path / "out", spec, InlineBackend(spec), force=True)
+    summary = drive(items, tmp_path / "out", spec, photo_backend(spec), force=True)
     assert (summary.done, summary.skipped) == (1, 3)
     assert np.array_equal(pixels(tmp_path / "out" / "p3.png"), pixels(reference / "out" / "p0.png"))
 
@@ -145,7 +145,7 @@ def test_resume_after_interruption_does_only_the_missing_files(tmp_path, referen
 def test_two_worker_processes_give_the_one_process_images(tmp_path, reference):
     spec = make_spec(RECIPE, ".png", "embedded", threads=1)
     summary = drive(discover([reference / "in"]), tmp_path / "out", spec,
-                        ProcessBackend(spec, workers=2))
+                        photo_backend(spec, workers=2))
     assert summary.done == 4
     for name in ("p0.png", "p1.png", "p2.png", "p3.png"):
         assert np.array_equal(pixels(tmp_path / "out" / name), pixels(reference / "out" / name))
@@ -220,7 +220,7 @@ def test_run_batch_raises_output_folder_error_on_a_file(tmp_path, chelsea):
     (tmp_path / "out").write_text("a file")
     spec = make_spec(RECIPE, ".png", "embedded", threads=1)
     with pytest.raises(OutputFolderError, match="is a file, not a folder"):
-        drive(discover([tmp_path / "in"]), tmp_path / "out", spec, InlineBackend(spec))
+        drive(discover([tmp_path / "in"]), tmp_path / "out", spec, photo_backend(spec))
 
 
 def test_batch_job_with_stored_parameters_and_outputs_that_re_run(tmp_path, chelsea, one_thread):
