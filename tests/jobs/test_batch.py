@@ -17,7 +17,7 @@ from inceptionism.settings import DreamConfig
 from inceptionism.errors import InceptionismError
 from inceptionism.io.batch import OutputFolderError, discover, plan_outputs, read_manifest
 from inceptionism.jobs.recipe import Recipe
-from tests.test_cli import open_dir, run_unprivileged  # noqa: F401  (a fixture and a helper)
+from tests.cli.test_commands import open_dir, run_unprivileged  # noqa: F401  (a fixture and a helper)
 
 FAST = ["--octaves", "2", "--steps", "2"]
 RECIPE = Recipe(model="efficientnet_lite0", objective="b10", config=DreamConfig(octaves=2, steps=2))

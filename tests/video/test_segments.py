@@ -13,7 +13,7 @@ from inceptionism.video.codec import probe, read_frames
 from inceptionism.video.segments import process_runner, ray_runner, render_segments, seam_metric, split
 from inceptionism.video.loops import render_video
 
-from ..test_cli_video import make_clip
+from ..cli.test_video import make_clip
 
 FRAMES = 12
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -63,7 +63,7 @@ def test_other_parameters_are_refused_naming_what_differs(tmp_path):
         FrameStore(store.folder).open(other)
     message = str(e.value)
     assert "other parameters" in message and "config.steps" in message and "restart" in message
-    # The library names no option; the CLI words the remedy as --restart (test_cli_video).
+    # The library names no option; the CLI words the remedy as --restart (tests/cli/test_video.py).
     assert "--" not in message and e.value.remedy == "discard_or_other_folder"
     assert "octaves" not in message
     assert store.count() == 2 and json.loads(store.params_path.read_text()) == PARAMS

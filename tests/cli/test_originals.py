@@ -15,9 +15,9 @@ from inceptionism.cli import main
 from inceptionism.io.images import read_metadata
 from inceptionism.video.codec import probe
 
-from .test_cli_video import make_clip, photo  # noqa: F401  (photo: a fixture)
+from .test_video import make_clip, photo  # noqa: F401  (photo: a fixture)
 
-GRAPH = Path(__file__).parent / "fixtures" / "inception5h_synthetic.pb.gz"
+GRAPH = Path(__file__).parent.parent / "fixtures" / "inception5h_synthetic.pb.gz"
 LIGHT = ["--octaves", "1", "--steps", "2", "-q"]
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 @pytest.fixture(scope="module")
 def onnx_file(tmp_path_factory):
     onnx = pytest.importorskip("onnx")
-    from .onnx_googlenet import build
+    from ..onnx_googlenet import build
 
     path = tmp_path_factory.mktemp("onnx") / "bvlc_googlenet.onnx"
     onnx.save(build(), path)

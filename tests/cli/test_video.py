@@ -18,7 +18,7 @@ from inceptionism.settings import FRAME_CONFIG
 from inceptionism.video.store import FrameStore
 from inceptionism.video.codec import ffmpeg_exe, probe, read_frames
 
-from .conftest import sample_path
+from ..conftest import sample_path
 
 # Small frames, few steps: a handful of frames in a few seconds on a CPU.
 FAST = ["--octaves", "2", "--steps", "2", "-q"]
