@@ -1,10 +1,10 @@
-"""Hostile-input figures (issue 13): prints them; not a test.
+"""Hostile-input figures: prints them; not a test.
 
     python -m benchmarks.hostile
 
 1. Objective parsing time against the number of terms (linear: the time per term stays flat),
    up to the 1000-term limit, and how long refusing a 20 000-term objective takes.
-2. Peak resident memory (VmHWM) of the CLI refusing each of the issue's oversized examples,
+2. Peak resident memory (VmHWM) of the CLI refusing each oversized example,
    each in a fresh process: each would need about 10 GB if it were dreamed.
 """
 

@@ -57,6 +57,39 @@ def lite0() -> DreamNet:
     return load_model("efficientnet_lite0")
 
 
+# Tests marked `gpu` need a GPU: `pytest -m gpu` runs them (scripts/gpu_check.sh does, on a GPU
+# machine); where there is none they are skipped, with the reason. INCEPTIONISM_GPU_TEST_DEVICE
+# names another device to run them on (e.g. `cpu`, to check the tests themselves; tests that
+# need CUDA's own functions still skip there).
+GPU_TEST_DEVICE = os.environ.get("INCEPTIONISM_GPU_TEST_DEVICE", "cuda")
+
+
+def gpu_available() -> bool:
+    if GPU_TEST_DEVICE.startswith("cuda"):
+        return torch.cuda.is_available()
+    if GPU_TEST_DEVICE == "mps":
+        return torch.backends.mps.is_available()
+    return True
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("gpu") is not None and not gpu_available():
+        pytest.skip(f"no {GPU_TEST_DEVICE} device here (GPU test: run with pytest -m gpu on one)")
+
+
+@pytest.fixture(scope="session")
+def gpu() -> torch.device:
+    """The device the `gpu` tests run on: CUDA, unless INCEPTIONISM_GPU_TEST_DEVICE says."""
+    return torch.device(GPU_TEST_DEVICE)
+
+
+@pytest.fixture(scope="session")
+def cuda_only(gpu):
+    """For tests of CUDA's own behaviour (memory counters, ``auto``'s choice)."""
+    if gpu.type != "cuda":
+        pytest.skip("needs CUDA itself")
+
+
 def sample_path(name: str):
     return resources.files("inceptionism.data") / f"{name}.png"
 

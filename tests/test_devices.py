@@ -20,7 +20,8 @@ from .conftest import to_tensor
 
 HAS_CUDA = torch.cuda.is_available()
 HAS_MPS = mps_available()
-GPUS = [pytest.param("cuda", marks=pytest.mark.skipif(not HAS_CUDA, reason="no CUDA device here")),
+GPUS = [pytest.param("cuda", marks=[pytest.mark.gpu,
+                                     pytest.mark.skipif(not HAS_CUDA, reason="no CUDA device here")]),
         pytest.param("mps", marks=pytest.mark.skipif(not HAS_MPS, reason="no Apple MPS device here"))]
 
 

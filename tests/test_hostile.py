@@ -1,4 +1,4 @@
-"""Hostile input, class by class (issue 13): each defect through the library API and the CLI.
+"""Hostile input, class by class: each defect through the library API and the CLI.
 
 Every refusal is one sentence: an InceptionismError from the library, one `error:` line and
 a non-zero status from the CLI, and no file written.
@@ -59,7 +59,7 @@ def photo(tmp_path):
 
 @pytest.fixture(scope="module")
 def wide(tmp_path_factory):
-    """The issue's 100000x1 PNG: a 300 KB file that up-scales to 409.6 megapixels."""
+    """A 100000x1 PNG: a 300 KB file that up-scales to 409.6 megapixels."""
     path = tmp_path_factory.mktemp("wide") / "wide.png"
     rgb = np.random.default_rng(0).integers(0, 256, (1, 100_000, 3), dtype=np.uint8)
     Image.fromarray(rgb).save(path)
@@ -144,8 +144,8 @@ print(code, peak)
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads VmHWM from /proc")
-def test_refusing_the_issues_examples_stays_under_2_gib(tmp_path, photo, wide):
-    """The issue's examples each needed about 10 GB; refused, they stay small."""
+def test_refusing_oversized_examples_stays_under_2_gib(tmp_path, photo, wide):
+    """Oversized examples that would each need about 10 GB: refused, they stay small."""
     examples = [
         ["dream", wide, "-o", tmp_path / "a.png"],
         ["zoom", photo, "-o", tmp_path / "z.mp4", "--size", "40000x40000"],
@@ -214,7 +214,7 @@ def test_motion_flow_and_frame_rate_numbers_are_checked(tmp_path):
     ["zoom", "{photo}", "--fps", "nan"],
     ["zoom", "{photo}", "--fps", "inf"],
 ])
-def test_cli_refuses_the_issues_numbers(capsys, tmp_path, photo, args):
+def test_cli_refuses_out_of_range_numbers(capsys, tmp_path, photo, args):
     out_name = "out.png" if args[0] == "dream" else "out.gif"
     args = [a.format(photo=photo) for a in args]
     code, out = run(capsys, *args, "-o", tmp_path / out_name, "--frames", "1", *FAST) \

@@ -1,4 +1,4 @@
-"""Property (issue 13): whatever number is given to whatever numeric option, the command either
+"""Property: whatever number is given to whatever numeric option, the command either
 succeeds (and writes its output) or refuses with exactly one `error:` line and a non-zero
 status, never an internal error and never a partial file.
 

@@ -2,7 +2,7 @@
 
 A job is one workflow a user runs (a still dream, a layer tour, a zoom, a video): it takes a
 typed request, does the checks, the work and the writing, and returns a typed result. Front
-ends (the CLI now; a web page, a batch runner next) only build the request, pass hooks and
+ends (the CLI, the studio, the batch and cluster workers) only build the request, pass hooks and
 report the result, so none of them copies a workflow.
 """
 

@@ -3,7 +3,7 @@
 A network is split into top-level *stages* (``stem``, ``b0`` ... for EfficientNet-Lite;
 ``inception4c`` ... for GoogLeNet). Each stage's output is a layer a user can name. Running
 the stages in order and stopping after the deepest requested one is what lets a dream on a
-shallow layer skip the rest of the network (the truncation of issue 2).
+shallow layer skip the rest of the network.
 """
 
 from __future__ import annotations

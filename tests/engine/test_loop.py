@@ -20,7 +20,7 @@ def mean_sq(model, x, name):
 
 def test_objective_at_least_doubles_on_the_sample_photo(lite0, chelsea):
     """Dreaming the sample photo with the default settings at least doubles the mean
-    squared activation of the default layer (issue 2's acceptance test)."""
+    squared activation of the default layer."""
     x = to_tensor(chelsea)
     y = dream(lite0, x, layer("b10"), DreamConfig())
     before, after = mean_sq(lite0, x, "b10"), mean_sq(lite0, y, "b10")
