@@ -48,12 +48,12 @@ from collections.abc import Callable
 import torch
 
 from inceptionism.engine.loop import ascent_step, dream
-from inceptionism.settings import DreamConfig
+from inceptionism.engine.objectives import Objective, layer
+from inceptionism.engine.transforms import gaussian_blur, roll
 from inceptionism.models import DreamNet, get_spec, list_models, load_model
 from inceptionism.models.base import DreamNet as _DreamNet
 from inceptionism.models.optimize import optimize
-from inceptionism.engine.objectives import Objective, layer
-from inceptionism.engine.transforms import gaussian_blur, roll
+from inceptionism.settings import DreamConfig
 
 MP = 1_000_000
 DEVICE = torch.device("cpu")  # --device; the suite never needs a GPU

@@ -29,10 +29,10 @@ from pathlib import Path
 import torch
 
 from inceptionism.engine.loop import ascent_step
-from inceptionism.settings import DreamConfig
+from inceptionism.engine.objectives import layer
 from inceptionism.models import DreamNet, get_spec, load_model
 from inceptionism.models.optimize import optimize
-from inceptionism.engine.objectives import layer
+from inceptionism.settings import DreamConfig
 
 GRAPH = Path(__file__).parent.parent / "tests" / "fixtures" / "inception5h_synthetic.pb.gz"
 

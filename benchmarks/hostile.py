@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from inceptionism.errors import InceptionismError
 from inceptionism.engine.objectives import parse
+from inceptionism.errors import InceptionismError
 
 PEAK = """
 import sys

@@ -13,9 +13,9 @@ step time, CPU per step and the thread count; run it idle and beside
 import os, sys, time, statistics, random  # noqa: E401
 import torch
 from inceptionism.engine.loop import ascent_step
-from inceptionism.settings import DreamConfig
-from inceptionism.models.optimize import optimize
 from inceptionism.engine.objectives import parse
+from inceptionism.models.optimize import optimize
+from inceptionism.settings import DreamConfig
 from benchmarks.bench import bench_model  # noqa: E402
 th = int(os.environ.get("PT_THREADS", "0"))
 if os.environ.get("POLICY"):

@@ -38,10 +38,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from inceptionism.settings import DreamConfig
 from inceptionism.io.batch import discover, read_manifest
 from inceptionism.jobs.batch import drive, make_spec, photo_backend
 from inceptionism.jobs.recipe import Recipe
+from inceptionism.settings import DreamConfig
 
 RECIPE = Recipe(model="efficientnet_lite0", objective="b10", config=DreamConfig())
 # Local: one process with all cores as threads, one with one thread, two processes sharing

@@ -20,6 +20,23 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
+from .engine.loop import (
+    CancelToken,
+    OctaveCallback,
+    StepCallback,
+    check_working_size,
+    dream,
+    fit_to_model,
+)
+from .engine.objectives import Objective, guide, parse
+from .engine.runtime import one_thread, start_up
+from .engine.tour import TourCallback, shrink, tour
+from .engine.transforms import resize, to_array, to_tensor
+from .errors import InceptionismError
+from .io.images import mask_from_pil, pil_to_rgb, to_pil
+from .models import DreamNet, LayerInfo, Normalization, layer_table, list_models, load_model
+from .models.optimize import optimize
+from .models.registry import model_spec
 from .settings import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MODEL,
@@ -30,23 +47,6 @@ from .settings import (
     DreamConfig,
     megapixels,
 )
-from .engine.loop import (
-    CancelToken,
-    OctaveCallback,
-    StepCallback,
-    check_working_size,
-    dream,
-    fit_to_model,
-)
-from .errors import InceptionismError
-from .engine.tour import TourCallback, shrink, tour
-from .io.images import mask_from_pil, pil_to_rgb, to_pil
-from .models import DreamNet, LayerInfo, Normalization, layer_table, list_models, load_model
-from .models.registry import model_spec
-from .models.optimize import optimize
-from .engine.objectives import Objective, guide, parse
-from .engine.runtime import one_thread, start_up
-from .engine.transforms import resize, to_array, to_tensor
 
 
 DEVICES = "cpu, cuda, cuda:N, mps or auto"

@@ -12,9 +12,9 @@ import torch
 from inceptionism import api
 from inceptionism.api import mps_available, resolve_device
 from inceptionism.engine.loop import dream
-from inceptionism.settings import DreamConfig
-from inceptionism.errors import InceptionismError
 from inceptionism.engine.objectives import layer
+from inceptionism.errors import InceptionismError
+from inceptionism.settings import DreamConfig
 
 from .conftest import to_tensor
 

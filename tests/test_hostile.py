@@ -21,15 +21,15 @@ from inceptionism import DreamConfig, Dreamer, __version__
 from inceptionism.classes import class_index
 from inceptionism.cli import main
 from inceptionism.engine.loop import check_working_size, dream, working_size
-from inceptionism.settings import LIMITS, FlowConfig, ZoomMotion
+from inceptionism.engine.objectives import MAX_TERMS, WeightedSum, layer, parse
 from inceptionism.errors import InceptionismError, VideoError, WeightsError
 from inceptionism.io.images import load_image
-from inceptionism.video.store import FrameStore
-from inceptionism.video.codec import encode
 from inceptionism.jobs import DreamRequest, Recipe, ZoomRequest, run_dream, run_zoom
 from inceptionism.models.weights import load_state_dict
-from inceptionism.engine.objectives import MAX_TERMS, WeightedSum, layer, parse
+from inceptionism.settings import LIMITS, FlowConfig, ZoomMotion
+from inceptionism.video.codec import encode
 from inceptionism.video.loops import render_zoom
+from inceptionism.video.store import FrameStore
 
 from .conftest import TinyNet
 

@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from PIL import Image
 
 from inceptionism.cli import main
-from inceptionism.video.codec import ffmpeg_exe
 from inceptionism.models import get_spec
 from inceptionism.models.base import Normalization
 from inceptionism.models.registry import restore_spec
 from inceptionism.settings import DEFAULT_MODEL
+from inceptionism.video.codec import ffmpeg_exe
 
 from .conftest import TinyNet
 

@@ -66,9 +66,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ..settings import DEFAULT_MAX_PIXELS, DreamConfig, megapixels
 from ..errors import Cancelled, InceptionismError
 from ..models.base import DreamNet
+from ..settings import DEFAULT_MAX_PIXELS, DreamConfig, megapixels
 from .objectives import Objective
 from .runtime import one_thread
 from .transforms import (

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from .loop import CancelToken, StepInfo, dream
-from ..settings import DEFAULT_MAX_PIXELS, TOUR_CONFIG, DreamConfig
 from ..models.base import DreamNet
+from ..settings import DEFAULT_MAX_PIXELS, TOUR_CONFIG, DreamConfig
+from .loop import CancelToken, StepInfo, dream
 from .objectives import layer
 from .transforms import resize
 

@@ -39,8 +39,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ..version import __version__
-from ..settings import DEFAULT_MAX_PIXELS, DEFAULT_MODEL, DreamConfig, get_preset
+from ..engine.runtime import use_threads
 from ..errors import Cancelled, InceptionismError
 from ..io.batch import (
     BatchItem,
@@ -53,9 +52,10 @@ from ..io.batch import (
     write_output,
 )
 from ..io.images import read_metadata, sidecar_path
-from ..engine.runtime import use_threads
 from ..parallel.local import default_threads, local_pool
 from ..parallel.ray import MAX_RESTARTS, RayPool
+from ..settings import DEFAULT_MAX_PIXELS, DEFAULT_MODEL, DreamConfig, get_preset
+from ..version import __version__
 from .base import Hooks, require_file
 from .recipe import Recipe
 from .still import DreamRequest, run_dream

@@ -15,11 +15,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..version import __version__
-from ..settings import DreamConfig
-from ..errors import InceptionismError
 from ..engine.objectives import ANY_LAYER_NAMES, parse
+from ..errors import InceptionismError
 from ..io.files import file_sha256 as sha256_of
+from ..settings import DreamConfig
+from ..version import __version__
 
 REQUIRED = ("model", "objective", "config")
 # A stored objective of more than a million characters is no objective (its 1000 terms fit

@@ -17,9 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ..version import __version__
 from ..api import Dreamer
-from ..settings import DEFAULT_MAX_PIXELS, DEFAULT_MODEL, DreamConfig, get_preset
 from ..errors import InceptionismError
 from ..io.files import file_sha256
 from ..io.images import (
@@ -33,6 +31,8 @@ from ..io.images import (
     save_photo,
     to_pil,
 )
+from ..settings import DEFAULT_MAX_PIXELS, DEFAULT_MODEL, DreamConfig, get_preset
+from ..version import __version__
 from .base import Hooks, require_file
 from .recipe import Recipe, output_metadata
 

@@ -16,8 +16,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ..version import __version__
 from ..api import Dreamer, Tour, as_tensor
+from ..errors import InceptionismError
+from ..io.files import file_sha256
+from ..io.images import check_output_path, load_image, save_image, to_pil
+from ..io.sheet import contact_sheet
+from ..parallel.ray import RayPool
 from ..settings import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MODEL,
@@ -26,11 +30,7 @@ from ..settings import (
     DreamConfig,
     get_preset,
 )
-from ..errors import InceptionismError
-from ..io.files import file_sha256
-from ..io.images import check_output_path, load_image, save_image, to_pil
-from ..io.sheet import contact_sheet
-from ..parallel.ray import RayPool
+from ..version import __version__
 from .base import Hooks
 from .recipe import Recipe, output_metadata
 

@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ..api import Dreamer
+from ..errors import Cancelled, InceptionismError, Interrupted
+from ..io.files import file_sha256
+from ..io.images import is_still_image, load_image, load_mask, pil_to_rgb, to_pil
 from ..settings import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MODEL,
@@ -25,12 +28,9 @@ from ..settings import (
     ZoomMotion,
     get_preset,
 )
-from ..errors import Cancelled, InceptionismError, Interrupted
-from ..io.files import file_sha256
-from ..io.images import is_still_image, load_image, load_mask, pil_to_rgb, to_pil
-from ..video.store import FrameStore, default_frames_dir
 from ..video.codec import check_video_output, encode, probe, read_frames
 from ..video.loops import render_video, render_zoom
+from ..video.store import FrameStore, default_frames_dir
 from .base import Hooks, require_file
 
 

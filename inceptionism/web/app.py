@@ -32,18 +32,6 @@ import gradio as gr
 from PIL import Image
 
 from ..engine.loop import octave_sizes
-from ..settings import (
-    DEFAULT_MAX_PIXELS,
-    DEFAULT_MODEL,
-    FRAME_CONFIG,
-    PRESETS,
-    SAMPLES,
-    TOUR_CONFIG,
-    TOUR_SIZE,
-    DreamConfig,
-    FlowConfig,
-    ZoomMotion,
-)
 from ..errors import InceptionismError
 from ..io.images import load_image, read_metadata, to_pil
 from ..jobs import (
@@ -60,6 +48,18 @@ from ..jobs import (
     run_zoom,
 )
 from ..models import get_spec, list_models
+from ..settings import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MODEL,
+    FRAME_CONFIG,
+    PRESETS,
+    SAMPLES,
+    TOUR_CONFIG,
+    TOUR_SIZE,
+    DreamConfig,
+    FlowConfig,
+    ZoomMotion,
+)
 from .motifs import layer_choices, layer_names
 from .slots import Busy, Slots
 from .work import Done, Eta, Failed, Preview, Progress, format_eta, stream

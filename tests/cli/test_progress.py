@@ -8,9 +8,9 @@ import torch
 
 from inceptionism.cli import main
 from inceptionism.engine.loop import StepInfo, dream
-from inceptionism.settings import DreamConfig
 from inceptionism.engine.objectives import layer
 from inceptionism.progress import Eta, Reporter
+from inceptionism.settings import DreamConfig
 
 
 class Clock:

@@ -15,8 +15,8 @@ from PIL import Image
 from inceptionism import DreamConfig
 from inceptionism.cli import cli, main
 from inceptionism.settings import FRAME_CONFIG
-from inceptionism.video.store import FrameStore
 from inceptionism.video.codec import ffmpeg_exe, probe, read_frames
+from inceptionism.video.store import FrameStore
 
 from ..conftest import sample_path
 

@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from ..conftest import to_tensor
 
 from inceptionism import DreamConfig, Dreamer, guide
-from inceptionism.errors import InceptionismError
 from inceptionism.engine.tour import shrink
+from inceptionism.errors import InceptionismError
 
 
 def notebook_gradient(x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from inceptionism.engine.loop import StepInfo, dream, octave_sizes
-from inceptionism.settings import DreamConfig
-from inceptionism.errors import InceptionismError
 from inceptionism.engine.objectives import layer
+from inceptionism.errors import InceptionismError
+from inceptionism.settings import DreamConfig
 
 from ..conftest import to_tensor
 

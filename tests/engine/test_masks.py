@@ -10,10 +10,10 @@ import torch
 from PIL import Image
 
 from inceptionism.engine.loop import dream
-from inceptionism.settings import DreamConfig
-from inceptionism.errors import InceptionismError
 from inceptionism.engine.objectives import layer
 from inceptionism.engine.transforms import keep_luminance
+from inceptionism.errors import InceptionismError
+from inceptionism.settings import DreamConfig
 
 from ..conftest import to_tensor
 

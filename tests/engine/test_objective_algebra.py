@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from inceptionism.errors import InceptionismError
 from inceptionism.engine.objectives import channel, layer, parse
+from inceptionism.errors import InceptionismError
 
 
 @pytest.fixture

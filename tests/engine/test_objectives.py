@@ -9,8 +9,8 @@ from ..conftest import to_tensor
 
 from inceptionism import DreamConfig, Dreamer, channel, channels, dream, imagenet_class, layer, parse
 from inceptionism.classes import class_index, imagenet_classes
-from inceptionism.errors import InceptionismError
 from inceptionism.engine.tour import shrink
+from inceptionism.errors import InceptionismError
 
 
 @pytest.fixture

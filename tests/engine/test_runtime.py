@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from inceptionism.errors import InceptionismError
 from inceptionism.engine import runtime
 from inceptionism.engine.runtime import MAX_WORKERS, THREADS_ENV, choose_threads
+from inceptionism.errors import InceptionismError
 
 
 def run_python(code: str, **env: str) -> str:

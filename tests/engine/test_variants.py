@@ -13,10 +13,10 @@ from ..conftest import to_tensor
 
 from inceptionism import DreamConfig, dream, layer
 from inceptionism.engine.loop import smoothing_sigma
-from inceptionism.errors import InceptionismError
 from inceptionism.engine.tour import shrink
-from inceptionism.settings import PRESETS, get_preset
 from inceptionism.engine.transforms import cascade_blur
+from inceptionism.errors import InceptionismError
+from inceptionism.settings import PRESETS, get_preset
 
 
 def high_frequency(x: torch.Tensor) -> float:

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inceptionism.jobs.batch import drive, make_spec, photo_backend
 from inceptionism.cli import main
-from inceptionism.settings import DreamConfig
 from inceptionism.errors import InceptionismError
 from inceptionism.io.batch import OutputFolderError, discover, plan_outputs, read_manifest
+from inceptionism.jobs.batch import drive, make_spec, photo_backend
 from inceptionism.jobs.recipe import Recipe
+from inceptionism.settings import DreamConfig
 from tests.cli.test_commands import open_dir, run_unprivileged  # noqa: F401  (a fixture and a helper)
 
 FAST = ["--octaves", "2", "--steps", "2"]

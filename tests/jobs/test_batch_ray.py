@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inceptionism.jobs.batch import drive, make_spec, photo_backend
-from inceptionism.settings import DreamConfig
 from inceptionism.io.batch import discover, read_manifest
 from inceptionism.io.images import read_metadata
+from inceptionism.jobs.batch import drive, make_spec, photo_backend
 from inceptionism.jobs.recipe import Recipe
+from inceptionism.settings import DreamConfig
 
 pytest.importorskip("ray")
 

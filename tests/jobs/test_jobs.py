@@ -19,8 +19,8 @@ from inceptionism import (
     run_dream,
 )
 from inceptionism.engine.loop import dream
-from inceptionism.io.images import load_image
 from inceptionism.engine.objectives import layer
+from inceptionism.io.images import load_image
 
 from ..conftest import to_tensor
 

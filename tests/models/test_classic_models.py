@@ -21,12 +21,12 @@ from ..torchvision_parity import reference, rgb_input
 
 from inceptionism.api import Dreamer
 from inceptionism.cli import main
-from inceptionism.settings import DreamConfig
+from inceptionism.engine.objectives import parse
 from inceptionism.errors import InceptionismError, WeightsError
 from inceptionism.io.images import read_metadata
 from inceptionism.models import get_spec, list_models, load_model, registry
 from inceptionism.models.weights import UrlWeights
-from inceptionism.engine.objectives import parse
+from inceptionism.settings import DreamConfig
 
 CLASSIC = ["googlenet", "inception_v3", "vgg16", "resnet50"]
 

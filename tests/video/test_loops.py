@@ -8,11 +8,11 @@ import torch
 from PIL import Image
 
 from inceptionism import DreamConfig, Dreamer, layer
-from inceptionism.video.store import FrameStore
 from inceptionism.engine.transforms import quantize8, zoom_rotate_shift
+from inceptionism.settings import FlowConfig, ZoomMotion
 from inceptionism.video.frames import Cycle, frame_seed
 from inceptionism.video.loops import render_video, render_zoom
-from inceptionism.settings import FlowConfig, ZoomMotion
+from inceptionism.video.store import FrameStore
 
 from ..conftest import to_tensor
 

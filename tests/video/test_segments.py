@@ -8,10 +8,10 @@ import pytest
 
 from inceptionism import Dreamer
 from inceptionism.cli import main
-from inceptionism.video.store import FrameStore, file_digest
 from inceptionism.video.codec import probe, read_frames
-from inceptionism.video.segments import process_runner, ray_runner, render_segments, seam_metric, split
 from inceptionism.video.loops import render_video
+from inceptionism.video.segments import process_runner, ray_runner, render_segments, seam_metric, split
+from inceptionism.video.store import FrameStore, file_digest
 
 from ..cli.test_video import make_clip
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from inceptionism.errors import InceptionismError, VideoError
-from inceptionism.video.store import FrameStore
 from inceptionism.video.codec import encode, ffmpeg_exe, fps_fraction, probe, read_frames
+from inceptionism.video.store import FrameStore
 
 PARAMS = {"kind": "zoom", "config": {"steps": 4, "octaves": 2}, "cycle": ["b10"]}
 

@@ -12,13 +12,13 @@ import torch
 from PIL import Image, ImageOps
 
 from inceptionism.engine.loop import dream
-from inceptionism.settings import DreamConfig
+from inceptionism.engine.objectives import layer
 from inceptionism.errors import ImageError
 from inceptionism.io.images import _oriented, load_image, load_mask, save_photo
-from inceptionism.engine.objectives import layer
+from inceptionism.settings import DreamConfig
 
-from .conftest import to_tensor
-from .p3_profile import display_p3
+from ..conftest import to_tensor
+from ..p3_profile import display_p3
 
 CONFIG = DreamConfig(octaves=2, steps=4, min_size=32)
 

@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from inceptionism.engine.loop import dream, objective_gradient
-from inceptionism.settings import DreamConfig
-from inceptionism.models.optimize import fold_batchnorm, optimize
 from inceptionism.engine.objectives import guide, layer
 from inceptionism.engine.transforms import roll
+from inceptionism.models.optimize import fold_batchnorm, optimize
+from inceptionism.settings import DreamConfig
 
-from .conftest import to_tensor
+from ..conftest import to_tensor
 
 
 def test_folded_network_has_no_batchnorm_and_same_outputs(lite0):
@@ -87,7 +87,7 @@ def test_every_classic_model_folds_to_the_same_function(name):
     from inceptionism.models import get_spec
     from inceptionism.models.base import DreamNet
 
-    from .torchvision_parity import synthetic_state_dict
+    from ..torchvision_parity import synthetic_state_dict
 
     spec = get_spec(name)
     net = spec.build()
@@ -206,7 +206,7 @@ def test_inception_v3_gradients_with_and_without_self_adjoint_pools(monkeypatch)
     from inceptionism.models import optimize as optimize_module
     from inceptionism.models.base import DreamNet
 
-    from .torchvision_parity import synthetic_state_dict
+    from ..torchvision_parity import synthetic_state_dict
 
     spec = get_spec("inception_v3")
     net = spec.build()
@@ -240,7 +240,7 @@ def test_tiles_in_batches_give_each_tile_its_own_gradient(name, layers, device, 
     from inceptionism.models.base import DreamNet
     from inceptionism.models.optimize import TILE_BATCH
 
-    from .torchvision_parity import synthetic_state_dict
+    from ..torchvision_parity import synthetic_state_dict
 
     spec = get_spec(name)
     net = spec.build()
@@ -275,7 +275,7 @@ def test_graph_files_and_user_modules_are_never_batched(tiny_model):
     from pathlib import Path
 
     assert optimize(tiny_model).tile_batch == 2  # a LayeredNet of stage modules: ours
-    graph = Path(__file__).parent / "fixtures" / "inception5h_synthetic.pb.gz"
+    graph = Path(__file__).parent.parent / "fixtures" / "inception5h_synthetic.pb.gz"
     assert Dreamer("inception5h", weights=graph).model.tile_batch == 1  # optimized, not batched
     wrapped = DreamNet(ModuleNet(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3))), tiny_model.normalization)
     assert optimize(wrapped).tile_batch == 1

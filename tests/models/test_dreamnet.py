@@ -2,12 +2,12 @@ import numpy as np
 import pytest
 import torch
 
+from inceptionism.engine.transforms import resize
 from inceptionism.errors import UnknownLayerError, UnknownModelError, WeightsError
 from inceptionism.models import get_spec, list_models, load_model
 from inceptionism.models.weights import PackageWeights, load_state_dict, verify_sha256_prefix
-from inceptionism.engine.transforms import resize
 
-from .conftest import to_tensor
+from ..conftest import to_tensor
 
 LITE = ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]
 

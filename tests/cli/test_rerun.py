@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from .conftest import sample_path
+from ..conftest import sample_path
 from PIL import Image
 
 from inceptionism.cli import main
