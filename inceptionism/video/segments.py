@@ -58,7 +58,7 @@ def default_warmup(carry: float) -> int:
     return min(MAX_WARMUP, math.ceil(math.log(WARMUP_RESIDUE) / math.log(carry) - 1e-9))
 
 
-DEFAULT_WARMUP = default_warmup(0.6)  # 4 at the default carry
+DEFAULT_WARMUP = default_warmup(FlowConfig().carry)  # 4 at the default carry (0.6)
 
 
 @dataclass(frozen=True)
