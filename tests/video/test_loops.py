@@ -173,3 +173,27 @@ def test_masked_video_keeps_every_frame_black_area_and_dreams_the_white(dreamer,
     zoom = FrameStore(tmp_path / "zoom")
     render_zoom(dreamer, base, zoom, 2, config=FAST, mask=mask)
     assert np.array_equal(zoom.load(0)[:, 48:], base[:, 48:])
+
+
+def test_the_fingerprint_is_what_frames_folders_already_hold():
+    """One builder for zoom, video and split renders, giving the params.json earlier renders
+    wrote (key for key), so their frames folders still resume."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    from inceptionism import __version__
+    from inceptionism.models import get_spec
+    from inceptionism.video.frames import fingerprint, pixels_digest
+
+    spec = get_spec("efficientnet_lite0")
+    dreamer = SimpleNamespace(spec=spec, weights_source="embedded")
+    cycle = Cycle.spread([layer("b10")], 12)
+    config, mask = DreamConfig(octaves=2, steps=4), np.ones((4, 6), np.float32)
+    common = {"inceptionism": __version__, "model": "efficientnet_lite0", "weights": "embedded",
+              "cycle": {"objectives": ["b10"], "every": 1}, "config": dataclasses.asdict(config)}
+    assert fingerprint("zoom", dreamer, "abc", cycle, config, motion=ZoomMotion()) == {
+        "kind": "zoom", **common, "input": "abc", "motion": dataclasses.asdict(ZoomMotion())}
+    assert fingerprint("video", dreamer, "f00", cycle, config, mask, flow=FlowConfig(),
+                       segments=3, warmup=4) == {
+        "kind": "video", **common, "input": "f00", "flow": {"carry": 0.6, "flow": True},
+        "mask": pixels_digest(mask), "segments": 3, "warmup": 4}
