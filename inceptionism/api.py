@@ -11,6 +11,7 @@ It also lists its layers (:meth:`Dreamer.layers`), builds guided objectives
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from torch import Tensor, nn
 from .checks import MAX_PIXELS, megapixels
 from .dream import (
     CancelToken,
+    resolve_precision,
     DreamConfig,
     OctaveCallback,
     StepCallback,
@@ -202,6 +204,11 @@ class Dreamer:
     def layers(self) -> list[LayerInfo]:
         """Each named layer, shallow to deep, with its channel count and output stride."""
         return layer_table(self.model.net, self.spec.input_size)
+
+    def resolved(self, config: DreamConfig) -> DreamConfig:
+        """``config`` with an ``"auto"`` precision made concrete for this model and device:
+        what a stored recipe records, so that a re-run computes in the same arithmetic."""
+        return dataclasses.replace(config, precision=resolve_precision(config.precision, self.model))
 
     def check_size(self, width: int, height: int, config: DreamConfig = DreamConfig(),
                    what: str = "image") -> None:
