@@ -58,7 +58,8 @@ def launch(root: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT, max_wa
     import gradio as gr
 
     from ..io.images import DEFAULT_MAX_PIXELS
-    from .app import CSS, Studio, build
+    from .app import CSS, build
+    from .studio import Studio
     from .slots import Slots
 
     studio = Studio(root=root, slots=Slots(max_waiting), device=device,
