@@ -182,3 +182,13 @@ def test_a_waiting_dream_says_how_many_are_ahead(studio, tmp_path):
         list(dream(studio, photo_path=str(tmp_path / "cat.png"), steps_=1, octaves_=1))
     threading.Timer(0.2, held.leave).start()
     assert "Done" in list(job)[-1].status
+
+
+def test_progress_counts_the_pixels_each_step_dreams(studio, tmp_path):
+    """Two octaves of one step each: the first, smaller octave is less than half the work
+    (counting steps alone would say half)."""
+    photo = small_photo(tmp_path / "cat.png", size=(160, 112))
+    views = list(dream(studio, photo_path=str(photo), steps_=1, octaves_=2, scale_=1.4))
+    first = next(v.status for v in views if "octave 1/2" in str(v.status))
+    assert "octave 1/2 (114x80), step 1/1 · 34% · ETA" in first, first
+    assert "Done" in views[-1].status
