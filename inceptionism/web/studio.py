@@ -133,11 +133,6 @@ def status_update(view: type, html_text: str):
     return updates(view, **{view._fields[0]: html_text})
 
 
-def is_skip(value: Any) -> bool:
-    """Whether an update leaves its component as it is."""
-    return value == gr.skip()
-
-
 def session_of(request: gr.Request | None) -> str:
     """The visitor's Gradio session (each browser tab and API client has its own)."""
     return getattr(request, "session_hash", None) or "api"

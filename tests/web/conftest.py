@@ -149,3 +149,10 @@ class Visitor:
 
     def __init__(self, session_hash: str):
         self.session_hash = session_hash
+
+
+def is_skip(update) -> bool:
+    """Whether a handler's update leaves its component as it is on the page."""
+    import gradio as gr
+
+    return update == gr.skip()

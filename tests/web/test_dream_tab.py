@@ -12,7 +12,7 @@ from PIL import Image
 
 from inceptionism.io.images import read_metadata
 from inceptionism.presets import PRESETS
-from inceptionism.web.studio import is_skip, stop
+from inceptionism.web.studio import stop
 from inceptionism.web.tabs.dream import (
     check_photo,
     dream,
@@ -23,7 +23,7 @@ from inceptionism.web.tabs.dream import (
     pick_sample,
 )
 
-from .conftest import Visitor, small_photo
+from .conftest import Visitor, is_skip, small_photo
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,9 @@ import gradio as gr
 import pytest
 from PIL import Image
 
-from inceptionism.web.studio import is_skip
 from inceptionism.web.tabs.tour import tour, use_tile
 
-from .conftest import Visitor, small_photo
+from .conftest import Visitor, is_skip, small_photo
 
 
 class Click:

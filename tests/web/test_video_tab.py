@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inceptionism.web.studio import is_skip
 from inceptionism.web.tabs.video import clip, frame_size, zoom
 
-from .conftest import Visitor, small_photo
+from .conftest import Visitor, is_skip, small_photo
 
 
 def test_a_zoom_loop_streams_its_frames_then_the_video(studio, tmp_path):
