@@ -69,7 +69,7 @@ def groups(small: bool) -> list[Group]:
         Group("hero", "A photo and a dream", [
             Picture("cat.png", "the photo: cat.png", ["sample", "cat.png"],
                     "The sample photo: a tabby cat lying down"),
-            dream("hero.png", "b8, painterly", "-l", "b8", "--preset", "painterly",
+            dream("hero.png", "layer b8, the painterly preset", "-l", "b8", "--preset", "painterly",
                   alt="The sample cat covered in soft, swirling eyes and loops"),
         ]),
         Group("presets", "Presets", [

@@ -40,7 +40,7 @@ def readme_command(name: str) -> str:
     found = re.search(rf"<!-- {re.escape(name)} -->\n```sh\n(.+)\n```", text)
     if found is None:
         raise PluginError(f"README.md has no command marked <!-- {name} -->.")
-    return f"```sh\n{found.group(1)}\n```"
+    return f"``` {{.sh .wrap}}\n{found.group(1)}\n```"  # one long line: wrapped on screen
 
 
 def help_text(command: str) -> str:
