@@ -85,6 +85,10 @@ def groups(small: bool) -> list[Group]:
             dream("layer-b13.png", "b13: fur, the cat's own face", "-l", "b13"),
             dream("channels.png", "channels 3 and 37 of b12", "-l", "b12/3+37", "--steps", "20"),
         ]),
+        Group("models", "The embedded models", [
+            dream(f"model-{name}.png", f"{name}, default layer", "--model", name)
+            for name in ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
+        ]),
         Group("pyramid", "Pyramid variants", [
             dream("pyramid-octave.png", "octave (the default)", "--pyramid", "octave"),
             dream("pyramid-recursive.png", "recursive, blend 0.5", "--pyramid", "recursive"),

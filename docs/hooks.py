@@ -49,7 +49,8 @@ def help_text(command: str) -> str:
     from inceptionism.cli import cli
 
     args = [command, "--help"] if command else ["--help"]
-    result = CliRunner().invoke(cli, args, prog_name="inceptionism", terminal_width=100)
+    # 74 columns: the width of a code block in the page, so no line scrolls sideways.
+    result = CliRunner().invoke(cli, args, prog_name="inceptionism", terminal_width=74)
     if result.exit_code != 0:
         raise PluginError(f"`inceptionism {command} --help` failed: {result.output.strip()}")
     return f"```text\n{result.output.rstrip()}\n```"

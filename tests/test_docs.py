@@ -86,7 +86,7 @@ def test_the_site_shows_only_gallery_pictures_and_every_one_of_them(site):
             assert html.escape(picture["command"], quote=False) in gallery, picture["command"]
     for kind in ("tour.png", "zoom.gif", "preset-subtle.png", "pyramid-recursive.png",
                  "smoothing-4.png", "step-0.06.png", "guided.png", "masked.png",
-                 "keep-colors.png", "class-jellyfish.png"):
+                 "keep-colors.png", "class-jellyfish.png", "model-efficientnet_lite2.png"):
         assert kind in shown, kind
     with Image.open(GALLERY / "zoom.gif") as gif:
         assert gif.n_frames > 1  # an animation, not a still
@@ -131,7 +131,7 @@ def test_commands_come_from_the_cli_and_the_readme(site):
     page = html.unescape(re.sub(r"<[^>]+>", "", read(site, "commands.html")))
     for name in cli.commands:
         text = CliRunner().invoke(cli, [name, "--help"], prog_name="inceptionism",
-                                  terminal_width=100).output
+                                  terminal_width=74).output
         assert text.strip() in page, name
     start = html.unescape(re.sub(r"<[^>]+>", "", read(site, "getting-started.html")))
     readme = (ROOT / "README.md").read_text()
