@@ -3,6 +3,7 @@
 import sys
 import types
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 try:
     __version__ = version("inceptionism")  # one place: pyproject.toml
@@ -25,6 +26,28 @@ _EXPORTS = {
     "guide": "objectives", "imagenet_class": "objectives", "layer": "objectives",
     "parse": "objectives",
 }
+
+if TYPE_CHECKING:  # the same names, spelled out for type checkers and the API reference
+    from .api import Dreamer, resolve_device
+    from .config import DreamConfig, FlowConfig, ZoomMotion
+    from .dream import CancelToken, OctaveInfo, StepInfo, dream
+    from .errors import Cancelled, InceptionismError
+    from .jobs import (
+        DreamRequest,
+        DreamResult,
+        Hooks,
+        Recipe,
+        TourRequest,
+        TourResult,
+        VideoRequest,
+        VideoResult,
+        ZoomRequest,
+        run_dream,
+        run_tour,
+        run_video,
+        run_zoom,
+    )
+    from .objectives import Objective, channel, channels, guide, imagenet_class, layer, parse
 
 
 def __getattr__(name: str):
