@@ -11,6 +11,7 @@ It also lists its layers (:meth:`Dreamer.layers`), builds guided objectives
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from .engine.loop import (
     check_working_size,
     dream,
     fit_to_model,
+    resolve_precision,
 )
 from .engine.objectives import Objective, guide, parse
 from .engine.runtime import one_thread, start_up
@@ -209,6 +211,11 @@ class Dreamer:
     def layers(self) -> list[LayerInfo]:
         """Each named layer, shallow to deep, with its channel count and output stride."""
         return layer_table(self.model.net, self.spec.input_size)
+
+    def resolved(self, config: DreamConfig) -> DreamConfig:
+        """``config`` with an ``"auto"`` precision made concrete for this model and device:
+        what a stored recipe records, so that a re-run computes in the same arithmetic."""
+        return dataclasses.replace(config, precision=resolve_precision(config.precision, self.model))
 
     def check_size(self, width: int, height: int, config: DreamConfig = DreamConfig(),
                    what: str = "image") -> None:

@@ -161,9 +161,11 @@ class DreamConfig:
     seed: int = 0  # seeds the jitter: same inputs and seed give the same dream
     # Arithmetic of the network's forward and backward passes. bfloat16 is faster on CPUs
     # with AVX512-BF16/AMX and on recent GPUs; the image and the update stay float32.
-    # "auto": bfloat16 where the hardware does it natively and the network is compute-bound
-    # (no depthwise convolutions), else float32 (see engine.loop.resolve_precision).
-    precision: str = "float32"
+    # "auto" (the default): bfloat16 where the hardware does it natively and the network is
+    # compute-bound (no depthwise convolutions), else float32 (see
+    # engine.loop.resolve_precision); a stored recipe holds what it resolved to, so a re-run
+    # computes the same.
+    precision: str = "auto"
     keep_colors: bool = False  # change only the luminance: the photo keeps its own colours
 
     def validate(self) -> None:

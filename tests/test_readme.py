@@ -1,5 +1,6 @@
 """The README: exactly two marked set-up commands (the main one really works), and every
-example command uses options the CLI has, with values it accepts.
+example command of the README and the documentation pages uses options the CLI has, with
+values it accepts.
 
 CI (.ci/run) executes both commands verbatim in a fresh virtual environment; here we check
 their shape and run the main command's dreaming part with this environment's console script.
@@ -52,14 +53,26 @@ def test_main_command_dreams_on_the_sample(tmp_path):
         assert diff.mean() > 10  # a dream, not a copy
 
 
-def example_commands() -> list[str]:
-    lines = [line.strip() for line in (ROOT / "README.md").read_text().splitlines()]
+def example_commands(*pages: Path) -> list[str]:
+    """Command lines shown as code: in a fenced block or indented by four spaces."""
+    pages = pages or (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))
+    lines = []
+    for page in pages:
+        fenced = False
+        for line in page.read_text().splitlines():
+            if line.startswith("```"):
+                fenced = not fenced
+            elif fenced or line.startswith("    "):
+                lines.append(line.strip())
     return [line.split("  #")[0].strip() for line in lines if line.startswith("inceptionism ")]
 
 
 def test_readme_has_example_commands():
+    readme = example_commands(ROOT / "README.md")
+    for name in ("dream", "explore", "--params-from", "zoom", "batch"):
+        assert any(name in c for c in readme), name
     commands = example_commands()
-    for name in ("explore", "layers", "--guide", "--params-from", "class="):
+    for name in ("explore", "layers", "--guide", "--params-from", "class=", "--mask", "video"):
         assert any(name in c for c in commands), name
 
 

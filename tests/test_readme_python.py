@@ -1,5 +1,6 @@
-"""Every Python snippet of the README's "Python API" section runs, in order, in one
-namespace, in a folder holding a small cat.png (so the snippets stay quick)."""
+"""Every Python snippet of the documentation's Python API page (docs/python-api.md) and the
+README's runs, in order, in one namespace, in a folder holding a small cat.png (so the
+snippets stay quick)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def python_snippets() -> list[str]:
-    text = (ROOT / "README.md").read_text()
-    section = text.split("### Python API", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    pages = ROOT / "docs" / "python-api.md", ROOT / "README.md"
+    return [snippet for page in pages
+            for snippet in re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)]
 
 
 def test_readme_python_section_runs(chelsea, tmp_path, monkeypatch, one_thread):
@@ -28,7 +29,7 @@ def test_readme_python_section_runs(chelsea, tmp_path, monkeypatch, one_thread):
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     for snippet in snippets:
-        exec(compile(snippet, "README.md", "exec"), namespace)  # noqa: S102
+        exec(compile(snippet, "python-api.md", "exec"), namespace)  # noqa: S102
     dream, again = (np.asarray(Image.open(tmp_path / n)) for n in ("dream.png", "again.png"))
     assert np.array_equal(dream, again)  # the re-run is bit-identical
     assert not np.array_equal(dream, np.asarray(Image.open(tmp_path / "other.png")))

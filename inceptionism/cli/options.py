@@ -191,10 +191,11 @@ def config_options(f=None, *, defaults: DreamConfig = D):
                           "neural-style's -original_colors)."),
         click.option("--precision", type=click.Choice(PRECISIONS), default=d.precision,
                      show_default=True,
-                     help="Network arithmetic; bfloat16 is faster on CPUs with AVX512-BF16 or "
-                          "AMX and on recent GPUs, and dreams nearly the same image; auto picks "
-                          "it where the hardware does it natively and the model is compute-bound "
-                          "(not efficientnet_lite*)."),
+                     help="Network arithmetic. auto picks bfloat16 where the hardware does it "
+                          "natively (CPUs with AVX512-BF16 or AMX, recent GPUs) and the model is "
+                          "compute-bound (not efficientnet_lite*), else float32; bfloat16 dreams "
+                          "nearly the same image, faster. The output stores what auto chose, so "
+                          "--params-from re-runs it exactly; float32 forces float32."),
     ]
 
     def decorate(f):

@@ -153,7 +153,8 @@ def resolve_precision(precision: str, model: DreamNet) -> str:
         return precision
     from .runtime import native_bfloat16
 
-    depthwise = any(isinstance(m, torch.nn.Conv2d) and m.groups > 1 and m.groups == m.in_channels
+    depthwise = any(getattr(m, "groups", 1) > 1 and getattr(m, "weight", None) is not None
+                    and m.weight.dim() == 4 and m.weight.shape[1] == 1  # a plain or fused conv
                     for m in model.modules())
     return "bfloat16" if native_bfloat16(model.mean.device) and not depthwise else "float32"
 

@@ -249,16 +249,24 @@ def recipe_metadata(recipe: Recipe, weights_description: str) -> dict:
 
 def already_done(output: Path, metadata: dict, input_sha256: str) -> bool:
     """Whether ``output`` holds a dream of this input made with exactly these parameters.
-    The device is compared only where the recipe names one (``auto`` may resolve either way)."""
+    The device and the precision are compared only where the recipe names one (``auto`` may
+    resolve either way, and an output stores what it resolved to)."""
     if not output.is_file():
         return False
     try:
         stored = read_metadata(output)
     except InceptionismError:
         return False
-    keys = [k for k in metadata if not (k == "device" and metadata[k] == "auto")]
-    return stored.get("input_sha256") == input_sha256 and all(
-        stored.get(k) == metadata[k] for k in keys)
+
+    def same(key: str) -> bool:
+        want, got = metadata[key], stored.get(key)
+        if key == "device" and want == "auto":
+            return True
+        if key == "config" and isinstance(got, dict) and want.get("precision") == "auto":
+            return {**got, "precision": "auto"} == want
+        return got == want
+
+    return stored.get("input_sha256") == input_sha256 and all(same(k) for k in metadata)
 
 
 def drive(

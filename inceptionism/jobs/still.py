@@ -172,6 +172,7 @@ def run_dream(request: DreamRequest, hooks: Hooks | None = None,
     if dreamer is None:
         dreamer = hooks.load(recipe.model, weights, recipe.device, request.download_progress,
                              request.max_pixels, preprocess=recipe.preprocess)
+    config = dreamer.resolved(config)  # "auto" made concrete: what the recipe stores
     dreamer.check_size(*image.size, config)  # the pixels dreamed, not those in the file
     spec = dreamer.objective(recipe.objective or None).spec
     goal = dreamer.guided(spec, guide_image.rgb) if guide_image is not None else \

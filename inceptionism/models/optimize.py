@@ -25,6 +25,11 @@
   stacks two tiles of one shape into one forward and backward pass (measured on an H200, one
   1 MP Inception v3 step: 84.6 -> 46.9 ms in float32). On the CPU tiles go one by one, each
   on its own single-threaded worker (``runtime.py``), so the batch is not used there.
+* **Fused convolutions on the CPU** (:func:`~.fused.fused_stage`): each convolution
+  and the ReLU / ReLU6 it feeds run as one op, 1x1 convolutions as one matrix product over
+  channels-last rows, and the backward computes the input gradient alone, keeping the
+  activation's output instead of the convolution's input and output: half the saved
+  activations per tile (EfficientNet-Lite0 at 432x384: 149 -> 72 MiB) and a faster step.
 * **Channels-last layout.** oneDNN's convolution kernels (and cuDNN's tensor-core paths)
   are fastest on NHWC tensors; the depthwise convolutions of EfficientNet gain the most.
 
@@ -40,6 +45,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import DreamNet, LayeredNet
+from .fused import fused_stage
 
 
 class StagedNet(LayeredNet):
@@ -55,6 +61,10 @@ class StagedNet(LayeredNet):
 
     def stage(self, name: str) -> nn.Module:
         return self._by_name[name]
+
+    def replace_stage(self, name: str, module: nn.Module) -> None:
+        self.stage_list[self.stage_names.index(name)] = module
+        self._by_name[name] = module
 
 
 def fold_batchnorm(net: LayeredNet) -> StagedNet:
@@ -165,6 +175,8 @@ def optimize(model: DreamNet, fold_bn: bool = True, channels_last: bool = True) 
     net = fold_batchnorm(model.net) if fold_bn else model.net
     if fold_bn:  # the folded stages are our own copies, free to change
         for name in net.stage_names:
+            if device.type == "cpu":
+                net.replace_stage(name, fused_stage(model.net.stage(name), net.stage(name)))
             activations_in_place(net.stage(name))
             self_adjoint_pools(net.stage(name))
     fast = DreamNet(net, model.normalization, model.min_input_size).to(device).eval().requires_grad_(False)

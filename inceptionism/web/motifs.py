@@ -1,4 +1,4 @@
-"""What each layer dreams, in a few words, for the page's layer list.
+"""The models the page offers and what each layer dreams, in a few words, for its layer list.
 
 The words come from looking at the layer tour's contact sheet (``docs/layer-tour.png``,
 described in the README) for EfficientNet-Lite0 on the chelsea photo. Models not yet
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ..models import get_spec
+from ..models import get_spec, list_models
 
 _LITE0 = {
     "stem": "magenta tint, fine woven grid",
@@ -50,3 +50,13 @@ def layer_choices(model: str) -> list[tuple[str, str]]:
     """(label, layer) pairs for a dropdown: "b10: dog faces, snouts, eyes"."""
     motifs = MOTIFS.get(model, {})
     return [(f"{n}: {motifs[n]}" if n in motifs else n, n) for n in layer_names(model)]
+
+
+def model_names() -> list[str]:
+    """Every registered model, for the model dropdown."""
+    return list_models()
+
+
+def default_layers(model: str) -> list[str]:
+    """The layers ``model`` dreams when no objective is given."""
+    return list(get_spec(model).default_layers)

@@ -58,8 +58,9 @@ def launch(root: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT, max_wa
     import gradio as gr
 
     from ..settings import DEFAULT_MAX_PIXELS
-    from .app import CSS, Studio, build
+    from .app import CSS, build
     from .slots import Slots
+    from .studio import Studio
 
     studio = Studio(root=root, slots=Slots(max_waiting), device=device,
                     max_pixels=max_pixels or DEFAULT_MAX_PIXELS, max_file_size=max_file_size)

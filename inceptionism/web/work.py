@@ -6,22 +6,22 @@ A page handler cannot block for a minute and must show progress as it goes, so e
 The jobs layer's :class:`~inceptionism.CancelToken`, set by the page's Stop button, is
 checked before every dream step, so a job ends within about one step of pressing Stop.
 
-Nothing here knows Gradio; the page (``app.py``) only formats what comes out.
+Nothing here knows Gradio; the tabs (``tabs/``) only format what comes out. Time left comes
+from :class:`inceptionism.progress.Eta`, the one estimate every front end uses.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image
 
-from ..jobs import CancelToken, Cancelled
 from ..errors import InceptionismError
+from ..jobs import CancelToken, Cancelled
 
 
 @dataclass(frozen=True)
@@ -94,27 +94,3 @@ def stream(work: Callable[[Emit, CancelToken], Any], token: CancelToken,
     finally:
         token.cancel()  # a no-op when the job is over; stops it when the visitor has gone
         thread.join()
-
-
-class Eta:
-    """Time left, from the work done so far. Units may have different costs (a step at a
-    larger octave costs more), so each unit carries a weight, e.g. its pixel count."""
-
-    def __init__(self, weights: list[float]):
-        self.weights = weights
-        self.total = float(sum(weights)) or 1.0
-        self.t0 = time.monotonic()
-
-    def after(self, done: int) -> float | None:
-        if done <= 0:
-            return None
-        spent = sum(self.weights[:done])
-        elapsed = time.monotonic() - self.t0
-        return elapsed * (self.total - spent) / spent if spent else None
-
-
-def format_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "estimating"
-    seconds = round(seconds)
-    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"

@@ -141,3 +141,17 @@ def test_unknown_class_is_one_sentence_with_suggestions(tmp_path, photo, capsys)
     assert run("dream", photo, "-o", tmp_path / "x.png", "-l", "class=jelly fish", "-q") == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "jellyfish (107)" in err
+
+
+def test_the_default_precision_is_auto_and_the_output_stores_what_it_chose(tmp_path, photo):
+    """A re-run must compute in the arithmetic the first run used, so "auto" is never what
+    an output stores: EfficientNet-Lite0 (depthwise, memory-bound) resolves it to float32
+    on every device."""
+    from inceptionism import DreamConfig
+
+    assert DreamConfig().precision == "auto"
+    first, again = tmp_path / "first.png", tmp_path / "again.png"
+    assert run("dream", photo, "-o", first, *FAST) == 0
+    assert read_metadata(first)["config"]["precision"] == "float32"
+    assert run("dream", "--params-from", first, photo, "-o", again, "-q") == 0
+    assert np.array_equal(pixels(first), pixels(again))

@@ -226,9 +226,9 @@ def test_models_command_lists_every_model(capsys):
 
 
 def test_readme_examples_name_layers_the_models_have():
-    # Real weights cannot be fetched here, so the README's classic-model commands are checked
-    # for what can go wrong offline: the model and layer names they use.
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    # Real weights cannot be fetched here, so the Models page's classic-model commands are
+    # checked for what can go wrong offline: the model and layer names they use.
+    readme = (Path(__file__).parents[2] / "docs" / "models.md").read_text()
     commands = [line.split() for line in readme.splitlines()
                 if "--model" in line and "dream" in line]
     assert len(commands) >= 4

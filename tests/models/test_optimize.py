@@ -45,7 +45,7 @@ def test_optimized_model_gradients_match(lite0, chelsea):
 def test_wrapped_tiles_equal_rolling_the_image(tiny_model):
     """objective_gradient with a shift == roll the image, take the plain gradient, roll back."""
     x = torch.rand(1, 3, 50, 70, generator=torch.Generator().manual_seed(3))
-    config = DreamConfig(smoothing=0.0, tile_size=512)
+    config = DreamConfig(smoothing=0.0, tile_size=512, precision="float32")
     got, value, mean_abs = objective_gradient(tiny_model, x, layer("c3"), config, shift=(7, -11))
     rolled = roll(x, 7, -11).requires_grad_(True)
     loss = tiny_model.features(rolled, ["c3"])["c3"].pow(2).mean()
@@ -279,3 +279,55 @@ def test_graph_files_and_user_modules_are_never_batched(tiny_model):
     assert Dreamer("inception5h", weights=graph).model.tile_batch == 1  # optimized, not batched
     wrapped = DreamNet(ModuleNet(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3))), tiny_model.normalization)
     assert optimize(wrapped).tile_batch == 1
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+@pytest.mark.parametrize("name,layers", [("efficientnet_lite0", ["b4", "b10"]),
+                                         ("googlenet", ["inception4c"]),
+                                         ("inception_v3", ["Mixed_6a"]),
+                                         ("vgg16", ["features.22"]),
+                                         ("resnet50", ["layer2"])])
+def test_fused_convolutions_give_the_plain_networks_input_gradient(name, layers, precision,
+                                                                   monkeypatch, one_thread):
+    """Every registered architecture optimized for the CPU (convolutions fused with their
+    activations, input-gradient-only backward) against the same optimization without the
+    fusion: the input gradient at the tapped layers agrees within float rounding (float32)
+    or bfloat16's (cosine), on a small input; and the fusion did happen."""
+    from inceptionism.engine.loop import _autocast
+    from inceptionism.models import get_spec
+    from inceptionism.models import optimize as optimize_module
+    from inceptionism.models.base import DreamNet
+    from inceptionism.models.fused import FusedConv
+
+    from ..torchvision_parity import synthetic_state_dict
+
+    spec = get_spec(name)
+    net = spec.build()
+    if name != "efficientnet_lite0":
+        net.load_state_dict(synthetic_state_dict(name))
+    else:
+        from inceptionism.models import load_model
+
+        net = load_model(name).net
+    model = DreamNet(net, spec.normalization, spec.min_input_size).eval().requires_grad_(False)
+    fused = optimize(model)
+    monkeypatch.setattr(optimize_module, "fused_stage", lambda original, folded: folded)
+    plain = optimize(model)
+    # VGG's convolutions and ReLUs are layers of their own: nothing to fuse, but the
+    # convolutions still get the input-gradient-only backward.
+    assert any(isinstance(m, FusedConv) and (m.act or name == "vgg16") for m in fused.modules())
+    assert not any(isinstance(m, FusedConv) for m in plain.modules())
+    x = torch.rand(1, 3, 96, 112, generator=torch.Generator().manual_seed(4))
+    grads = []
+    for m in (plain, fused):
+        xi = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
+        with _autocast(x.device, precision):
+            acts = m.features(xi, layers)
+        loss = sum(a.float().pow(2).mean() for a in acts.values())
+        grads.append(torch.autograd.grad(loss, xi)[0])
+    want, got = grads
+    if precision == "float32":
+        assert torch.allclose(got, want, rtol=1e-4, atol=1e-5 * want.abs().max())
+    else:
+        cosine = torch.nn.functional.cosine_similarity(got.flatten(), want.flatten(), dim=0)
+        assert cosine > 0.99

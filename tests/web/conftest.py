@@ -1,5 +1,6 @@
 """The studio under test: a real `inceptionism serve` on a free loopback port, and Debian's
-chromium driven by Playwright (the system browser; browsers are never downloaded).
+chromium driven by Playwright (the system browser; browsers are never downloaded). The
+handlers' own tests call them directly, on a :class:`Studio` of their own (no server).
 
 The server runs as the CLI command in its own process, with its temporary folder under a
 folder of the test's, so the tests can check it is removed on exit. Small limits make the
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # read when Gradio is imported
 pytest.importorskip("gradio", reason="the web extra is not installed")
 
 MAX_PIXELS = 200_000
@@ -129,3 +131,28 @@ def small_photo(path: Path, size=(96, 64), name: str = "chelsea") -> Path:
     with Image.open(resources.files("inceptionism.data") / f"{name}.png") as img:
         img.convert("RGB").resize(size).save(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def studio(tmp_path_factory):
+    """The server's state, as `inceptionism serve` makes it, for calling handlers directly
+    (the same small pixel limit as the server's; one job may wait)."""
+    from inceptionism.web.slots import Slots
+    from inceptionism.web.studio import Studio
+
+    return Studio(root=tmp_path_factory.mktemp("studio-root"), slots=Slots(1),
+                  max_pixels=MAX_PIXELS)
+
+
+class Visitor:
+    """What Gradio hands a handler as its ``gr.Request``: the session is all it reads."""
+
+    def __init__(self, session_hash: str):
+        self.session_hash = session_hash
+
+
+def is_skip(update) -> bool:
+    """Whether a handler's update leaves its component as it is on the page."""
+    import gradio as gr
+
+    return update == gr.skip()

@@ -1,0 +1,190 @@
+"""Convolutions for dreaming on a CPU: the activation fused in, and a backward that computes
+only what a dream needs.
+
+A dream differentiates with respect to the *image*, never the weights. PyTorch's autograd
+does not know that in advance, so for every convolution it keeps the convolution's input
+(for a weight gradient that is never asked for), and for every ReLU its output: two
+activation-sized float tensors per conv-ReLU pair, written in the forward pass and read in
+the backward. :class:`FusedConv` instead
+
+1. runs the convolution, its bias and its ReLU / ReLU6 as one oneDNN primitive
+   (``torch.ops.mkldnn._convolution_pointwise`` with a ``relu`` or ``hardtanh`` post-op, the
+   op PyTorch's own CPU compiler emits for inference), so the activation is never written
+   and read again by a separate ReLU;
+2. keeps only a one-byte mask of where the activation passed the gradient (0 < y, and
+   y < 6 for ReLU6), not the convolution's input nor its output;
+3. in the backward, multiplies the incoming gradient by that mask and computes the input
+   gradient alone (``aten.convolution_backward`` with the weight and bias gradients masked
+   off, as ``torch.nn.grad.conv2d_input`` does).
+
+The function computed is the same; the result equals the plain network's up to float
+rounding (tested per architecture, float32 and bfloat16). CPU only: on a GPU cuDNN keeps its
+own kernels. Under CPU autocast to bfloat16 the input and a bfloat16 copy of the weights go
+into the fused op, as autocast would do for a convolution.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+ACTIVATIONS = {None: ("none", []), "relu": ("relu", []), "relu6": ("hardtanh", [0.0, 6.0])}
+
+
+def _rows(x: Tensor) -> Tensor:
+    """A channels-last (N, C, H, W) tensor as its (N*H*W, C) matrix: a view when the memory
+    already is channels-last, else one copy."""
+    return x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])
+
+
+def _image(rows: Tensor, like: tuple[int, int, int, int]) -> Tensor:
+    """(N*H*W, C) back to a channels-last (N, C, H, W) view."""
+    n, _, h, w = like
+    return rows.view(n, h, w, rows.shape[1]).permute(0, 3, 1, 2)
+
+
+class _ConvAct(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None, stride, padding, dilation,
+                groups: int, act: str | None) -> Tensor:
+        pointwise = (weight.shape[2:] == (1, 1) and groups == 1 and stride == [1, 1]
+                     and padding == [0, 0])
+        if pointwise:  # a matrix product over channels-last rows: no im2col, no reorders
+            w = weight.view(weight.shape[0], -1)
+            rows = _rows(x)
+            out = torch.addmm(bias, rows, w.t()) if bias is not None else rows @ w.t()
+            if act == "relu":
+                out.relu_()
+            elif act == "relu6":
+                out.clamp_(0, 6)
+            y = _image(out, (x.shape[0], weight.shape[0], x.shape[2], x.shape[3]))
+        else:
+            attr, scalars = ACTIVATIONS[act]
+            y = torch.ops.mkldnn._convolution_pointwise(x, weight, bias, padding, stride, dilation,
+                                                        groups, attr, scalars, "")
+        ctx.save_for_backward(weight, y if act else None)
+        ctx.geometry = (x.shape, act, stride, padding, dilation, groups, pointwise)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        weight, y = ctx.saved_tensors
+        shape, act, stride, padding, dilation, groups, pointwise = ctx.geometry
+        if pointwise:
+            grad = grad.contiguous(memory_format=torch.channels_last)
+        if act == "relu":  # where y = 0 the input was <= 0: no gradient
+            grad = torch.ops.aten.threshold_backward(grad, y, 0)
+        elif act == "relu6":  # y = clamp(input, 0, 6): 0 or 6 exactly where it was cut
+            grad = torch.ops.aten.hardtanh_backward(grad, y, 0.0, 6.0)
+        if pointwise:
+            rows = _rows(grad.contiguous(memory_format=torch.channels_last))
+            grad_x = _image(rows @ weight.view(weight.shape[0], -1), shape)
+        else:
+            # Only the input's shape and layout are read (no weight gradient is asked for);
+            # an unwritten channels-last tensor makes the gradient channels-last too.
+            dummy = torch.empty(shape, dtype=grad.dtype, memory_format=torch.channels_last)
+            grad_x = torch.ops.aten.convolution_backward(
+                grad, dummy, weight, None, stride, padding, dilation, False, [0, 0], groups,
+                (True, False, False))[0]
+        return grad_x, None, None, None, None, None, None, None
+
+
+class FusedConv(nn.Module):
+    """A 2-D convolution (zero padding) with an optional ReLU or ReLU6 after it, for CPU
+    dreams (see the module docstring). Made from an existing ``nn.Conv2d``, whose weights
+    it shares."""
+
+    def __init__(self, conv: nn.Conv2d, act: str | None = None):
+        super().__init__()
+        if act not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {act!r}")
+        self.weight = conv.weight
+        self.bias = conv.bias
+        self.stride, self.padding = list(conv.stride), list(conv.padding)
+        self.dilation, self.groups = list(conv.dilation), conv.groups
+        self.act = act
+        self._low: dict[torch.dtype, tuple[Tensor, Tensor | None]] = {}
+
+    @staticmethod
+    def fusable(conv: nn.Module) -> bool:
+        """Whether ``conv`` is a convolution this module can replace."""
+        return (type(conv) is nn.Conv2d and conv.padding_mode == "zeros"
+                and all(isinstance(p, int) for p in conv.padding))
+
+    def _weights(self, dtype: torch.dtype) -> tuple[Tensor, Tensor | None]:
+        if dtype == self.weight.dtype:
+            return self.weight, self.bias
+        if dtype not in self._low:  # made once; two workers racing make the same copy
+            self._low[dtype] = (self.weight.to(dtype),
+                                None if self.bias is None else self.bias.to(dtype))
+        return self._low[dtype]
+
+    def forward(self, x: Tensor) -> Tensor:
+        if torch.is_autocast_enabled("cpu"):
+            x = x.to(torch.get_autocast_dtype("cpu"))
+        weight, bias = self._weights(x.dtype)
+        return _ConvAct.apply(x, weight, bias, self.stride, self.padding, self.dilation,
+                              self.groups, self.act)
+
+    def extra_repr(self) -> str:
+        return (f"{self.weight.shape[1] * self.groups}, {self.weight.shape[0]}, "
+                f"kernel_size={tuple(self.weight.shape[2:])}, stride={tuple(self.stride)}, "
+                f"act={self.act}")
+
+
+def _activation(node: torch.fx.Node, stage: torch.fx.GraphModule) -> str | None:
+    """'relu' or 'relu6' when ``node`` applies one to its first argument, else None."""
+    if node.op == "call_module":
+        module = stage.get_submodule(node.target)
+        if type(module) is nn.ReLU:
+            return "relu"
+        if type(module) is nn.ReLU6:
+            return "relu6"
+    if node.op == "call_function" and node.target in (torch.relu, F.relu, torch.relu_):
+        return "relu"
+    if node.op == "call_function" and node.target is F.relu6:
+        return "relu6"
+    return None
+
+
+def fuse_convolutions(stage: nn.Module) -> int:
+    """Replace, in an fx-traced ``stage``, every convolution by a :class:`FusedConv`, taking
+    in the ReLU / ReLU6 that is the convolution's only user. A convolution whose output is
+    used elsewhere too (a layer someone taps, a residual branch) keeps its activation
+    apart. Returns how many convolutions were replaced."""
+    if not isinstance(stage, torch.fx.GraphModule):
+        return 0
+    count = 0
+    for node in list(stage.graph.nodes):
+        if node.op != "call_module" or not FusedConv.fusable(stage.get_submodule(node.target)):
+            continue
+        conv = stage.get_submodule(node.target)
+        users = list(node.users)
+        act = _activation(users[0], stage) if len(users) == 1 else None
+        name = f"fused_{count}"
+        stage.add_submodule(name, FusedConv(conv, act))
+        with stage.graph.inserting_after(node):
+            fused = stage.graph.call_module(name, (node.args[0],))
+        if act is not None:
+            users[0].replace_all_uses_with(fused)
+            stage.graph.erase_node(users[0])
+        node.replace_all_uses_with(fused)
+        stage.graph.erase_node(node)
+        count += 1
+    if count:
+        stage.graph.eliminate_dead_code()
+        stage.delete_all_unused_submodules()
+        stage.recompile()
+    return count
+
+
+def fused_stage(original: nn.Module, folded: nn.Module) -> nn.Module:
+    """The stage to dream with on a CPU: a stage that is one convolution (VGG's, ResNet's
+    ``conv1``) becomes a :class:`FusedConv` (its activation is a stage, i.e. a layer, of its
+    own); a traced stage (``folded``, batch norms folded) gets its convolutions fused in
+    place."""
+    if FusedConv.fusable(original):
+        return FusedConv(original)
+    fuse_convolutions(folded)
+    return folded

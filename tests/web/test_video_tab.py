@@ -1,0 +1,83 @@
+"""The Video tab's handlers, called directly: a zoom loop and a dream over a clip, the frame
+size by the command line's rule, its pixel limit by the zoom job's check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+from PIL import Image
+
+from inceptionism.web.tabs.video import clip, frame_size, zoom
+
+from .conftest import Visitor, is_skip, small_photo
+
+
+def test_a_zoom_loop_streams_its_frames_then_the_video(studio, tmp_path):
+    photo = small_photo(tmp_path / "cat.png")
+    views = list(zoom(studio, Visitor("zoomer"), photo_path=str(photo), objective_text="b7",
+                      frames_=2, zoom_=1.05, size_text="64x48", fps_=8, steps_=1))
+    assert any("frame 2/2" in str(v.video_status) for v in views)
+    frames = [v.frame_view for v in views if not is_skip(v.frame_view)]
+    assert frames and frames[-1].size == (64, 48)
+    last = views[-1]
+    assert "Done: 2 frames at 8 fps." in last.video_status
+    assert Path(last.video_out).name == "cat-zoom.mp4"
+    assert Path(last.video_out).read_bytes()[4:8] == b"ftyp"
+
+
+def test_a_dream_over_a_clip(studio, tmp_path):
+    import imageio_ffmpeg  # the video extra's writer
+
+    rgb = np.asarray(Image.open(small_photo(tmp_path / "f.png", size=(64, 48))).convert("RGB"))
+    video = tmp_path / "clip.mp4"
+    writer = imageio_ffmpeg.write_frames(str(video), (64, 48), fps=8, codec="libx264",
+                                         macro_block_size=1)
+    writer.send(None)
+    for i in range(3):
+        writer.send(np.ascontiguousarray(np.roll(rgb, 2 * i, axis=1)))
+    writer.close()
+    views = list(clip(studio, Visitor("clipper"), clip_path=str(video), objective_text="b7",
+                      frames_=2, steps_=1, carry_=0.6))
+    last = views[-1]
+    assert "Done: 2 frames at 8 fps." in last.video_status
+    assert Path(last.video_out).name == "clip-video.mp4"
+    assert Path(last.video_out).read_bytes()[4:8] == b"ftyp"
+
+
+def test_videos_need_their_source(studio):
+    with pytest.raises(gr.Error, match="Upload a photo in the Dream tab first."):
+        list(zoom(studio, clip_path="x.mp4"))
+    with pytest.raises(gr.Error, match="Upload a clip first."):
+        list(clip(studio, photo_path="x.png"))
+
+
+@pytest.mark.parametrize("text, size", [("", None), ("  ", None), (None, None),
+                                        ("640x360", (640, 360)), (" 64X48 ", (64, 48))])
+def test_frame_sizes_read_like_the_command_line(text, size):
+    assert frame_size(text) == size
+
+
+@pytest.mark.parametrize("text, message", [
+    ("640", "is not a frame size like 640x360"),
+    ("64x", "is not a frame size like 640x360"),
+    ("²x64", "is not a frame size like 640x360"),  # str.isdigit() takes it; int() does not
+    ("١٢x64", "is not a frame size like 640x360"),  # digits of another script
+    ("-64x64", "is not a frame size like 640x360"),
+    ("1234567890x64", "is not a frame size like 640x360"),
+    ("1x64", "is too small: frames need at least 2 pixels a side"),
+])
+def test_bad_frame_sizes_are_refused_in_one_sentence(studio, tmp_path, text, message):
+    photo = small_photo(tmp_path / "cat.png")
+    with pytest.raises(gr.Error, match=message):
+        list(zoom(studio, photo_path=str(photo), size_text=text, frames_=2, steps_=1))
+
+
+def test_frames_over_the_pixel_limit_are_the_zoom_jobs_refusal(studio, tmp_path):
+    photo = small_photo(tmp_path / "cat.png")
+    with pytest.raises(gr.Error, match=r"A 1000x1000 frame is 1 megapixels, more than the "
+                                       r"limit of 0.2 megapixels"):
+        list(zoom(studio, photo_path=str(photo), size_text="1000x1000", frames_=2, steps_=1))
+    assert studio.slots.queued == 0
