@@ -346,6 +346,7 @@ def _short(text: str, limit: int = 60) -> str:
 # caricature() needs a photo's features and has no string form (like guide()).
 
 VISUAL_PREFIXES = ("mean=", "neuron=", "direction=", "diversity=")
+MAX_DIRECTION = 100_000  # components of a direction: wider than any layer
 
 
 def _channel_of(name: str, act: Tensor, index: int) -> None:
@@ -397,14 +398,19 @@ def neuron(name: str, index: int, y: int | None = None, x: int | None = None) ->
 
 def direction(name: str, vector: Sequence[float] | Tensor) -> Objective:
     """The mean over positions and images of each position's activation vector projected on
-    ``vector`` (a direction in the layer's channel space, scaled to unit length)."""
+    ``vector`` (a direction in the layer's channel space, scaled to unit length; the spec
+    holds it as given)."""
     v = torch.as_tensor(vector, dtype=torch.float64).flatten()
     norm = float(v.norm())
     if v.numel() == 0 or not math.isfinite(norm) or norm == 0:
         raise InceptionismError(f"A direction in layer {name} needs a finite, non-zero vector.")
-    check_term_count(v.numel())  # its string form holds one number per channel
-    v = v / norm
+    if v.numel() > MAX_DIRECTION:
+        raise InceptionismError(f"A direction may have at most {MAX_DIRECTION} components "
+                                f"(got {v.numel()}).")
+    # The spec keeps the vector as given (float64 reads back exactly); normalizing it there
+    # would change its last bits at every round trip.
     label = f"direction={name}@" + ";".join(repr(float(c)) for c in v)
+    v = v / norm
 
     def fn(a: Activations) -> Tensor:
         act = a[name]
@@ -484,7 +490,8 @@ def parse_visual_term(target: str) -> Objective | None:
         values = numbers.split(";")
         if not name.strip() or not all(_WEIGHT_RE.fullmatch(c.strip()) for c in values):
             raise bad
-        check_term_count(len(values))
+        if len(values) > MAX_DIRECTION:
+            raise InceptionismError(f"A direction may have at most {MAX_DIRECTION} components.")
         return direction(name.strip(), [float(c) for c in values])
     where = ""
     if prefix == "neuron=" and "@" in body:

@@ -249,3 +249,11 @@ def test_atlas_recipe_round_trips_and_checks(tiny_model):
     with pytest.raises(InceptionismError):
         _recipe(transforms="blur=3")
     assert layer_channels(tiny_model, "c2") == list(range(16))
+
+
+def test_a_direction_as_wide_as_a_head_layer_round_trips():
+    v = torch.linspace(-1, 1, 1280)
+    objective = direction("head", v)
+    assert parse(objective.spec).spec == objective.spec
+    with pytest.raises(InceptionismError, match="at most"):
+        direction("head", torch.ones(100_001))
