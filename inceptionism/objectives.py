@@ -452,13 +452,15 @@ def caricature(name: str, features: Tensor, cossim_pow: float = 1.0) -> Objectiv
     change the image's size). No string form: it needs the photo."""
     target = features.detach()
     if target.dim() != 4 or target.shape[0] != 1:
-        raise InceptionismError(f"A caricature's features must be (1, C, h, w), got {tuple(target.shape)}.")
+        raise InceptionismError(
+            f"A caricature's features must be (1, C, h, w), got {tuple(target.shape)}.")
 
     def fn(a: Activations) -> Tensor:
         act = a[name]
         if act.shape[1] != target.shape[1]:
             raise InceptionismError(
-                f"The photo's features have {target.shape[1]} channels, layer {name} has {act.shape[1]}.")
+                f"The photo's features have {target.shape[1]} channels, "
+                f"layer {name} has {act.shape[1]}.")
         t = target.to(act.device, act.dtype)
         if t.shape[2:] != act.shape[2:]:
             t = torch.nn.functional.interpolate(t, size=act.shape[2:], mode="bilinear",

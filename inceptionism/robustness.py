@@ -128,7 +128,8 @@ def rotate(x: Tensor, degrees: float, fill: float = 0.5) -> Tensor:
     return out + fill
 
 
-def apply(x: Tensor, transforms: Sequence[Transform], generator: torch.Generator | None = None) -> Tensor:
+def apply(x: Tensor, transforms: Sequence[Transform],
+          generator: torch.Generator | None = None) -> Tensor:
     """Apply ``transforms`` in order, each drawing its random choice from ``generator``."""
     for t in transforms:
         x = t(x, generator)

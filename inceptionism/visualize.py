@@ -71,8 +71,9 @@ def visualize(
     [0, 1] (every registered model, and any ``nn.Module`` wrapped by ``ModuleNet``).
     ``transforms``: applied to the image before the network at every step; None means
     :func:`robustness.gentle` for this size (:func:`robustness.standard` is lucid's set),
-    ``()`` none. ``seed`` fixes the initial noise and every transform's random choice. ``lapnorm_levels`` > 0 replaces the image's
-    gradient with its :func:`lapnorm` before it reaches the parameter.
+    ``()`` none. ``seed`` fixes the initial noise and every transform's random choice.
+    ``lapnorm_levels`` > 0 replaces the image's gradient with its :func:`lapnorm` before it
+    reaches the parameter.
 
     Steps (each one):
       1. image = param.to_image(p)
@@ -85,7 +86,8 @@ def visualize(
     if not 0 <= steps <= MAX_STEPS:
         raise InceptionismError(f"Steps must be from 0 to {MAX_STEPS} (got {steps}).")
     if not 0 <= lapnorm_levels <= MAX_LEVELS:
-        raise InceptionismError(f"Laplacian levels must be from 0 to {MAX_LEVELS} (got {lapnorm_levels}).")
+        raise InceptionismError(
+            f"Laplacian levels must be from 0 to {MAX_LEVELS} (got {lapnorm_levels}).")
     if not (lr > 0):
         raise InceptionismError(f"The learning rate must be positive (got {lr}).")
     transforms = gentle(min(h, w)) if transforms is None else tuple(transforms)

@@ -17,7 +17,7 @@ from inceptionism.models.module_net import ModuleNet
 from inceptionism.objectives import (caricature, channel, channel_mean, direction, diversity,
                                      layer, neuron, parse)
 from inceptionism.param import PIXEL, READABLE, high_frequency_share
-from inceptionism.robustness import parse_transforms
+from inceptionism.robustness import parse_transforms, standard, transforms_spec
 from inceptionism.visualize import lap_merge, lap_split, lapnorm, top_channels, visualize
 
 
@@ -244,6 +244,7 @@ def test_atlas_refuses_another_recipe_or_restarts(tiny_model, tmp_path):
 def test_atlas_recipe_round_trips_and_checks(tiny_model):
     recipe = _recipe(param=PIXEL, transforms="pad=2,jitter=2")
     assert AtlasRecipe.from_json(json.loads(json.dumps(recipe.to_json()))) == recipe
+    assert _recipe().transforms == transforms_spec(standard(20))  # the stored default
     with pytest.raises(InceptionismError):
         _recipe(channels=(1, 1))
     with pytest.raises(InceptionismError):
