@@ -20,7 +20,9 @@ LAYERS = {
     "transforms": 2, "objectives": 2, "dream": 2, "explore": 2, "video": 2, "presets": 2,
     "segments": 2,
     "api": 2,
+    "param": 2, "robustness": 2, "visualize": 2,  # feature visualization's engine
     "jobs": 3,
+    "atlas": 3,  # a workflow with its own folder of files, like a job
     "cli": 4, "__main__": 4, "web": 4,
     "__init__": 5,  # the package's front door re-exports everything
 }
