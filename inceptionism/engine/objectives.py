@@ -291,7 +291,10 @@ def parse(spec: str, logits_layer: str = "logits", labels: Sequence[str] | None 
                 raise InceptionismError(
                     f"Weight '{_short(weight_text)}' in '{_short(term)}' must be a number from "
                     f"{-MAX_WEIGHT:g} to {MAX_WEIGHT:g}.")
-        if target.startswith(CLASS_PREFIX):
+        visual = parse_visual_term(target)  # mean=, neuron=, direction=, diversity=
+        if visual is not None:
+            part = visual
+        elif target.startswith(CLASS_PREFIX):
             part = imagenet_class(target[len(CLASS_PREFIX):].strip(), logits_layer, labels)
         elif "/" in target and not _is_layer_name(target, layer_names):
             # Channels follow the last '/': graph layers have '/' in their names
@@ -310,7 +313,8 @@ def parse(spec: str, logits_layer: str = "logits", labels: Sequence[str] | None 
             part = channels(name.strip(), [int(c) for c in numbers])
         elif "=" in target:
             raise InceptionismError(
-                f"Unknown term '{_short(target)}'; the only NAME=VALUE term is class=NAME.")
+                f"Unknown term '{_short(target)}'; the NAME=VALUE terms are class=, "
+                f"{', '.join(VISUAL_PREFIXES)}.")
         else:
             part = layer(target)
         weighted.append((weight, part))
@@ -324,3 +328,185 @@ def parse(spec: str, logits_layer: str = "logits", labels: Sequence[str] | None 
 def _short(text: str, limit: int = 60) -> str:
     """``text`` cut to ``limit`` characters for a message (a stored objective can be huge)."""
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+# --- Feature visualization objectives -----------------------------------------------------
+# Objectives for visualizing what a unit responds to, from noise (Olah, Mordvintsev and
+# Schubert, "Feature Visualization", Distill 2017; after lucid's and lucent's objectives).
+# Unlike the dream objectives above, which square activations, these read them raw: a
+# visualization should show what makes a unit positive, not what makes it large either way.
+# String forms (read by :func:`parse` through :func:`parse_visual_term`):
+#
+#     mean=b10/37             the mean activation of channel 37 of b10
+#     neuron=b10/37           channel 37 at the centre position of b10
+#     neuron=b10/37@2;5       channel 37 at row 2, column 5
+#     direction=b10@V;V;...   the mean projection onto a direction in channel space (unit length)
+#     diversity=b10           minus the mean cosine similarity of a batch's Gram matrices
+#
+# caricature() needs a photo's features and has no string form (like guide()).
+
+VISUAL_PREFIXES = ("mean=", "neuron=", "direction=", "diversity=")
+MAX_DIRECTION = 100_000  # components of a direction: wider than any layer
+
+
+def _channel_of(name: str, act: Tensor, index: int) -> None:
+    if index >= act.shape[1]:
+        raise InceptionismError(
+            f"Channel {index} does not exist: layer {name} has channels 0 to {act.shape[1] - 1}.")
+
+
+def channel_mean(name: str, index: int) -> Objective:
+    """The mean (raw, not squared) activation of one channel over all positions and images:
+    the objective of a channel visualization."""
+    index = int(index)
+    if index < 0:
+        raise InceptionismError(f"Channel numbers start at 0 (got {index} for layer {name}).")
+    label = f"mean={name}/{index}"
+
+    def fn(a: Activations) -> Tensor:
+        act = a[name]
+        _channel_of(name, act, index)
+        return act[:, index].mean()
+
+    return Objective(fn, [name], label, spec=label)
+
+
+def neuron(name: str, index: int, y: int | None = None, x: int | None = None) -> Objective:
+    """One channel's activation at one position (row ``y``, column ``x`` of the layer's
+    grid; the centre, ``size // 2``, where not given), averaged over the batch."""
+    index = int(index)
+    if index < 0 or (y is not None and y < 0) or (x is not None and x < 0):
+        raise InceptionismError(f"A neuron's channel and position start at 0 (layer {name}).")
+    where = "" if y is None and x is None else f"@{'' if y is None else y};{'' if x is None else x}"
+    label = f"neuron={name}/{index}{where}"
+
+    def fn(a: Activations) -> Tensor:
+        act = a[name]
+        _channel_of(name, act, index)
+        if act.dim() != 4:
+            raise InceptionismError(f"Layer {name} has no positions; use mean={name}/{index}.")
+        h, w = act.shape[2], act.shape[3]
+        row = h // 2 if y is None else y
+        col = w // 2 if x is None else x
+        if row >= h or col >= w:
+            raise InceptionismError(
+                f"Position ({row}, {col}) is outside layer {name}'s {h}x{w} grid at this size.")
+        return act[:, index, row, col].mean()
+
+    return Objective(fn, [name], label, spec=label)
+
+
+def direction(name: str, vector: Sequence[float] | Tensor) -> Objective:
+    """The mean over positions and images of each position's activation vector projected on
+    ``vector`` (a direction in the layer's channel space, scaled to unit length; the spec
+    holds it as given)."""
+    v = torch.as_tensor(vector, dtype=torch.float64).flatten()
+    norm = float(v.norm())
+    if v.numel() == 0 or not math.isfinite(norm) or norm == 0:
+        raise InceptionismError(f"A direction in layer {name} needs a finite, non-zero vector.")
+    if v.numel() > MAX_DIRECTION:
+        raise InceptionismError(f"A direction may have at most {MAX_DIRECTION} components "
+                                f"(got {v.numel()}).")
+    # The spec keeps the vector as given (float64 reads back exactly); normalizing it there
+    # would change its last bits at every round trip.
+    label = f"direction={name}@" + ";".join(repr(float(c)) for c in v)
+    v = v / norm
+
+    def fn(a: Activations) -> Tensor:
+        act = a[name]
+        if act.shape[1] != v.numel():
+            raise InceptionismError(
+                f"The direction has {v.numel()} components, layer {name} has {act.shape[1]} channels.")
+        d = v.to(act.device, act.dtype).view((1, -1) + (1,) * (act.dim() - 2))
+        return (act * d).sum(1).mean()
+
+    return Objective(fn, [name], f"direction({name})", spec=label)
+
+
+def diversity(name: str) -> Objective:
+    """Minus the mean cosine similarity between the Gram matrices (channel x channel
+    correlations over positions) of every pair of images in the batch: adding it to a
+    visualization of a batch makes the images show different facets of the unit (lucid's
+    ``diversity``). Zero for a batch of one."""
+    label = f"diversity={name}"
+
+    def fn(a: Activations) -> Tensor:
+        act = a[name]
+        n = act.shape[0]
+        if n < 2:
+            return act.sum() * 0
+        flat = act.flatten(2)  # (N, C, P)
+        gram = (flat @ flat.transpose(1, 2)).flatten(1)  # (N, C*C)
+        gram = gram / gram.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        sim = gram @ gram.T
+        return -(sim.sum() - sim.diagonal().sum()) / (n * (n - 1))
+
+    return Objective(fn, [name], label, spec=label)
+
+
+def caricature(name: str, features: Tensor, cossim_pow: float = 1.0) -> Objective:
+    """What a photo's own activations at layer ``name`` emphasize: the dot product of the
+    image's activations with ``features`` (the photo's, (1, C, h, w)) times their cosine
+    similarity (at least 0.1) to the power ``cossim_pow`` (lucid's caricature). The photo's
+    features are resized to the layer's grid where its size differs (robustness transforms
+    change the image's size). No string form: it needs the photo."""
+    target = features.detach()
+    if target.dim() != 4 or target.shape[0] != 1:
+        raise InceptionismError(
+            f"A caricature's features must be (1, C, h, w), got {tuple(target.shape)}.")
+
+    def fn(a: Activations) -> Tensor:
+        act = a[name]
+        if act.shape[1] != target.shape[1]:
+            raise InceptionismError(
+                f"The photo's features have {target.shape[1]} channels, "
+                f"layer {name} has {act.shape[1]}.")
+        t = target.to(act.device, act.dtype)
+        if t.shape[2:] != act.shape[2:]:
+            t = torch.nn.functional.interpolate(t, size=act.shape[2:], mode="bilinear",
+                                                align_corners=False)
+        x, y = act.flatten(1), t.flatten(1)
+        dot = (x * y).sum(1)
+        cos = dot / (x.norm(dim=1) * y.norm(dim=1) + 1e-6)
+        return (dot * cos.clamp_min(0.1) ** cossim_pow).mean() / x.shape[1]
+
+    return Objective(fn, [name], f"caricature({name})")
+
+
+def parse_visual_term(target: str) -> Objective | None:
+    """The objective of one ``mean=``, ``neuron=``, ``direction=`` or ``diversity=`` term,
+    or None when ``target`` is none of them (see the comment above :data:`VISUAL_PREFIXES`)."""
+    prefix = next((p for p in VISUAL_PREFIXES if target.startswith(p)), None)
+    if prefix is None:
+        return None
+    body = target[len(prefix):].strip()
+    forms = {"mean=": "mean=LAYER/CHANNEL", "neuron=": "neuron=LAYER/CHANNEL[@ROW;COLUMN]",
+             "direction=": "direction=LAYER@V;V;...", "diversity=": "diversity=LAYER"}
+    bad = InceptionismError(f"'{_short(target)}' is not of the form {forms[prefix]}.")
+    if prefix == "diversity=":
+        if not body:
+            raise bad
+        return diversity(body)
+    if prefix == "direction=":
+        name, _, numbers = body.rpartition("@")
+        values = numbers.split(";")
+        if not name.strip() or not all(_WEIGHT_RE.fullmatch(c.strip()) for c in values):
+            raise bad
+        if len(values) > MAX_DIRECTION:
+            raise InceptionismError(f"A direction may have at most {MAX_DIRECTION} components.")
+        return direction(name.strip(), [float(c) for c in values])
+    where = ""
+    if prefix == "neuron=" and "@" in body:
+        body, _, where = body.rpartition("@")
+    name, _, index = body.rpartition("/")
+    if not name.strip() or not _CHANNEL_RE.fullmatch(index.strip()) \
+            or len(index.strip()) > MAX_CHANNEL_DIGITS:
+        raise bad
+    if prefix == "mean=":
+        return channel_mean(name.strip(), int(index))
+    pos = [c.strip() for c in where.split(";")] if where else ["", ""]
+    if len(pos) != 2 or not all(c == "" or (_CHANNEL_RE.fullmatch(c) and len(c) <= MAX_CHANNEL_DIGITS)
+                                for c in pos):
+        raise bad
+    y, x = (int(c) if c else None for c in pos)
+    return neuron(name.strip(), int(index), y, x)
