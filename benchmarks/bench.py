@@ -246,7 +246,7 @@ def run_steps(results: dict, models: list[str], sizes: list[float], repeats: int
         model, weights = bench_model(name)
         fast = optimize(model)
         objective = layer(get_spec(name).default_layers[0])
-        config = DreamConfig()
+        config = DreamConfig(precision="float32")  # the rows name their precision
         for mp in sizes:
             h, w = size_for(mp)
             image = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0)).to(DEVICE)
@@ -322,7 +322,7 @@ def one_dream(variant: str, megapixels: float, out: str) -> None:
     model = load_model("efficientnet_lite0", device=DEVICE)
     objective = layer(get_spec("efficientnet_lite0").default_layers[0])
     image = dream_photo(megapixels).to(DEVICE)
-    config = DreamConfig()
+    config = DreamConfig(precision="float32")  # the rows name their precision
     sync()
     t = time.perf_counter()
     if variant == "baseline":
