@@ -146,7 +146,7 @@ def resolve_precision(precision: str, model: DreamNet) -> str:
     bfloat16 when (1) the device computes it natively (CPUs with AVX512-BF16 or AMX, GPUs
     that report bfloat16 support), and (2) the network is compute-bound: a network with
     depthwise convolutions (EfficientNet-Lite) is limited by memory traffic, where bfloat16
-    was measured no faster (README "Speed and memory"). Dreams in bfloat16 are the same dream
+    was measured no faster (docs/performance.md). Dreams in bfloat16 are the same dream
     by our measures (objective gain, pixel difference no larger than seed to seed; tested).
     """
     if precision != "auto":
