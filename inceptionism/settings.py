@@ -156,7 +156,7 @@ class DreamConfig:
     smoothing_cascade: bool = False  # blur at 0.5, 1 and 2 x sigma and average the three
     pyramid: str = "octave"  # "octave": re-inject dreamed detail; "recursive": blend whole dreams
     blend: float = 0.5  # recursive pyramid only: share of the up-scaled dream at each level
-    tile_size: int = 512  # largest tile side fed to the network at once
+    tile_size: int = 320  # largest tile side fed to the network at once (see docs/performance.md)
     min_size: int = 64  # smallest side an octave may have; smaller images are up-scaled to it
     seed: int = 0  # seeds the jitter: same inputs and seed give the same dream
     # Arithmetic of the network's forward and backward passes. bfloat16 is faster on CPUs
