@@ -167,6 +167,11 @@ class DreamConfig:
     # computes the same.
     precision: str = "auto"
     keep_colors: bool = False  # change only the luminance: the photo keeps its own colours
+    # Laplacian-pyramid gradient normalization (the DeepDream notebook's render_lapnorm):
+    # each step's gradient is split into this many bands plus the low-pass rest, each band
+    # divided by its RMS, and merged (engine.transforms.lapnorm), which lifts coarse shapes
+    # that the fine part of the gradient drowns out. 0: off (the classic step).
+    lapnorm: int = 0
 
     def validate(self) -> None:
         """Refuse, in one sentence naming the setting, any value outside :data:`LIMITS`
@@ -196,7 +201,10 @@ LIMITS = {
     "tile_size": Number("tile size", 32, 65_536, whole=True),
     "min_size": Number("min size", 8, 1_000_000, whole=True),
     "seed": Number("seed", 0, 2**64 - 1, whole=True),  # what torch.manual_seed takes
+    # Each level halves the band's size; 12 levels reach one pixel from a 4096-pixel side.
+    "lapnorm": Number("lapnorm levels", 0, 12, whole=True),
 }
+LAPNORM_LEVELS = 4  # the levels of a bare --lapnorm: the DeepDream notebook's lap_n
 
 
 # The layer tour: lighter than a still's defaults, on a small copy of the photo.
