@@ -651,3 +651,44 @@ def test_cli_dreams_a_photo_with_damaged_metadata_with_one_note(capsys, tmp_path
     assert code == 0 and out_path.is_file(), out.err
     assert len(notes) == 1 and "damaged" in notes[0] and "dropped" in notes[0], out.err
     assert "error" not in out.err
+
+
+# --- an empty or blank objective is refused at every door ---------------------------------------
+
+BLANKS = ["", "   ", "\t"]
+
+
+@pytest.mark.parametrize("spec", BLANKS)
+def test_the_library_refuses_a_blank_objective(dreamer, tmp_path, photo, spec):
+    from inceptionism.engine.objectives import EMPTY, check_given
+
+    check_given(None)  # None is "the model's default layers", not an empty objective
+    for attempt in (lambda: parse(spec), lambda: dreamer.objective(spec),
+                    lambda: run_dream(DreamRequest(input=photo, output=tmp_path / "o.png",
+                                                   objective=spec)),
+                    lambda: run_zoom(ZoomRequest(input=photo, outputs=(tmp_path / "z.gif",),
+                                                 objectives=(spec,), frames=2))):
+        with pytest.raises(InceptionismError) as e:
+            attempt()
+        assert str(e.value) == EMPTY
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png"]
+
+
+@pytest.mark.parametrize("args", [
+    ["dream", "{photo}", "-o", "{tmp}/o.png", "-l", ""],
+    ["dream", "{photo}", "-o", "{tmp}/o.png", "--layers", "  "],
+    ["dream", "{photo}", "-o", "{tmp}/o.png", "--params-from", "{tmp}/old.png", "-l", " "],
+    ["dream", "{photo}", "-o", "{tmp}/o.png", "--params-from", "{tmp}/empty.png"],
+    ["zoom", "{photo}", "-o", "{tmp}/o.gif", "--frames", "2", "-l", ""],
+    ["zoom", "{photo}", "-o", "{tmp}/o.gif", "--frames", "2", "--cycle", "b3", "--cycle", " "],
+    ["batch", "{photo}", "-o", "{tmp}/out", "-l", ""],
+    ["batch", "{photo}", "-o", "{tmp}/out", "--params-from", "{tmp}/empty.png"],
+])
+def test_cli_refuses_a_blank_objective_in_one_sentence(capsys, tmp_path, photo, args):
+    stored_png(tmp_path / "old.png", STORED)
+    stored_png(tmp_path / "empty.png", {**STORED, "objective": "  "})
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, out = run(capsys, *[a.format(photo=photo, tmp=tmp_path) for a in args])
+    line = one_error_line(out.err)
+    assert code == 1 and "objective is empty" in line, line
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -404,8 +404,9 @@ def batch_recipe(request: BatchRequest) -> Recipe:
     """The one recipe of the batch, its objective in canonical spec form, checked against the
     model's layers (the architecture only: no weights are loaded here)."""
     from ..models import get_spec
-    from ..engine.objectives import parse
+    from ..engine.objectives import check_given, parse
 
+    check_given(request.objective)  # None: the stored or default one; "" is no objective
     if request.params_from is not None:
         if request.preset is not None:
             raise InceptionismError("Use either a preset or stored parameters, not both.")

@@ -192,3 +192,14 @@ def test_progress_counts_the_pixels_each_step_dreams(studio, tmp_path):
     first = next(v.status for v in views if "octave 1/2" in str(v.status))
     assert "octave 1/2 (114x80), step 1/1 · 34% · ETA" in first, first
     assert "Done" in views[-1].status
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_a_blank_objective_box_gets_the_librarys_sentence(studio, tmp_path, text):
+    from inceptionism.engine.objectives import EMPTY
+
+    photo = str(small_photo(tmp_path / "cat.png"))
+    with pytest.raises(gr.Error) as info:
+        list(dream(studio, Visitor("blank"), photo_path=photo, objective_text=text, steps_=1,
+                   octaves_=1))
+    assert info.value.message == EMPTY
