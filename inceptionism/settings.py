@@ -132,6 +132,15 @@ SEGMENTS = Number("number of segments", 1, 1_000_000, whole=True)
 WARMUP = Number("warm-up", 0, 100_000, whole=True)
 COLUMNS = Number("columns", 1, 10_000, whole=True)  # tiles per row of a contact sheet
 
+# Channel atlases (jobs/atlas.py): what the command line and the studio accept. 4096 pixels
+# and 100 000 steps are engine.visualize's own bounds.
+ATLAS_CELL = Number("cell size", 16, 4096, whole=True)
+ATLAS_STEPS = Number("steps", 1, 100_000, whole=True)
+ATLAS_SEED = Number("seed", 0, 2**63 - 1, whole=True)
+ATLAS_LR = Number("learning rate", 0, 10, low_open=True)
+ATLAS_PICK = Number("number of channels", 1, 100_000, whole=True)  # top or bottom N
+ATLAS_DECAY = Number("spectrum decay", 0, 4)  # engine.param.ParamConfig's bounds
+
 # The sample photos shipped in inceptionism/data (scikit-image's, CC0), by name.
 SAMPLES = {"chelsea": "chelsea.png", "coffee": "coffee.png"}
 
