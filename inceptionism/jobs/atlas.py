@@ -18,11 +18,11 @@ is computed on one thread (:func:`inceptionism.runtime.one_thread`), so a cell i
 bit-identical whether it was made in the first run or after a resume, in this process or
 in any worker.
 
-Cells are drawn by :class:`CellWorker`\ s in one of the pools of :mod:`inceptionism.parallel`
-(the ones batch uses): this process, N local processes, or Ray actors. :func:`run_atlas` is
-the job the command line and the studio call: it loads the model, checks the layer and the
-channels (every one, a list, or the strongest or weakest N for a photo), and writes the
-labelled sheet where asked.
+Cells are drawn by :class:`CellWorker` objects in one of the pools of
+:mod:`inceptionism.parallel` (the ones batch uses): this process, N local processes, or Ray
+actors. :func:`run_atlas` is the job the command line and the studio call: it loads the
+model, checks the layer and the channels (every one, a list, or the strongest or weakest N
+for a photo), and writes the labelled sheet where asked.
 """
 
 from __future__ import annotations
@@ -238,8 +238,8 @@ def atlas(
     module docstring.
 
     ``pool``: where the cells are drawn, a pool of :mod:`inceptionism.parallel` whose
-    workers are :class:`CellWorker`\ s (:func:`cell_pool`); default: this process, with
-    ``model``, and ``callback`` gets every step of every cell. Either way it gets an
+    workers are :class:`CellWorker` objects (:func:`cell_pool`); default: this process,
+    with ``model``, and ``callback`` gets every step of every cell. Either way it gets an
     :class:`AtlasStep` with ``step=None`` as each cell is stored."""
     folder = Path(folder)
     if hasattr(model, "layer_names") and recipe.layer not in model.layer_names:
