@@ -247,6 +247,11 @@ def recipe_metadata(recipe: Recipe, weights_description: str) -> dict:
     return {"inceptionism": __version__, **recipe.to_metadata(weights_description)}
 
 
+# DreamConfig fields added after outputs were first stored: an output without one was made
+# with its default (off), so it counts as made with the batch's value only if that is off.
+LATER_SETTINGS = {"lapnorm": 0}
+
+
 def already_done(output: Path, metadata: dict, input_sha256: str) -> bool:
     """Whether ``output`` holds a dream of this input made with exactly these parameters.
     The device and the precision are compared only where the recipe names one (``auto`` may
@@ -262,8 +267,12 @@ def already_done(output: Path, metadata: dict, input_sha256: str) -> bool:
         want, got = metadata[key], stored.get(key)
         if key == "device" and want == "auto":
             return True
-        if key == "config" and isinstance(got, dict) and want.get("precision") == "auto":
-            return {**got, "precision": "auto"} == want
+        if key == "config" and isinstance(got, dict):
+            # A setting added since the output was made is at its default there (new
+            # settings are off by default: the output's pixels are what it gives).
+            got = {**{k: d for k, d in LATER_SETTINGS.items() if k in want}, **got}
+            if want.get("precision") == "auto":
+                return {**got, "precision": "auto"} == want
         return got == want
 
     return stored.get("input_sha256") == input_sha256 and all(same(k) for k in metadata)

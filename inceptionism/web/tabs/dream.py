@@ -323,7 +323,8 @@ def load_rerun(studio: Studio, path: str | None) -> Rerun:
         steps=c.steps, octaves=c.octaves, octave_scale=c.octave_scale, step_size=c.step_size,
         smoothing=c.smoothing, growth=c.smoothing_growth, cascade=c.smoothing_cascade,
         pyramid=c.pyramid, blend=c.blend, jitter=c.jitter, seed=c.seed,
-        extra={"tile_size": c.tile_size, "min_size": c.min_size, "precision": c.precision},
+        extra={"tile_size": c.tile_size, "min_size": c.min_size, "precision": c.precision,
+               "lapnorm": c.lapnorm},
         notes=text)
 
 
