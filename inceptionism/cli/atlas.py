@@ -17,7 +17,7 @@ from ..settings import (
     COLUMNS,
     WORKERS,
 )
-from .options import RAY_HELP, Checked, model_options, threads_option
+from .options import RAY_HELP, Checked, model_options
 from .report import loading, note, quiet_warnings
 
 
@@ -73,7 +73,6 @@ class CellReport:
 @click.option("--workers", type=Checked(WORKERS), default=1, show_default=True,
               help="Local worker processes drawing cells, each loading the model once (with "
                    "--ray: Ray actors). The cells are the same whatever the count.")
-@threads_option
 @click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None,
               metavar="[ADDRESS]", help=RAY_HELP)
 @click.option("-f", "--force", is_flag=True, help="Overwrite OUTPUT if it exists.")

@@ -51,7 +51,7 @@ from ..errors import InceptionismError
 from ..io.files import atomic_write
 from ..io.images import check_output_path, load_image
 from ..io.sheet import contact_sheet
-from ..parallel.local import InlinePool, default_threads, local_pool
+from ..parallel.local import InlinePool, local_pool
 from ..settings import (
     ATLAS_CELL,
     ATLAS_LR,
@@ -184,11 +184,18 @@ class CellWorker:
 
     def __init__(self, spec: CellSpec, model=None):
         if model is None:
+            import tempfile
+
             from ..api import Dreamer
 
-            use_threads(spec.threads)
-            model = Dreamer(spec.recipe.model, weights=spec.weights, device=spec.device,
-                            progress=False, fast=False, preprocess=spec.preprocess).model
+            use_threads(1)  # each cell runs on one thread: the workers are the parallelism
+            weights = spec.weights
+            with tempfile.TemporaryDirectory(prefix="inceptionism-atlas-") as tmp:
+                if spec.weights_bytes is not None:  # a Ray worker may not see the file
+                    weights = str(Path(tmp) / Path(spec.weights or "weights.pt").name)
+                    Path(weights).write_bytes(spec.weights_bytes)
+                model = Dreamer(spec.recipe.model, weights=weights, device=spec.device,
+                                progress=False, fast=False, preprocess=spec.preprocess).model
         self.model = model
         self.recipe = spec.recipe
         self.transforms = parse_transforms(spec.recipe.transforms)
@@ -215,7 +222,7 @@ class CellSpec:
     device: str = "cpu"
     weights: str | None = None  # a weights file instead of the model's own
     preprocess: str | None = None  # an input convention instead of the model's own
-    threads: int = 1  # torch threads of a worker process
+    weights_bytes: bytes | None = None  # the weights file's bytes, for workers elsewhere
 
 
 def cell_worker(spec: CellSpec) -> CellWorker:
@@ -290,7 +297,7 @@ def cell_pool(spec: CellSpec, workers: int | None = 1, ray: str | None = None):
         from ..parallel.ray import RayPool
 
         return RayPool(partial(cell_worker, spec), address=ray or None, workers=workers,
-                       threads=spec.threads, gpu=spec.device.startswith("cuda"))
+                       threads=1, gpu=spec.device.startswith("cuda"))
     return local_pool(partial(cell_worker, spec), workers or 1)
 
 
@@ -350,7 +357,6 @@ class AtlasRequest:
     columns: int | None = None
     workers: int = 1  # local processes drawing cells (with ray: actors; None: the cluster's)
     ray: str | None = None  # "" a local Ray cluster, else its address
-    threads: int | None = None  # torch threads per local worker (None: cores shared out)
     device: str = "cpu"
     weights: Path | None = None
     preprocess: str | None = None
@@ -427,10 +433,9 @@ def run_atlas(request: AtlasRequest, hooks: Hooks | None = None) -> AtlasResult:
                          size=request.size, steps=request.steps, param=request.param,
                          transforms=request.transforms, seed=request.seed, lr=request.lr)
     folder = request.cells or default_cells(request.output)
-    threads = request.threads or (1 if request.ray is not None else
-                                  default_threads(request.workers or 1))
-    spec = CellSpec(recipe, str(dreamer.device), str(request.weights) if request.weights
-                    else None, request.preprocess, threads)
+    weights = str(request.weights) if request.weights else None
+    spec = CellSpec(recipe, str(dreamer.device), weights, request.preprocess,
+                    Path(weights).read_bytes() if weights and request.ray is not None else None)
     several = request.ray is not None or (request.workers or 1) > 1
     on_ray_default = request.ray is not None and (request.workers or 1) <= 1  # one per CPU/GPU
     pool = cell_pool(spec, None if on_ray_default else request.workers, request.ray) \

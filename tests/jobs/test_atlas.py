@@ -84,3 +84,15 @@ def test_bad_requests_are_refused_in_one_sentence(tmp_path, changes, words):
         run_atlas(request)
     assert words in str(e.value) and "\n" not in str(e.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ray_actors_draw_the_same_cells_from_the_weights_bytes(ray_cluster, tmp_path):
+    from inceptionism.models import get_spec
+
+    weights = get_spec("efficientnet_lite0").weights.resolve(progress=False)
+    one = run_atlas(AtlasRequest(output=tmp_path / "one.png", **SMALL))
+    on_ray = run_atlas(AtlasRequest(output=tmp_path / "ray.png", workers=2, ray="",
+                                    weights=weights, **SMALL))
+    assert on_ray.made == 4
+    for a, b in zip(one.cells, on_ray.cells):
+        assert a.read_bytes() == b.read_bytes(), a.name
