@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
