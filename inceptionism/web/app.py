@@ -42,10 +42,8 @@ def build(studio: Studio) -> gr.Blocks:
                 tour_ui = tour.create_ui()
             with gr.Tab("Video", id="video"):
                 video_ui = video.create_ui()
-            with gr.Tab("Channel atlas", id="atlas"):
-                atlas_ui = atlas.create_ui()
+            atlas.create_tab(studio, dream_ui, tabs)
         dream.create_event_handlers(studio, dream_ui)
         tour.create_event_handlers(studio, tour_ui, dream_ui, tabs)
         video.create_event_handlers(studio, video_ui, dream_ui)
-        atlas.create_event_handlers(studio, atlas_ui, dream_ui, tabs)
     return page

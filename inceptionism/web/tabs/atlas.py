@@ -70,6 +70,15 @@ class CellPick(NamedTuple):
     objective: Any
 
 
+def create_tab(studio: Studio, dream_ui: Components, tabs: gr.Tabs) -> Components:
+    """The tab, its components and its handlers, inside the page's ``gr.Tabs`` (after the
+    Dream tab, whose photo, model and objective it uses)."""
+    with gr.Tab("Channel atlas", id="atlas"):
+        ui = create_ui()
+    create_event_handlers(studio, ui, dream_ui, tabs)
+    return ui
+
+
 def create_ui() -> Components:
     """The tab's components by name (inside a ``gr.Tab``)."""
     gr.Markdown("Each cell is a picture made from noise to excite one channel of a layer of "
@@ -118,7 +127,8 @@ def create_event_handlers(studio: Studio, ui: Components, dream_ui: Components,
     ui["atlas_gallery"].select(use_cell, ui["atlas_cells"], outputs(CellPick, both),
                                api_visibility="private").then(
         bind(dream_tab.dream, studio), inputs_kwargs=inputs(dream_tab.DreamForm, dream_ui),
-        outputs=outputs(dream_tab.DreamView, dream_ui), api_visibility="private",
+        outputs=outputs(dream_tab.DreamView, dream_ui), api_name="atlas_cell_dream",
+        api_visibility="private",
         concurrency_limit=None, show_progress="hidden")
 
 
