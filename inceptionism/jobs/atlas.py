@@ -46,7 +46,7 @@ from ..engine.runtime import one_thread, use_threads
 from ..engine.tour import shrink
 from ..engine.transforms import to_tensor
 from ..engine.visualize import VisualizeStep, top_channels, visualize
-from ..errors import InceptionismError
+from ..errors import Cancelled, InceptionismError, Interrupted
 from ..io.files import atomic_write
 from ..io.images import check_output_path, load_image
 from ..io.sheet import contact_sheet
@@ -446,5 +446,12 @@ def run_atlas(request: AtlasRequest, hooks: Hooks | None = None) -> AtlasResult:
         if hooks.on_step is not None:
             hooks.on_step(step)
 
-    return atlas(model, recipe, folder, restart=request.restart, columns=request.columns,
-                 callback=on_step, pool=pool, sheet=request.output)
+    try:
+        return atlas(model, recipe, folder, restart=request.restart, columns=request.columns,
+                     callback=on_step, pool=pool, sheet=request.output)
+    except (KeyboardInterrupt, Cancelled) as exc:
+        kind = Interrupted if isinstance(exc, KeyboardInterrupt) else Cancelled
+        done = sum(cell_path(folder, c).exists() for c in channels)
+        raise kind(f"{'interrupted' if kind is Interrupted else 'cancelled'}; {done} of "
+                   f"{len(channels)} cells are safe in {folder}, and running the same command "
+                   "again draws only the missing ones.") from None

@@ -54,3 +54,24 @@ def test_bad_input_gets_one_line_and_status_1_or_2(capsys, tmp_path, args, words
     assert code in (1, 2) and len(lines) == 1 and lines[0].startswith("error: "), captured.err
     assert words in lines[0] and "unexpected" not in lines[0]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_says_which_cells_are_kept(capsys, tmp_path, monkeypatch):
+    import inceptionism.jobs.atlas as job
+
+    draw = job.CellWorker.draw
+    calls = []
+
+    def interrupted_at_the_second_cell(self, channel, callback=None):
+        calls.append(channel)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return draw(self, channel, callback)
+
+    monkeypatch.setattr(job.CellWorker, "draw", interrupted_at_the_second_cell)
+    code, captured = run(capsys, "atlas", "b1", "-o", tmp_path / "a.png", "-c", "0-2", *FAST)
+    assert code == 130
+    assert captured.err.strip() == (f"error: interrupted; 1 of 3 cells are safe in "
+                                    f"{tmp_path / 'a.cells'}, and running the same command "
+                                    "again draws only the missing ones.")
+    assert not (tmp_path / "a.png").exists()
