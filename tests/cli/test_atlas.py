@@ -75,3 +75,31 @@ def test_ctrl_c_says_which_cells_are_kept(capsys, tmp_path, monkeypatch):
                                     f"{tmp_path / 'a.cells'}, and running the same command "
                                     "again draws only the missing ones.")
     assert not (tmp_path / "a.png").exists()
+
+
+def test_an_atlas_killed_mid_cell_resumes_with_identical_cells(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = ["atlas", "b1", "-c", "0-3", "--size", "24", "--steps", "40", "-q"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    exe = [sys.executable, "-m", "inceptionism"]
+    subprocess.run([*exe, *args, "-o", str(tmp_path / "fresh.png")], check=True, env=env)
+    killed = subprocess.Popen([*exe, *args, "-o", str(tmp_path / "killed.png")], env=env)
+    cells = tmp_path / "killed.cells"
+    deadline = time.monotonic() + 120
+    while not list(cells.glob("channel-*.png")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    killed.send_signal(signal.SIGKILL)  # no clean-up at all, mid-way through a cell
+    killed.wait()
+    kept = sorted(p.name for p in cells.glob("channel-*.png"))
+    assert 1 <= len(kept) < 4, kept
+    done = subprocess.run([*exe, *args[:-1], "-o", str(tmp_path / "killed.png")], env=env,
+                          capture_output=True, text=True, check=True)
+    assert f"{4 - len(kept)} cells drawn, {len(kept)} kept" in done.stderr
+    for fresh in sorted((tmp_path / "fresh.cells").glob("channel-*.png")):
+        assert (cells / fresh.name).read_bytes() == fresh.read_bytes(), fresh.name
+    assert (tmp_path / "killed.png").read_bytes() != b""
