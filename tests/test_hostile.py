@@ -692,3 +692,12 @@ def test_cli_refuses_a_blank_objective_in_one_sentence(capsys, tmp_path, photo, 
     line = one_error_line(out.err)
     assert code == 1 and "objective is empty" in line, line
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_mask_with_a_damaged_exif_block_is_read_by_its_pixels(tmp_path):
+    from inceptionism.io.images import load_mask
+
+    grey = np.full((48, 64, 3), 128, np.uint8)
+    _damaged("exif-garbage.jpg", grey, tmp_path / "mask.jpg")
+    mask = load_mask(tmp_path / "mask.jpg", (64, 48))
+    assert mask.shape == (48, 64) and abs(float(mask.mean()) - 128 / 255) < 0.02

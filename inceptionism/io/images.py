@@ -379,11 +379,13 @@ def load_mask(path: str | Path, size: tuple[int, int], max_pixels: int = DEFAULT
     (width, height): white 1, black 0, grey between; transparent counts as black."""
     path = Path(path)
     _check_input_path(path)
+    quiet_pillow_exif_warnings()
     try:
         with open(path, "rb") as fp, _open_unguarded(fp, path) as img:
             _refuse_over_limit("Mask", path, img.size, max_pixels)
+            _, exif_damage = _read_exif(img)  # a damaged block is ignored: only pixels count
             img.load()
-            return mask_from_pil(ImageOps.exif_transpose(img), size)
+            return mask_from_pil(img if exif_damage else ImageOps.exif_transpose(img), size)
     except ImageError:
         raise
     except UnidentifiedImageError:
