@@ -132,6 +132,15 @@ SEGMENTS = Number("number of segments", 1, 1_000_000, whole=True)
 WARMUP = Number("warm-up", 0, 100_000, whole=True)
 COLUMNS = Number("columns", 1, 10_000, whole=True)  # tiles per row of a contact sheet
 
+# Channel atlases (jobs/atlas.py): what the command line and the studio accept. 4096 pixels
+# and 100 000 steps are engine.visualize's own bounds.
+ATLAS_CELL = Number("cell size", 16, 4096, whole=True)
+ATLAS_STEPS = Number("steps", 1, 100_000, whole=True)
+ATLAS_SEED = Number("seed", 0, 2**63 - 1, whole=True)
+ATLAS_LR = Number("learning rate", 0, 10, low_open=True)
+ATLAS_PICK = Number("number of channels", 1, 100_000, whole=True)  # top or bottom N
+ATLAS_DECAY = Number("spectrum decay", 0, 4)  # engine.param.ParamConfig's bounds
+
 # The sample photos shipped in inceptionism/data (scikit-image's, CC0), by name.
 SAMPLES = {"chelsea": "chelsea.png", "coffee": "coffee.png"}
 
@@ -167,6 +176,11 @@ class DreamConfig:
     # computes the same.
     precision: str = "auto"
     keep_colors: bool = False  # change only the luminance: the photo keeps its own colours
+    # Laplacian-pyramid gradient normalization (the DeepDream notebook's render_lapnorm):
+    # each step's gradient is split into this many bands plus the low-pass rest, each band
+    # divided by its RMS, and merged (engine.transforms.lapnorm), which lifts coarse shapes
+    # that the fine part of the gradient drowns out. 0: off (the classic step).
+    lapnorm: int = 0
 
     def validate(self) -> None:
         """Refuse, in one sentence naming the setting, any value outside :data:`LIMITS`
@@ -196,7 +210,10 @@ LIMITS = {
     "tile_size": Number("tile size", 32, 65_536, whole=True),
     "min_size": Number("min size", 8, 1_000_000, whole=True),
     "seed": Number("seed", 0, 2**64 - 1, whole=True),  # what torch.manual_seed takes
+    # Each level halves the band's size; 12 levels reach one pixel from a 4096-pixel side.
+    "lapnorm": Number("lapnorm levels", 0, 12, whole=True),
 }
+LAPNORM_LEVELS = 4  # the levels of a bare --lapnorm: the DeepDream notebook's lap_n
 
 
 # The layer tour: lighter than a still's defaults, on a small copy of the photo.

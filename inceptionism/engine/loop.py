@@ -75,6 +75,7 @@ from .transforms import (
     cascade_blur,
     gaussian_blur,
     keep_luminance,
+    lapnorm,
     resize,
     resize_mask,
     split_evenly,
@@ -357,6 +358,9 @@ def ascent_step(
         dx += rng.randrange(config.tile_size)
     grad, value, mean_abs = objective_gradient(
         model, image, objective, config, (dy, dx), grad, sigma)
+    if config.lapnorm:  # every band of the pyramid at unit RMS, then the same step rule
+        grad.copy_(lapnorm(grad, config.lapnorm))
+        mean_abs = grad.abs().mean().item()
     if weight is not None:
         grad.mul_(weight)
     image.add_(grad, alpha=config.step_size / (mean_abs + 1e-8)).clamp_(0, 1)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..api import Dreamer
+from ..engine.objectives import check_given
 from ..errors import Cancelled, InceptionismError, Interrupted
 from ..io.files import file_sha256
 from ..io.images import is_still_image, load_image, load_mask, pil_to_rgb, to_pil
@@ -96,6 +97,9 @@ class VideoResult:
 
 
 def _config(request: VideoOptions) -> DreamConfig:
+    """The request's settings, checked (its objectives too: a blank one is no objective)."""
+    for objective in request.objectives:
+        check_given(objective)
     config = request.config
     if request.preset is not None:
         config = get_preset(request.preset).apply(config)

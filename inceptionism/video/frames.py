@@ -113,9 +113,13 @@ def fingerprint(kind: str, dreamer: Dreamer, source_id: str, cycle: Cycle, confi
     ("zoom" or "video"), the model, the input (its digest), the objectives' cycle, the
     per-frame dream settings, the loop's own settings (``motion=ZoomMotion``,
     ``flow=FlowConfig``, dataclasses, or plain values such as ``segments``), and a mask only
-    when there is one, so that renders made before masks existed still resume."""
+    when there is one, so that renders made before masks existed still resume (and, for
+    the same reason, ``lapnorm`` only when it is on)."""
+    settings_of_config = dataclasses.asdict(config)
+    if not config.lapnorm:
+        del settings_of_config["lapnorm"]
     params = {"kind": kind, **model_params(dreamer), "input": source_id,
-              "cycle": cycle.describe(), "config": dataclasses.asdict(config)}
+              "cycle": cycle.describe(), "config": settings_of_config}
     for key, value in settings.items():
         params[key] = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
     if mask is not None:

@@ -190,7 +190,9 @@ def test_the_fingerprint_is_what_frames_folders_already_hold():
     cycle = Cycle.spread([layer("b10")], 12)
     config, mask = DreamConfig(octaves=2, steps=4), np.ones((4, 6), np.float32)
     common = {"inceptionism": __version__, "model": "efficientnet_lite0", "weights": "embedded",
-              "cycle": {"objectives": ["b10"], "every": 1}, "config": dataclasses.asdict(config)}
+              "cycle": {"objectives": ["b10"], "every": 1},
+              # lapnorm came later: at its default (off) it is not written, as before it
+              "config": {k: v for k, v in dataclasses.asdict(config).items() if k != "lapnorm"}}
     assert fingerprint("zoom", dreamer, "abc", cycle, config, motion=ZoomMotion()) == {
         "kind": "zoom", **common, "input": "abc", "motion": dataclasses.asdict(ZoomMotion())}
     assert fingerprint("video", dreamer, "f00", cycle, config, mask, flow=FlowConfig(),

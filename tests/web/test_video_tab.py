@@ -81,3 +81,13 @@ def test_frames_over_the_pixel_limit_are_the_zoom_jobs_refusal(studio, tmp_path)
                                        r"limit of 0.2 megapixels"):
         list(zoom(studio, photo_path=str(photo), size_text="1000x1000", frames_=2, steps_=1))
     assert studio.slots.queued == 0
+
+
+def test_a_blank_objective_is_the_zoom_jobs_refusal(studio, tmp_path):
+    from inceptionism.engine.objectives import EMPTY
+
+    photo = small_photo(tmp_path / "cat.png")
+    with pytest.raises(gr.Error) as info:
+        list(zoom(studio, photo_path=str(photo), objective_text=" ", frames_=2, steps_=1))
+    assert info.value.message == EMPTY
+    assert studio.slots.queued == 0

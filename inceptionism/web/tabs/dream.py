@@ -58,7 +58,7 @@ class DreamForm:
 
     photo_path: str | None = control("photo")
     model_name: str = control("model", DEFAULT_MODEL)
-    objective_text: str = control("objective", "")  # empty: the model's default layers
+    objective_text: str | None = control("objective")  # None: the default layers; "": refused
     steps_: int = control("steps", D.steps)
     octaves_: int = control("octaves", D.octaves)
     scale_: float = control("octave_scale", D.octave_scale)
@@ -323,7 +323,8 @@ def load_rerun(studio: Studio, path: str | None) -> Rerun:
         steps=c.steps, octaves=c.octaves, octave_scale=c.octave_scale, step_size=c.step_size,
         smoothing=c.smoothing, growth=c.smoothing_growth, cascade=c.smoothing_cascade,
         pyramid=c.pyramid, blend=c.blend, jitter=c.jitter, seed=c.seed,
-        extra={"tile_size": c.tile_size, "min_size": c.min_size, "precision": c.precision},
+        extra={"tile_size": c.tile_size, "min_size": c.min_size, "precision": c.precision,
+               "lapnorm": c.lapnorm},
         notes=text)
 
 
@@ -343,7 +344,7 @@ def dream(studio: Studio, request: gr.Request | None = None,
     photo = Path(form.photo_path)
     output = studio.new_folder() / f"{photo.stem}-dream.png"
     job = DreamRequest(input=photo, output=output, model=form.model_name,
-                       objective=(form.objective_text or "").strip() or None,
+                       objective=form.objective_text,
                        guide=Path(form.guide_path) if form.guide_path else None,
                        device=studio.device, config=config, max_pixels=studio.max_pixels,
                        download_progress=False)

@@ -48,7 +48,7 @@ class VideoForm:
 
     photo_path: str | None = control("photo")  # the Dream tab's photo (a zoom's start)
     clip_path: str | None = control("clip")  # the clip to dream over
-    objective_text: str = control("objective", "")  # the Dream tab's objective
+    objective_text: str | None = control("objective")  # the Dream tab's; "": refused
     model_name: str = control("model", DEFAULT_MODEL)  # and model
     frames_: int = control("frames", 24)
     zoom_: float = control("zoom", ZoomMotion.zoom)
@@ -162,7 +162,7 @@ def _common(studio: Studio, form: VideoForm, kind: str) -> dict:
     source = Path(form.photo_path if kind == "zoom" else form.clip_path)
     folder = studio.new_folder()
     return dict(outputs=(folder / f"{source.stem}-{kind}.mp4",), model=form.model_name,
-                device=studio.device, objectives=((form.objective_text or "").strip() or None,),
+                device=studio.device, objectives=(form.objective_text,),
                 frames_dir=folder / "frames", max_pixels=studio.max_pixels,
                 config=dataclasses.replace(FRAME_CONFIG, steps=int(form.steps_)))
 
