@@ -237,19 +237,40 @@ MOTION = {
     "shift": Number("shift per frame", -10_000, 10_000),
 }
 CARRY = Number("carry", 0, 1)
+TEMPORAL = Number("temporal strength", 0, 10_000)
+OCCLUSION = Number("occlusion tolerance", 0, 10_000)
+MOTION_EDGES = Number("motion-edge tolerance", 0, 10_000)
+CUT = Number("cut threshold", 0, 1)
 
 
 @dataclass(frozen=True)
 class FlowConfig:
-    """How a dream is carried from one frame of a video to the next."""
+    """How a dream is carried from one frame of a video to the next (see video/flow.py)."""
 
     carry: float = 0.6  # share of the previous frame's dream detail carried forward (0: none)
     flow: bool = True  # warp it along the optical flow; False carries it in place (flickers)
+    # Strength of the temporal term (engine/temporal.py): each pixel is held about
+    # 1/temporal from the carried dream where the flow is consistent (0: off).
+    temporal: float = 0.0
+    # Consistency mask (Ruder et al. 2016): a pixel has no past when its forward and backward
+    # flows disagree by more than 1% of their squared lengths plus `occlusion` pixels^2, or
+    # when the flow's gradient exceeds 1% of its squared length plus `motion_edges`.
+    occlusion: float = 0.5
+    motion_edges: float = 0.002
+    # A cut: the frames' colour histograms differ by more than this share (0..1), or fewer
+    # than a third of the pixels have a past; the dream then starts afresh (1: never).
+    cut: float = 1.0
+    # The same jitter offsets for every frame, so they stay put while the scene moves less.
+    coherent: bool = False
 
     def validate(self) -> None:
         CARRY.check(self.carry)
-        if not isinstance(self.flow, bool):
-            raise InceptionismError(f"Flow must be true or false (got {self.flow!r}).")
+        TEMPORAL.check(self.temporal)
+        OCCLUSION.check(self.occlusion)
+        MOTION_EDGES.check(self.motion_edges)
+        CUT.check(self.cut)
+        check_flag("flow", self.flow)
+        check_flag("coherent jitter", self.coherent)
 
 EVERY = Number("frames per objective", 1, FRAMES.high, whole=True)  # cycling videos
 

@@ -36,8 +36,8 @@ from ..engine.transforms import to_array, to_tensor
 from ..errors import InceptionismError
 from ..settings import DEFAULT_MAX_PIXELS, FRAME_CONFIG, DreamConfig, FlowConfig
 from .codec import read_frames
-from .frames import Cycle, FrameCallback, FrameInfo, fingerprint, frame_config, mask_tensor
-from .loops import flow_step
+from .frames import Cycle, FrameCallback, FrameInfo, fingerprint, mask_tensor
+from .loops import flow_step, video_config
 
 # Default warm-up: enough frames for what a segment starts from to fade below this share of
 # the carried dream. Each frame carries `carry` times the previous frame's detail, so after k
@@ -122,7 +122,7 @@ def segment_frames(
             prev_frame, prev_dream = frame, to_tensor(resume).to(dreamer.device)
             continue
         x = flow_step(dreamer.model, frame, prev_frame, prev_dream, cycle.at(i), flow,
-                      frame_config(config, i), cancel, dreamer.max_pixels, weights)
+                      video_config(config, flow, i), cancel, dreamer.max_pixels, weights)
         prev_frame, prev_dream = frame, x
         if i >= segment.first:
             yield i, x

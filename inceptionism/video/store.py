@@ -10,6 +10,9 @@ added to ``frames.sha256`` (the format ``sha256sum -c`` reads), and a frame coun
 only when its file matches it: a resume checks every frame and renders again from the
 first one that is missing its digest or does not match it, and encoding refuses such a
 frame, naming it, instead of letting ffmpeg repeat a neighbour in its place.
+
+A video's cuts (frames where the dream started afresh because the scene changed) are
+recorded in ``cuts.json``, {frame index: colour-histogram distance}, beside the frames.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ FRAME_PATTERN = "frame_%06d.png"  # the same name, as ffmpeg's image-sequence re
 FRAME_RE = re.compile(r"frame_(\d{6})\.png")
 PARAMS_NAME = "params.json"
 DIGESTS_NAME = "frames.sha256"
+CUTS_NAME = "cuts.json"
 _DIGEST_LINE = re.compile(r"([0-9a-f]{64})  (frame_\d{6}\.png)")
 
 
@@ -122,7 +126,8 @@ class FrameStore:
 
     def _ours(self, path: Path) -> bool:
         """Whether ``path`` names a file this store writes or deletes."""
-        return bool(FRAME_RE.fullmatch(path.name)) or path.name in (PARAMS_NAME, DIGESTS_NAME) \
+        return bool(FRAME_RE.fullmatch(path.name)) \
+            or path.name in (PARAMS_NAME, DIGESTS_NAME, CUTS_NAME) \
             or (path.name.startswith(".frame_") and path.name.endswith(".part"))
 
     def protect(self, inputs: tuple[Path, ...]) -> None:
@@ -160,7 +165,7 @@ class FrameStore:
             leftover.unlink(missing_ok=True)
         if restart:
             for p in self.folder.iterdir():
-                if FRAME_RE.fullmatch(p.name) or p.name in (PARAMS_NAME, DIGESTS_NAME):
+                if FRAME_RE.fullmatch(p.name) or p.name in (PARAMS_NAME, DIGESTS_NAME, CUTS_NAME):
                     p.unlink()
         old = self.params()
         done = self.count()
@@ -171,6 +176,7 @@ class FrameStore:
                 raise VideoError(f"{problem}; move them away or restart to discard them.",
                                  remedy="discard_frames", problem=problem)
             self.digests_path.unlink(missing_ok=True)
+            (self.folder / CUTS_NAME).unlink(missing_ok=True)
             atomic_write(self.params_path,
                           lambda tmp: tmp.write_text(json.dumps(params, indent=1, sort_keys=True) + "\n"))
             return 0
@@ -196,6 +202,7 @@ class FrameStore:
         for p in self.folder.iterdir():
             if (m := FRAME_RE.fullmatch(p.name)) and int(m.group(1)) >= index:
                 p.unlink()
+        self._write_cuts({i: v for i, v in self.cuts().items() if i < index})
         keep = [self.path(i).name for i in range(index)]
         text = "".join(f"{digests[name]}  {name}\n" for name in keep)
         atomic_write(self.digests_path, lambda tmp: tmp.write_text(text))
@@ -221,6 +228,27 @@ class FrameStore:
         except OSError as exc:
             raise VideoError(f"Cannot write frame {path}: {exc.strerror or exc}.") from None
         return path
+
+    def cuts(self) -> dict[int, float]:
+        """{frame index: colour-histogram distance} of the cuts recorded so far."""
+        try:
+            data = json.loads((self.folder / CUTS_NAME).read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise VideoError(f"Cannot read {self.folder / CUTS_NAME} ({exc}).") from None
+        return {int(k): float(v) for k, v in data.items()}
+
+    def mark_cut(self, index: int, change: float) -> None:
+        """Record that frame ``index`` starts a new scene (dreamed afresh)."""
+        self._write_cuts({**self.cuts(), index: change})
+
+    def _write_cuts(self, cuts: dict[int, float]) -> None:
+        text = json.dumps({str(k): round(v, 4) for k, v in sorted(cuts.items())}) + "\n"
+        try:
+            atomic_write(self.folder / CUTS_NAME, lambda tmp: tmp.write_text(text))
+        except OSError as exc:
+            raise VideoError(f"Cannot write {self.folder / CUTS_NAME}: {exc.strerror or exc}.") from None
 
     def load(self, index: int) -> np.ndarray:
         """Frame ``index`` as RGB floats in [0, 1] (the exact values the render continued from)."""
