@@ -269,9 +269,9 @@ def run(dreamer, size, frames, ways: dict, only=None) -> dict:
 
 def sweep_ways() -> dict:
     ways = {"per-frame": WAYS["per-frame"]}
-    for carry in (0.6, 0.8, 0.95):
-        for temporal in (0.0, 5.0, 20.0, 80.0):
-            for coherent in (False, True):
+    for carry in (0.9, 0.95, 1.0):
+        for temporal in (40.0, 80.0, 200.0, 500.0):
+            for coherent in (True,):
                 ways[f"c{carry} t{temporal:g}{' coh' if coherent else ''}"] = replace(
                     FlowConfig(), carry=carry, temporal=temporal, coherent=coherent)
     return ways

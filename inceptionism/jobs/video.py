@@ -268,7 +268,8 @@ def _render_segments(request: VideoRequest, dreamer: Dreamer, store: FrameStore,
                                 request.max_pixels)
     else:
         runner = None
-    warmup = default_warmup(request.flow.carry) if request.warmup is None else request.warmup
+    warmup = (default_warmup(request.flow.carry, request.flow.temporal) if request.warmup is None
+              else request.warmup)
     return render_segments(dreamer, request.input, store, total, source_id, request.segments,
                            warmup, list(request.objectives), request.flow, config,
                            cycle_every=request.cycle_every, restart=request.restart,

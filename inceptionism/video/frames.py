@@ -120,7 +120,12 @@ def fingerprint(kind: str, dreamer: Dreamer, source_id: str, cycle: Cycle, confi
     params = {"kind": kind, **model_params(dreamer), "input": source_id,
               "cycle": cycle.describe(), "config": dataclasses.asdict(config)}
     for key, value in settings.items():
-        params[key] = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+        if hasattr(value, "describe"):  # FlowConfig: only the settings that are on
+            params[key] = value.describe()
+        elif dataclasses.is_dataclass(value):
+            params[key] = dataclasses.asdict(value)
+        else:
+            params[key] = value
     if mask is not None:
         params["mask"] = pixels_digest(mask)
     return params

@@ -48,9 +48,18 @@ WARMUP_RESIDUE = 0.15
 MAX_WARMUP = 40
 
 
-def default_warmup(carry: float) -> int:
+def default_warmup(carry: float, temporal: float = 0.0) -> int:
     """Warm-up frames for a flow ``carry``: the smallest K with carry**K <= WARMUP_RESIDUE,
-    at most MAX_WARMUP (a carry near 1 never forgets its start; no warm-up can match it)."""
+    at most MAX_WARMUP (a carry near 1 never forgets its start; no warm-up can match it).
+
+    With the temporal term (``temporal`` > 0) none: the dream is as strong in a segment's
+    first frame as anywhere (it does not build up over frames), so there is no fade for a
+    warm-up to hide, and what a seam shows (another realisation of the dream's patterns)
+    lasts as long as the whole history, which no warm-up short of it removes. Measured on
+    12 frames in 3 segments: change into the seams 0.036 without warm-up, 0.036 with 3
+    frames; strength at the seams 1.02x elsewhere without."""
+    if temporal > 0 and carry > 0:
+        return 0
     if carry <= WARMUP_RESIDUE:
         return 1 if carry > 0 else 0
     if carry >= 1:
@@ -58,7 +67,7 @@ def default_warmup(carry: float) -> int:
     return min(MAX_WARMUP, math.ceil(math.log(WARMUP_RESIDUE) / math.log(carry) - 1e-9))
 
 
-DEFAULT_WARMUP = default_warmup(FlowConfig().carry)  # 4 at the default carry (0.6)
+DEFAULT_WARMUP = default_warmup(FlowConfig().carry, FlowConfig().temporal)  # 0 by default
 
 
 @dataclass(frozen=True)
