@@ -31,20 +31,33 @@ from ..settings import FlowConfig
 from .codec import video_module
 
 
-def optical_flow(frame: Tensor, previous: Tensor) -> Tensor:
+FLOW_METHODS = ("farneback", "dis")
+
+
+def optical_flow(frame: Tensor, previous: Tensor, method: str = "farneback") -> Tensor:
     """Dense flow from ``frame`` back to ``previous``: (1, 2, H, W) of (dx, dy) pixels such
-    that ``frame(p) ~ previous(p + flow(p))`` (Farnebäck's method on the gray images)."""
+    that ``frame(p) ~ previous(p + flow(p))``, on the gray images: Farnebäck's method
+    (smooth, what the flow carry has always used) or ``"dis"``, Kroeger et al.'s Dense
+    Inverse Search (OpenCV's medium preset), whose sharp motion edges let the consistency
+    mask find what a moving object uncovers (Farnebäck's 15-pixel window smears its flow
+    over it: measured, a 32-pixel square moving 8 pixels a frame uncovers a strip that
+    Farnebäck's flows leave 52% consistent, DIS's 1%)."""
     cv2 = video_module("cv2")
 
     def gray(x: Tensor) -> np.ndarray:
         rgb = (to_array(x).clip(0, 1) * 255).round().astype(np.uint8)
         return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
-    # OpenCV's tutorial parameters: 3 pyramid levels of halving and a 15-pixel window follow
-    # motions of a few tens of pixels per frame, smoothly enough to carry textures along.
-    flow = cv2.calcOpticalFlowFarneback(gray(frame), gray(previous), None, pyr_scale=0.5,
-                                        levels=3, winsize=15, iterations=3, poly_n=5,
-                                        poly_sigma=1.2, flags=0)
+    if method == "dis":
+        flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(
+            gray(frame), gray(previous), None)
+    else:
+        # OpenCV's tutorial parameters: 3 pyramid levels of halving and a 15-pixel window
+        # follow motions of a few tens of pixels per frame, smoothly enough to carry
+        # textures along.
+        flow = cv2.calcOpticalFlowFarneback(gray(frame), gray(previous), None, pyr_scale=0.5,
+                                            levels=3, winsize=15, iterations=3, poly_n=5,
+                                            poly_sigma=1.2, flags=0)
     return torch.from_numpy(flow).permute(2, 0, 1)[None].to(frame.device, frame.dtype)
 
 
@@ -130,7 +143,7 @@ def carry_over(prev_dream: Tensor, prev_frame: Tensor, frame: Tensor, config: Fl
 
     1. A jump in the colour histograms is a cut: frame t is dreamed afresh.
     2. Without the temporal term, the start is :func:`carry`'s (as before it existed).
-    3. With it, the flows both ways give the consistency mask; too few pixels with a past is
+    3. With it, the flows both ways (Dense Inverse Search) give the consistency mask; too few pixels with a past is
        a cut too. Elsewhere the start *and* the target are frame t plus ``carry`` times the
        previous detail warped along the flow, where the mask is 1, and frame t where it is 0.
     """
@@ -140,9 +153,9 @@ def carry_over(prev_dream: Tensor, prev_frame: Tensor, frame: Tensor, config: Fl
     if config.temporal == 0 or config.carry == 0:
         return Carried(carry(prev_dream, prev_frame, frame, config), None, False, change, None, None)
     if config.flow:
-        backward = optical_flow(frame, prev_frame)
-        mask = consistency_mask(backward, optical_flow(prev_frame, frame), config.occlusion,
-                                config.motion_edges)
+        backward = optical_flow(frame, prev_frame, "dis")
+        mask = consistency_mask(backward, optical_flow(prev_frame, frame, "dis"),
+                                config.occlusion, config.motion_edges)
     else:
         backward = torch.zeros_like(frame[:, :2])
         mask = torch.ones_like(frame[:, :1])
