@@ -30,7 +30,7 @@ from ..settings import (
 )
 from ..video.codec import check_video_output, encode, probe, read_frames
 from ..video.loops import render_video, render_zoom
-from ..video.store import FrameStore, default_frames_dir
+from ..video.store import FrameStore, default_frames_dir, save_mask
 from .base import Hooks, require_file
 
 
@@ -84,6 +84,9 @@ class VideoRequest(VideoOptions):
     workers: int = 1
     threads: int | None = None
     ray: str | None = None
+    # A folder for each frame's consistency mask as a PNG (white: carried and held by the
+    # temporal term; black: dreamed afresh), for a person to look at; unsplit renders only.
+    debug_masks: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,7 @@ class VideoResult:
     fps: float
     frames_dir: Path  # where the frames stay
     notes: tuple[str, ...] = ()
+    cuts: tuple[int, ...] = ()  # frames where the scene changed and the dream started afresh
 
 
 def _config(request: VideoOptions) -> DreamConfig:
@@ -232,6 +236,7 @@ def run_video(request: VideoRequest, hooks: Hooks | None = None,
                                   or request.workers > 1):
         raise InceptionismError("Warm-up, workers and Ray split a video: ask for segments too.",
                                 remedy="segments", problem="Warm-up, workers and Ray split a video")
+    on_frame = _frame_reporter(request, hooks)
 
     def render() -> int:
         if request.segments > 1:
@@ -239,11 +244,35 @@ def run_video(request: VideoRequest, hooks: Hooks | None = None,
         return render_video(dreamer, read_frames(request.input, request.max_pixels), store, total,
                             source_id, list(request.objectives), request.flow, config,
                             cycle_every=request.cycle_every, restart=request.restart,
-                            on_frame=hooks.on_frame, cancel=hooks.cancel, mask=mask)
+                            on_frame=on_frame, cancel=hooks.cancel, mask=mask)
 
     audio = request.input if info.has_audio else None
-    return _render_and_encode(request, render, store, total, request.fps or info.fps, audio,
-                              total < info.frames, hooks, notes)
+    result = _render_and_encode(request, render, store, total, request.fps or info.fps, audio,
+                                total < info.frames, hooks, notes)
+    return dataclasses.replace(result, cuts=tuple(store.cuts()))
+
+
+def _frame_reporter(request: VideoRequest, hooks: Hooks):
+    """The frame callback of an unsplit video: says where a cut starts the dream afresh,
+    writes the consistency masks asked for, then calls the caller's own."""
+    folder = request.debug_masks
+    if folder is not None:
+        if request.segments > 1:
+            raise InceptionismError("Masks are written by an unsplit render; leave out the "
+                                    "segments to look at them.")
+        if Path(folder).exists() and not Path(folder).is_dir():
+            raise InceptionismError(f"The masks folder {folder} is a file, not a folder.")
+
+    def on_frame(info) -> None:
+        if info.cut:
+            hooks.note(f"frame {info.index} starts a new scene (a cut), so its dream starts "
+                       "afresh.")
+        if folder is not None and info.mask is not None:
+            save_mask(folder, info.index, info.mask)
+        if hooks.on_frame is not None:
+            hooks.on_frame(info)
+
+    return on_frame
 
 
 def _render_segments(request: VideoRequest, dreamer: Dreamer, store: FrameStore, total: int,

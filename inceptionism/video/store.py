@@ -265,3 +265,21 @@ class FrameStore:
         """(width, height) of frame 0."""
         with Image.open(self.path(0)) as img:
             return img.size
+
+
+MASK_NAME = "mask_{:06d}.png"
+
+
+def save_mask(folder: str | Path, index: int, mask: np.ndarray) -> Path:
+    """Write frame ``index``'s consistency mask ((H, W) in [0, 1]: white where the previous
+    dream was carried and held, black where the frame was dreamed afresh) as a gray PNG in
+    ``folder`` (made if missing), atomically, for a person to look at."""
+    folder = Path(folder)
+    path = folder / MASK_NAME.format(index)
+    gray = Image.fromarray((np.clip(mask, 0, 1) * 255).round().astype(np.uint8), mode="L")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda tmp: gray.save(tmp, format="PNG"))
+    except OSError as exc:
+        raise VideoError(f"Cannot write mask {path}: {exc.strerror or exc}.") from None
+    return path
