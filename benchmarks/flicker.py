@@ -1,7 +1,7 @@
 """Flicker of dreamed videos, on synthetic clips whose motion is known exactly.
 Not a test: prints figures and writes JSON to benchmarks/results/.
 
-    python -m benchmarks.flicker                 # five clips, four ways, 24 frames each
+    python -m benchmarks.flicker                 # five clips, five ways, 24 frames each
     python -m benchmarks.flicker --size 256x176 --frames 16
     python -m benchmarks.flicker --sweep         # a grid of carry x temporal strength x jitter
     python -m benchmarks.flicker --gif docs/flicker.gif --frames 36   # per-frame | default
@@ -16,7 +16,8 @@ pixel of frame t was in frame t-1) and the pixels that have a past are known.
 Ways of dreaming: ``per-frame`` (``carry 0``: each frame on its own), ``previous`` (the
 flow carry of 0.6 without the temporal term, cut detection nor coherent jitter: the
 default before those existed), ``default`` (``FlowConfig()`` as it is now) and
-``fresh-jitter`` (the default with a new jitter seed per frame: what coherent jitter buys).
+``fresh-jitter`` (the default with a new jitter seed per frame: what coherent jitter buys)
+and ``no-cuts`` (the default without cut detection: what finding the cut buys).
 
 Measures, with D = dreamed - input (the dream's detail) and align(.) = the true motion:
 
@@ -60,6 +61,7 @@ WAYS = {
     "previous": FlowConfig(carry=0.6, temporal=0.0, cut=1.0, coherent=False),
     "default": FlowConfig(),
     "fresh-jitter": replace(FlowConfig(), coherent=False),  # the default, a seed per frame
+    "no-cuts": replace(FlowConfig(), cut=1.0),  # the default, blind to cuts
 }
 
 
