@@ -244,3 +244,16 @@ def test_video_reports_a_cut_writes_masks_stores_its_settings_and_resumes(tmp_pa
     assert main([*command, "--force", "-q"]) == 0
     assert {i: (folder / f"frame_{i:06d}.png").read_bytes() for i in range(6)} == whole
     assert json.loads((folder / "cuts.json").read_text()).keys() == {"3"}
+
+
+def test_masks_need_an_unsplit_render_and_a_folder(tmp_path, capsys):
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 3, 96, 64, 12, 3, 1)
+    (tmp_path / "file").write_text("not a folder")
+    for extra, message in [(["--segments", "2"], "unsplit render"),
+                           ([], "is a file, not a folder")]:
+        masks = tmp_path / ("file" if not extra else "masks")
+        assert main(["video", str(clip), "-o", str(tmp_path / "d.mp4"), "--debug-masks",
+                     str(masks), *extra, *FAST]) == 1
+        assert message in one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "d.frames").exists() or not any((tmp_path / "d.frames").glob("frame_*"))
