@@ -219,6 +219,7 @@ def run_video(request: VideoRequest, hooks: Hooks | None = None,
     if request.fps is not None:
         FPS.check(request.fps)
     store = _check_outputs(request, request.input)
+    on_frame = _frame_reporter(request, hooks)  # before any work: checks the masks folder
     info = probe(request.input)
     if info.width * info.height > request.max_pixels:
         problem = (f"Input {request.input} is {info.width}x{info.height}, more than the limit of "
@@ -236,7 +237,6 @@ def run_video(request: VideoRequest, hooks: Hooks | None = None,
                                   or request.workers > 1):
         raise InceptionismError("Warm-up, workers and Ray split a video: ask for segments too.",
                                 remedy="segments", problem="Warm-up, workers and Ray split a video")
-    on_frame = _frame_reporter(request, hooks)
 
     def render() -> int:
         if request.segments > 1:
