@@ -256,7 +256,7 @@ class FlowConfig:
     flow: bool = True  # warp it along the optical flow; False carries it in place (flickers)
     # Strength of the temporal term (engine/temporal.py): each pixel is held about
     # 1/temporal (in [0, 1] pixel units) from the carried dream where the flow is
-    # consistent (0: off). 200 measured: a fifth of the flicker of 0.6 carry alone.
+    # consistent (0: off). 200 measured: a sixth of the flicker of 0.6 carry alone.
     temporal: float = 200.0
     # Consistency mask (Ruder et al. 2016): a pixel has no past when its forward and backward
     # flows disagree by more than 1% of their squared lengths plus `occlusion` pixels^2, or

@@ -14,6 +14,9 @@ flicker, because every frame invents them anew. Instead, for frame t:
 2. Take the previous frame's dream detail (dreamed t-1 minus input t-1) and warp it along
    that flow, so the hallucinations move with the scene.
 3. Add ``carry`` times the warped detail to input frame t, then dream that for a few steps.
+4. With the temporal term (the default), hold the dream to that start while dreaming, where
+   the flow is consistent, and dream afresh where the scene is new or has cut (``flow.py``,
+   ``engine/temporal.py``); every frame then uses the same jitter offsets.
 
 Carrying the detail rather than the whole dreamed frame gives the same start wherever the
 flow is right, and no ghost of the previous frame's content where it is wrong (occlusions).

@@ -41,7 +41,8 @@ from .loops import flow_step, video_config
 
 # Default warm-up: enough frames for what a segment starts from to fade below this share of
 # the carried dream. Each frame carries `carry` times the previous frame's detail, so after k
-# frames the cold start weighs carry**k: at the default carry 0.6 that is 4 frames (0.13).
+# frames the cold start weighs carry**k: at carry 0.6 that is 4 frames (0.13). With the
+# temporal term (the default) the dream does not build up, and there is no warm-up.
 # Measured (benchmarks/scaling.py, docs/scaling.md): without warm-up the dream at a seam is
 # 26% weaker than around it (a visible fade); with 4 frames 1.5% weaker; with 8, none.
 WARMUP_RESIDUE = 0.15
