@@ -19,19 +19,16 @@ the colour histograms jump, or the flow fails for most pixels) starts the dream 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import Tensor
-
-from dataclasses import dataclass
 
 from ..engine.temporal import Temporal
 from ..engine.transforms import to_array, warp
 from ..settings import FlowConfig
 from .codec import video_module
-
-
-FLOW_METHODS = ("farneback", "dis")
 
 
 def optical_flow(frame: Tensor, previous: Tensor, method: str = "farneback") -> Tensor:
@@ -48,6 +45,8 @@ def optical_flow(frame: Tensor, previous: Tensor, method: str = "farneback") -> 
         rgb = (to_array(x).clip(0, 1) * 255).round().astype(np.uint8)
         return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
+    if method not in ("farneback", "dis"):
+        raise ValueError(f"expected the method 'farneback' or 'dis', got {method!r}")
     if method == "dis":
         flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(
             gray(frame), gray(previous), None)
