@@ -31,6 +31,12 @@ from ..settings import FlowConfig
 from .codec import video_module
 
 
+# OpenCV's DIS fails on small frames (an error below 11 pixels a side, a crash of the whole
+# process at 12x300 or 15x300, measured with OpenCV 5.1): smaller frames get Farnebäck's
+# flow, which takes any size, with twice that margin.
+DIS_MIN_SIDE = 32
+
+
 def optical_flow(frame: Tensor, previous: Tensor, method: str = "farneback") -> Tensor:
     """Dense flow from ``frame`` back to ``previous``: (1, 2, H, W) of (dx, dy) pixels such
     that ``frame(p) ~ previous(p + flow(p))``, on the gray images: Farnebäck's method
@@ -38,7 +44,8 @@ def optical_flow(frame: Tensor, previous: Tensor, method: str = "farneback") -> 
     Inverse Search (OpenCV's medium preset), whose sharp motion edges let the consistency
     mask find what a moving object uncovers (Farnebäck's 15-pixel window smears its flow
     over it: measured, a 32-pixel square moving 8 pixels a frame uncovers a strip that
-    Farnebäck's flows leave 52% consistent, DIS's 1%)."""
+    Farnebäck's flows leave 52% consistent, DIS's 1%). Frames with a side under
+    ``DIS_MIN_SIDE`` pixels get Farnebäck's flow either way."""
     cv2 = video_module("cv2")
 
     def gray(x: Tensor) -> np.ndarray:
@@ -47,7 +54,7 @@ def optical_flow(frame: Tensor, previous: Tensor, method: str = "farneback") -> 
 
     if method not in ("farneback", "dis"):
         raise ValueError(f"expected the method 'farneback' or 'dis', got {method!r}")
-    if method == "dis":
+    if method == "dis" and min(frame.shape[-2:]) >= DIS_MIN_SIDE:
         flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(
             gray(frame), gray(previous), None)
     else:

@@ -92,3 +92,14 @@ def test_a_spliced_clip_records_its_cut_and_the_new_scene_carries_nothing_old(ch
     alone = FrameStore(tmp_path / "alone")
     render_video(Dreamer(), clip[3:4], alone, 1, "alone", config=config)
     assert np.array_equal(store.load(3), alone.load(0))
+
+
+@pytest.mark.parametrize("height, width", [(12, 300), (15, 300), (300, 12), (1, 1), (2, 40)])
+def test_small_frames_are_carried_too(height, width):
+    """OpenCV's Dense Inverse Search crashes the process on some small frames (12x300);
+    they get Farnebäck's flow instead."""
+    g = torch.Generator().manual_seed(0)
+    a = torch.rand(1, 3, height, width, generator=g)
+    b = torch.roll(a, 1, -1)
+    carried = carry_over((a + 0.05).clamp(0, 1), a, b, FlowConfig())
+    assert carried.start.shape == b.shape
