@@ -257,3 +257,23 @@ def test_masks_need_an_unsplit_render_and_a_folder(tmp_path, capsys):
                      str(masks), *extra, *FAST]) == 1
         assert message in one_error_line(capsys.readouterr().err)
     assert not (tmp_path / "d.frames").exists() or not any((tmp_path / "d.frames").glob("frame_*"))
+
+
+def test_a_killed_video_render_resumes_bit_for_bit_with_the_temporal_term(tmp_path):
+    """The default (temporal term, coherent jitter, cut detection): killed mid-render, the
+    same command finishes the frames an uninterrupted render makes."""
+    clip = tmp_path / "clip.mp4"
+    make_spliced_clip(clip, 24, cut=12)
+    settings = ["--octaves", "2", "--steps", "4", "-q"]
+    reference = tmp_path / "ref.mp4"
+    assert main(["video", str(clip), "-o", str(reference), *settings]) == 0
+    out = tmp_path / "run.mp4"
+    folder = tmp_path / "run.frames"
+    killed = run_until(["video", str(clip), "-o", str(out), *settings], folder, 3, signal.SIGKILL)
+    assert killed.returncode == -signal.SIGKILL and not out.exists()
+    assert main(["video", str(clip), "-o", str(out), *settings]) == 0
+    ref = FrameStore(tmp_path / "ref.frames")
+    store = FrameStore(folder)
+    for i in range(24):
+        assert store.path(i).read_bytes() == ref.path(i).read_bytes(), f"frame {i}"
+    assert store.cuts() == ref.cuts() and list(ref.cuts()) == [12]
