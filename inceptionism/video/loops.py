@@ -211,9 +211,9 @@ def render_video(
                                  video_config(config, flow, i), cancel, dreamer.max_pixels,
                                  weights)
         dreamed = to_array(x)
-        store.save(i, dreamed)
-        if carried.cut:
+        if carried.cut:  # before the frame: a frame that counts as done has its marker
             store.mark_cut(i, carried.change)
+        store.save(i, dreamed)
         prev_frame, prev_dream = frame, x
         if on_frame is not None:
             on_frame(FrameInfo(i, frames, done, dreamed, carried.cut, mask_array(carried.mask)))

@@ -12,7 +12,10 @@ first one that is missing its digest or does not match it, and encoding refuses 
 frame, naming it, instead of letting ffmpeg repeat a neighbour in its place.
 
 A video's cuts (frames where the dream started afresh because the scene changed) are
-recorded in ``cuts.json``, {frame index: colour-histogram distance}, beside the frames.
+recorded as one small file per cut beside its frame, ``frame_000012.cut``, holding the
+colour-histogram distance that found it (one file each, so that worker processes writing
+frames of several segments at once never write the same file). A marker is written before
+its frame, so a frame that counts as done never lacks its marker.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ FRAME_PATTERN = "frame_%06d.png"  # the same name, as ffmpeg's image-sequence re
 FRAME_RE = re.compile(r"frame_(\d{6})\.png")
 PARAMS_NAME = "params.json"
 DIGESTS_NAME = "frames.sha256"
-CUTS_NAME = "cuts.json"
+CUT_NAME = "frame_{:06d}.cut"
+CUT_RE = re.compile(r"frame_(\d{6})\.cut")
 _DIGEST_LINE = re.compile(r"([0-9a-f]{64})  (frame_\d{6}\.png)")
 
 
@@ -126,8 +130,8 @@ class FrameStore:
 
     def _ours(self, path: Path) -> bool:
         """Whether ``path`` names a file this store writes or deletes."""
-        return bool(FRAME_RE.fullmatch(path.name)) \
-            or path.name in (PARAMS_NAME, DIGESTS_NAME, CUTS_NAME) \
+        return bool(FRAME_RE.fullmatch(path.name) or CUT_RE.fullmatch(path.name)) \
+            or path.name in (PARAMS_NAME, DIGESTS_NAME) \
             or (path.name.startswith(".frame_") and path.name.endswith(".part"))
 
     def protect(self, inputs: tuple[Path, ...]) -> None:
@@ -165,7 +169,8 @@ class FrameStore:
             leftover.unlink(missing_ok=True)
         if restart:
             for p in self.folder.iterdir():
-                if FRAME_RE.fullmatch(p.name) or p.name in (PARAMS_NAME, DIGESTS_NAME, CUTS_NAME):
+                if FRAME_RE.fullmatch(p.name) or CUT_RE.fullmatch(p.name) \
+                        or p.name in (PARAMS_NAME, DIGESTS_NAME):
                     p.unlink()
         old = self.params()
         done = self.count()
@@ -176,7 +181,6 @@ class FrameStore:
                 raise VideoError(f"{problem}; move them away or restart to discard them.",
                                  remedy="discard_frames", problem=problem)
             self.digests_path.unlink(missing_ok=True)
-            (self.folder / CUTS_NAME).unlink(missing_ok=True)
             atomic_write(self.params_path,
                           lambda tmp: tmp.write_text(json.dumps(params, indent=1, sort_keys=True) + "\n"))
             return 0
@@ -198,11 +202,12 @@ class FrameStore:
         return done
 
     def _discard_from(self, index: int, digests: dict[str, str]) -> None:
-        """Delete frames ``index`` and later, and rewrite the digests of those before."""
+        """Delete frames ``index`` and later (and their cut markers), and rewrite the digests
+        of those before."""
         for p in self.folder.iterdir():
-            if (m := FRAME_RE.fullmatch(p.name)) and int(m.group(1)) >= index:
+            if (m := FRAME_RE.fullmatch(p.name) or CUT_RE.fullmatch(p.name)) \
+                    and int(m.group(1)) >= index:
                 p.unlink()
-        self._write_cuts({i: v for i, v in self.cuts().items() if i < index})
         keep = [self.path(i).name for i in range(index)]
         text = "".join(f"{digests[name]}  {name}\n" for name in keep)
         atomic_write(self.digests_path, lambda tmp: tmp.write_text(text))
@@ -230,25 +235,26 @@ class FrameStore:
         return path
 
     def cuts(self) -> dict[int, float]:
-        """{frame index: colour-histogram distance} of the cuts recorded so far."""
-        try:
-            data = json.loads((self.folder / CUTS_NAME).read_text())
-        except FileNotFoundError:
+        """{frame index: colour-histogram distance} of the cuts among the stored frames."""
+        if not self.folder.is_dir():
             return {}
-        except (OSError, ValueError) as exc:
-            raise VideoError(f"Cannot read {self.folder / CUTS_NAME} ({exc}).") from None
-        return {int(k): float(v) for k, v in data.items()}
+        out = {}
+        for p in self.folder.iterdir():
+            if (m := CUT_RE.fullmatch(p.name)) and self.path(int(m.group(1))).is_file():
+                try:
+                    out[int(m.group(1))] = float(p.read_text())
+                except (OSError, ValueError) as exc:
+                    raise VideoError(f"Cannot read {p} ({exc}).") from None
+        return dict(sorted(out.items()))
 
     def mark_cut(self, index: int, change: float) -> None:
-        """Record that frame ``index`` starts a new scene (dreamed afresh)."""
-        self._write_cuts({**self.cuts(), index: change})
-
-    def _write_cuts(self, cuts: dict[int, float]) -> None:
-        text = json.dumps({str(k): round(v, 4) for k, v in sorted(cuts.items())}) + "\n"
+        """Record that frame ``index`` starts a new scene (dreamed afresh); before the
+        frame itself is saved."""
+        path = self.folder / CUT_NAME.format(index)
         try:
-            atomic_write(self.folder / CUTS_NAME, lambda tmp: tmp.write_text(text))
+            atomic_write(path, lambda tmp: tmp.write_text(f"{change:.4f}\n"))
         except OSError as exc:
-            raise VideoError(f"Cannot write {self.folder / CUTS_NAME}: {exc.strerror or exc}.") from None
+            raise VideoError(f"Cannot write {path}: {exc.strerror or exc}.") from None
 
     def load(self, index: int) -> np.ndarray:
         """Frame ``index`` as RGB floats in [0, 1] (the exact values the render continued from)."""

@@ -159,5 +159,7 @@ def test_cuts_are_kept_with_their_frames_and_go_with_them(tmp_path):
     store.path(3).write_bytes(b"damaged")  # frame 3 and its cut are made again
     again = FrameStore(store.folder)
     assert again.open(PARAMS) == 3 and again.cuts() == {1: 0.5}
+    again.mark_cut(5, 0.9)  # marked, but its frame never stored (a process killed between)
+    assert again.cuts() == {1: 0.5}
     again.open(PARAMS, restart=True)
-    assert again.cuts() == {}
+    assert again.cuts() == {} and not list(again.folder.glob("*.cut"))
