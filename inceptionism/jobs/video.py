@@ -252,6 +252,10 @@ def run_video(request: VideoRequest, hooks: Hooks | None = None,
     return dataclasses.replace(result, cuts=tuple(store.cuts()))
 
 
+def cut_note(index: int) -> str:
+    return f"frame {index} starts a new scene (a cut), so its dream starts afresh."
+
+
 def _frame_reporter(request: VideoRequest, hooks: Hooks):
     """The frame callback of an unsplit video: says where a cut starts the dream afresh,
     writes the consistency masks asked for, then calls the caller's own."""
@@ -265,8 +269,7 @@ def _frame_reporter(request: VideoRequest, hooks: Hooks):
 
     def on_frame(info) -> None:
         if info.cut:
-            hooks.note(f"frame {info.index} starts a new scene (a cut), so its dream starts "
-                       "afresh.")
+            hooks.note(cut_note(info.index))
         if folder is not None and info.mask is not None:
             save_mask(folder, info.index, info.mask)
         if hooks.on_frame is not None:
@@ -303,4 +306,5 @@ def _render_segments(request: VideoRequest, dreamer: Dreamer, store: FrameStore,
                            warmup, list(request.objectives), request.flow, config,
                            cycle_every=request.cycle_every, restart=request.restart,
                            on_frame=hooks.on_frame, runner=runner, max_pixels=request.max_pixels,
-                           mask=mask, cancel=hooks.cancel)
+                           mask=mask, cancel=hooks.cancel,
+                           on_cut=lambda index, _: hooks.note(cut_note(index)))

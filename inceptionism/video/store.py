@@ -241,11 +241,17 @@ class FrameStore:
         out = {}
         for p in self.folder.iterdir():
             if (m := CUT_RE.fullmatch(p.name)) and self.path(int(m.group(1))).is_file():
-                try:
-                    out[int(m.group(1))] = float(p.read_text())
-                except (OSError, ValueError) as exc:
-                    raise VideoError(f"Cannot read {p} ({exc}).") from None
+                out[int(m.group(1))] = self.cut(int(m.group(1)))
         return dict(sorted(out.items()))
+
+    def cut(self, index: int) -> float | None:
+        """The colour-histogram distance if frame ``index`` starts a new scene, else None."""
+        try:
+            return float((self.folder / CUT_NAME.format(index)).read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise VideoError(f"Cannot read {self.folder / CUT_NAME.format(index)} ({exc}).") from None
 
     def mark_cut(self, index: int, change: float) -> None:
         """Record that frame ``index`` starts a new scene (dreamed afresh); before the

@@ -14,7 +14,7 @@ from inceptionism.video.segments import process_runner, ray_runner, render_segme
 from inceptionism.settings import FlowConfig
 from inceptionism.video.store import FrameStore, file_digest
 
-from ..cli.test_video import make_clip
+from ..cli.test_video import make_clip, make_spliced_clip
 
 FRAMES = 12
 PLAIN = FlowConfig(carry=0.6, temporal=0.0, cut=1.0, coherent=False)  # the flow carry alone
@@ -154,3 +154,18 @@ def test_default_warm_up_lets_the_cold_start_fade_below_15_percent():
     assert default_warmup(0.6) == 4
     assert default_warmup(1.0) == 40  # capped
     assert default_warmup(1.0, temporal=200) == 0  # the dream does not build up: no fade
+
+
+def test_a_split_render_records_and_reports_a_cut_inside_a_segment(dreamer, tmp_path):
+    clip = tmp_path / "spliced.mp4"
+    make_spliced_clip(clip, 9, cut=5)  # segments 0-2, 3-5, 6-8: the cut is inside the second
+    store = FrameStore(tmp_path / "frames")
+    heard, flags = [], []
+    render_segments(dreamer, clip, store, 9, file_digest(clip), 3, 0,
+                    on_cut=lambda i, change: heard.append(i),
+                    on_frame=lambda info: flags.append(info.cut))
+    assert heard == [5] and list(store.cuts()) == [5] and flags.count(True) == 1
+    # as the unsplit render finds it
+    whole = FrameStore(tmp_path / "whole")
+    render_video(dreamer, read_frames(clip), whole, 9, file_digest(clip))
+    assert list(whole.cuts()) == [5]
