@@ -45,6 +45,12 @@ videos get them alike:
   (the photo's own colours) unchanged, after neural-style's ``-original_colors`` (Gatys et
   al., "Preserving Color in Neural Artistic Style Transfer", 2016).
 
+For videos, an optional *temporal term* (``dream(..., temporal=...)``, ``engine/temporal.py``)
+holds the dream to a target, the previous frame's dream carried into this one, weighted per
+pixel: after every step each pixel is pulled towards its target by a proximal step, so the
+dream ascends ``objective - strength * 1/2 sum(weight * (x - target)^2)``. Without it the
+loop is exactly the one above.
+
 Memory: the roll is never materialized. Tiles are cut from the rolled frame by wrapped
 indexing, each tile's gradient is blurred and written straight into one gradient buffer
 reused by every step of an octave, and the update is done in place. At the largest octave
@@ -58,6 +64,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import random
 import threading
 from collections.abc import Callable
@@ -403,7 +410,7 @@ def dream(
     if mask is not None:
         mask = check_mask(mask, (height, width)).to(image.device, torch.float32)
     if temporal is not None:
-        temporal = check_temporal(temporal, (height, width))
+        temporal = check_temporal(temporal, (height, width), image.device)
     with one_thread():  # the same pixels whatever the thread count (runtime.py)
         return _dream_octaves(model, image, objective, config, size, mask, callback,
                               on_octave, cancel, temporal)
@@ -460,11 +467,10 @@ def _dream_octaves(model, image, objective, config, size, mask, callback, on_oct
     return dreamed
 
 
-def check_temporal(temporal: Temporal, size: tuple[int, int]) -> Temporal | None:
+def check_temporal(temporal: Temporal, size: tuple[int, int],
+                   device: torch.device | None = None) -> Temporal | None:
     """``temporal`` with its target and weight checked against the image's (H, W) ``size``
-    and brought to float32; None when its strength is 0 (the term is off)."""
-    import math
-
+    and brought to float32 on ``device``; None when its strength is 0 (the term is off)."""
     strength = temporal.strength
     if isinstance(strength, bool) or not isinstance(strength, (int, float)) \
             or not math.isfinite(strength) or strength < 0:
@@ -475,8 +481,11 @@ def check_temporal(temporal: Temporal, size: tuple[int, int]) -> Temporal | None
     if tuple(temporal.target.shape) != (1, 3, *size):
         raise ValueError(f"expected a (1, 3, {size[0]}, {size[1]}) temporal target, "
                          f"got {tuple(temporal.target.shape)}")
-    weight = check_mask(temporal.weight, size).to(temporal.target.device)
-    return Temporal(temporal.target.float(), weight, float(strength))
+    target = temporal.target.to(device or temporal.target.device, torch.float32)
+    if not torch.isfinite(target.sum()):
+        raise InceptionismError("The temporal target holds values that are not finite numbers.")
+    weight = check_mask(temporal.weight, size).to(target.device)
+    return Temporal(target, weight, float(strength))
 
 
 def check_mask(mask: Tensor, size: tuple[int, int]) -> Tensor:
