@@ -254,19 +254,61 @@ MOTION = {
     "shift": Number("shift per frame", -10_000, 10_000),
 }
 CARRY = Number("carry", 0, 1)
+TEMPORAL = Number("temporal strength", 0, 10_000)
+OCCLUSION = Number("occlusion tolerance", 0, 10_000)
+MOTION_EDGES = Number("motion-edge tolerance", 0, 10_000)
+CUT = Number("cut threshold", 0, 1)
 
 
 @dataclass(frozen=True)
 class FlowConfig:
-    """How a dream is carried from one frame of a video to the next."""
+    """How a dream is carried from one frame of a video to the next (see video/flow.py)."""
 
-    carry: float = 0.6  # share of the previous frame's dream detail carried forward (0: none)
+    # Share of the previous frame's dream detail carried forward (0: none). With the temporal
+    # term nearly the whole detail is carried where the flow is consistent, and the dream's
+    # strength stays near a fresh frame's (0.99: over 60 frames it settles at 1.2x; at 1 it
+    # keeps growing slowly). Without the term 0.99 would let the dream grow frame by frame
+    # (0.6 was the default then). Measured: docs/videos.md, benchmarks/flicker.py.
+    carry: float = 0.99
     flow: bool = True  # warp it along the optical flow; False carries it in place (flickers)
+    # Strength of the temporal term (engine/temporal.py): each pixel is held about
+    # 1/temporal (in [0, 1] pixel units) from the carried dream where the flow is
+    # consistent (0: off). 200 measured: a sixth of the flicker of 0.6 carry alone.
+    temporal: float = 200.0
+    # Consistency mask (Ruder et al. 2016): a pixel has no past when its forward and backward
+    # flows disagree by more than 1% of their squared lengths plus `occlusion` pixels^2, or
+    # when the flow's gradient exceeds 1% of its squared length plus `motion_edges`.
+    occlusion: float = 0.5
+    motion_edges: float = 0.002
+    # A cut: the frames' colour histograms differ by more than this share (0..1), or fewer
+    # than a third of the pixels have a past; the dream then starts afresh (1: never).
+    cut: float = 0.3
+    # The same jitter offsets for every frame (one seed, not one per frame): measured to
+    # lower the flicker by 3-10%.
+    coherent: bool = True
 
     def validate(self) -> None:
         CARRY.check(self.carry)
-        if not isinstance(self.flow, bool):
-            raise InceptionismError(f"Flow must be true or false (got {self.flow!r}).")
+        TEMPORAL.check(self.temporal)
+        OCCLUSION.check(self.occlusion)
+        MOTION_EDGES.check(self.motion_edges)
+        CUT.check(self.cut)
+        check_flag("flow", self.flow)
+        check_flag("coherent jitter", self.coherent)
+
+    def describe(self) -> dict:
+        """The settings that decide the frames, for a frames folder's fingerprint: the
+        temporal term's, the cut's and the jitter's only when they are on, so a folder made
+        before they existed (the flow carry alone) still resumes with the same frames."""
+        out = {"carry": self.carry, "flow": self.flow}
+        if self.temporal > 0 and self.carry > 0:
+            out.update(temporal=self.temporal, occlusion=self.occlusion,
+                       motion_edges=self.motion_edges)
+        if self.cut < 1:
+            out["cut"] = self.cut
+        if self.coherent:
+            out["coherent"] = True
+        return out
 
 EVERY = Number("frames per objective", 1, FRAMES.high, whole=True)  # cycling videos
 

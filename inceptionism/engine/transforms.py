@@ -95,8 +95,9 @@ def _pixel_grid(height: int, width: int, dtype: torch.dtype, device: torch.devic
     return torch.stack((gx, gy), dim=-1)[None]
 
 
-def sample(x: Tensor, coords: Tensor) -> Tensor:
-    """Bilinear lookup: ``out[..., i, j] = x at coords[0, i, j] = (x, y)`` in pixels.
+def sample(x: Tensor, coords: Tensor, mode: str = "bilinear") -> Tensor:
+    """Bilinear lookup: ``out[..., i, j] = x at coords[0, i, j] = (x, y)`` in pixels
+    (``mode="bicubic"``: bicubic, which blurs less at sub-pixel offsets).
 
     Points outside the image take the nearest edge pixel, so a warp never pulls in black
     borders (a zoom loop would otherwise grow a black frame around every dream).
@@ -105,7 +106,7 @@ def sample(x: Tensor, coords: Tensor) -> Tensor:
     # align_corners=True maps -1 and 1 to the centres of the outer pixels: pixel p -> 2p/(n-1) - 1.
     scale = torch.tensor([max(width - 1, 1), max(height - 1, 1)], dtype=x.dtype, device=x.device)
     grid = coords * (2 / scale) - 1
-    return F.grid_sample(x, grid.expand(x.shape[0], -1, -1, -1), mode="bilinear",
+    return F.grid_sample(x, grid.expand(x.shape[0], -1, -1, -1), mode=mode,
                          padding_mode="border", align_corners=True)
 
 
@@ -133,7 +134,7 @@ def zoom_rotate_shift(
     return sample(x, torch.stack((src_x, src_y), dim=-1) + centre)
 
 
-def warp(x: Tensor, flow: Tensor) -> Tensor:
+def warp(x: Tensor, flow: Tensor, mode: str = "bilinear") -> Tensor:
     """Backward warp: ``out(p) = x(p + flow(p))`` for a (N, 2, H, W) flow of (dx, dy) pixels.
 
     With the flow from frame t to frame t-1, this brings frame t-1 (or anything painted on
@@ -141,7 +142,7 @@ def warp(x: Tensor, flow: Tensor) -> Tensor:
     """
     height, width = x.shape[-2:]
     coords = _pixel_grid(height, width, x.dtype, x.device) + flow.permute(0, 2, 3, 1)
-    return sample(x, coords)
+    return sample(x, coords, mode)
 
 
 def quantize8(x: Tensor) -> Tensor:
