@@ -230,7 +230,7 @@ def progress_html(p: Progress) -> str:
 
 def take_turn(studio: Studio, token: CancelToken, view: type) -> Iterator:
     """Join the line (or fail with "Busy: N ahead"), replacing the owner's job already in it,
-    yielding a waiting status with the place in the line until it is this job's turn; the
+    yielding a waiting status (how many are ahead) until it is this job's turn; the
     ticket comes last, and the caller leaves it."""
     owner = studio.owner_of(token)
     try:
@@ -246,9 +246,8 @@ def take_turn(studio: Studio, token: CancelToken, view: type) -> Iterator:
                 ticket.leave()
                 raise studio.error("Left the line before starting.")
             ahead = ticket.ahead()
-            yield status_update(view, status_html(
-                None, f"Waiting: {ahead} ahead of you (place {ahead + 1} in the line).",
-                "waiting"))
+            yield status_update(view, status_html(None, f"Waiting: {ahead} ahead of you.",
+                                                  "waiting"))
     except BaseException:
         ticket.leave()
         raise
