@@ -133,3 +133,23 @@ def test_a_wrong_password_gets_nothing(group, tmp_path):
 
 def test_with_accounts_no_warning_on_loopback(group):
     assert "warning" not in group.errors()
+
+
+def test_uploads_expire_on_a_running_server(tmp_path):
+    """--keep-results 2s: an upload is served, then removed from the disk and refused."""
+    import time
+
+    accounts = tmp_path / "accounts"
+    set_account(accounts, "alice", PASSWORDS["alice"])
+    srv = Server(tmp_path, "--auth", str(accounts), "--keep-results", "2s")
+    try:
+        alice = Browser(srv, "alice", "alice-pw")
+        path = alice.upload("a.png", small_photo(tmp_path / "a.png").read_bytes()).json()[0]
+        assert alice.get(f"/gradio_api/file={path}").status_code == 200
+        deadline = time.monotonic() + 30
+        while Path(path).exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not Path(path).exists(), "the upload outlived --keep-results"
+        assert alice.get(f"/gradio_api/file={path}").status_code in (403, 404)
+    finally:
+        srv.stop()

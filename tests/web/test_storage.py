@@ -63,3 +63,16 @@ def test_sizes_and_durations():
             parse_duration(bad)
     with pytest.raises(InceptionismError, match="not a size"):
         parse_size("lots")
+
+
+def test_the_janitor_tells_what_it_removed_and_spares_what_is_busy(tmp_path):
+    from inceptionism.web.storage import Janitor
+
+    old = unit(tmp_path, "users/alice/j1", age_s=10**6)  # NOW is in 1970: both are old
+    held = unit(tmp_path, "users/bob/j2", age_s=10**6)
+    told = []
+    janitor = Janitor(tmp_path, keep_s=60, quota=None, busy=lambda: [held],
+                      forget=told.extend)
+    swept = janitor.run_once()
+    assert [u.path for u in swept.removed] == [old] and held.exists()
+    assert told == [str(old / "picture.png")]
