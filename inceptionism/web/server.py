@@ -119,6 +119,7 @@ def janitor(root: Path, studio, page, grants, keep_s: float | None, quota: int |
         gone = set(files)
         for served in page.temp_file_sets:
             served.difference_update(gone)
+        prune_sessions(page)
 
     interval = 30.0 if keep_s is None else max(1.0, min(30.0, keep_s / 4))
     return Janitor(root, keep_s, quota, studio.busy, forget, interval)
@@ -154,3 +155,27 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, **options) -> None:
             page.janitor.stop()
             page.close()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def prune_sessions(page) -> int:
+    """Drop the component copies Gradio leaves in each session's state, one for every output
+    a handler leaves unchanged (``gr.skip()``, which Gradio treats as a property update and
+    answers by building a new component that stays registered in the session under an id of
+    its own): a job streaming five updates a second would otherwise grow the server by
+    megabytes an hour for as long as its page stays open. The page's own components (its
+    ids) stay; Gradio's structures are read defensively, so another Gradio version that
+    lays them out differently only makes this a no-op. Returns how many were dropped."""
+    own = set(getattr(page, "blocks", {}))
+    holder = getattr(getattr(page, "server_app", None), "state_holder", None)
+    dropped = 0
+    for state in list(getattr(holder, "session_data", {}).values()):
+        blocks = getattr(getattr(state, "blocks_config", None), "blocks", None)
+        values = getattr(state, "config_values", None)
+        if not isinstance(blocks, dict) or not own:
+            continue
+        for key in [k for k in list(blocks) if k not in own]:
+            blocks.pop(key, None)
+            dropped += 1
+            if isinstance(values, dict):
+                values.pop(key, None)
+    return dropped
