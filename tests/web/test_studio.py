@@ -62,3 +62,34 @@ def test_a_failed_job_shows_its_sentence_without_the_server_folders(tmp_path):
 def test_progress_shows_the_fraction_and_the_time_left():
     assert "step 1 · 25% · ETA estimating" in progress_html(Progress(1, 4, "step 1", None))
     assert "ETA 1:05" in progress_html(Progress(2, 4, "step 2", 65.2))
+
+
+class User(Visitor):
+    """A logged-in visitor: Gradio's request carries the user name, in any browser tab."""
+
+    def __init__(self, username: str, session_hash: str):
+        super().__init__(session_hash)
+        self.username = username
+
+
+def test_a_users_second_job_replaces_the_first_in_its_place(tmp_path):
+    from inceptionism.web.studio import session_of
+
+    studio = Studio(root=tmp_path, slots=Slots(2))
+    assert session_of(User("ann", "tab-1")) == session_of(User("ann", "tab-2")) == "ann"
+    held = studio.slots.enter("someone")
+    assert held.wait(0)
+    view = lambda event: DreamView("done", *"xyz")  # noqa: E731
+    first_token = studio.token("ann")
+    first = run_in_line(studio, first_token, lambda emit, token: "one", DreamView, view)
+    assert "Waiting: 1 ahead of you." in next(first).status
+    other = run_in_line(studio, studio.token("bob"), lambda emit, token: "b", DreamView, view)
+    assert "Waiting: 2 ahead of you." in next(other).status
+    second = run_in_line(studio, studio.token("ann"), lambda emit, token: "two", DreamView, view)
+    assert "Waiting: 1 ahead of you." in next(second).status, "the new job lost ann's place"
+    assert first_token.cancelled
+    with pytest.raises(gr.Error, match="Replaced by your newer job"):
+        next(first)
+    held.leave()
+    assert [v.status for v in second][-1] == "done"
+    assert studio.slots.queued == 1 and studio.busy() == []
