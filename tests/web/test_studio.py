@@ -93,3 +93,41 @@ def test_a_users_second_job_replaces_the_first_in_its_place(tmp_path):
     held.leave()
     assert [v.status for v in second][-1] == "done"
     assert studio.slots.queued == 1 and studio.busy() == []
+
+
+def test_two_jobs_at_once_share_the_model_and_dream_what_each_would_alone(tmp_path):
+    """--concurrency 2: two users' dreams run at the same time on the one loaded model, and
+    each gives the pixels it gives alone (the model holds no state between calls)."""
+    import threading
+
+    import numpy as np
+    from PIL import Image
+
+    from inceptionism.web.tabs.dream import dream
+
+    from .conftest import small_photo
+
+    studio = Studio(root=tmp_path, slots=Slots(0, concurrency=2))
+    photos = [small_photo(tmp_path / f"{n}.png", size=(96, 64), name=n)
+              for n in ("chelsea", "coffee")]
+
+    def run(i: int, results: dict) -> None:
+        views = list(dream(studio, User(f"user{i}", f"s{i}"), photo_path=str(photos[i]),
+                           steps_=8, octaves_=1, seed_=i))
+        results[i] = np.asarray(Image.open(views[-1].download))
+
+    alone: dict = {}
+    for i in range(2):
+        run(i, alone)
+    together: dict = {}
+    most = []
+    threads = [threading.Thread(target=run, args=(i, together)) for i in range(2)]
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads):
+        most.append(studio.slots.running)
+    for t in threads:
+        t.join()
+    assert max(most) == 2, "the two jobs never ran at the same time"
+    for i in range(2):
+        assert np.array_equal(alone[i], together[i]), f"job {i} dreamed differently alongside"
