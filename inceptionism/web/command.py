@@ -49,8 +49,8 @@ class Text(click.ParamType):
               show_default=True, help="Refuse uploaded images larger than this many pixels "
                                       "(an account's own limit may be lower).")
 @click.option("--max-steps", type=click.IntRange(min=1), default=None,
-              help="Refuse jobs with more steps per octave (per layer, per frame) than this; "
-                   "an account's own limit may be lower.  [default: no limit]")
+              help="Refuse jobs with more steps per octave (per layer, per frame) than this "
+                   "(no limit by default); an account's own limit may be lower.")
 @click.option("--max-file-size", type=click.IntRange(min=1), default=DEFAULT_MAX_FILE_SIZE // 2**20,
               show_default=True, metavar="MB", help="Refuse uploads larger than this many MiB.")
 @click.option("--keep-results", "keep_s", type=Text("duration", parse_duration), default="24h",
@@ -70,7 +70,8 @@ def serve(host: str, port: int, auth_file: Path | None, concurrency: int, max_wa
     """Open the dream studio, a web page for dreaming on photos, at http://127.0.0.1:7860.
 
     Needs the web extra: pip install 'inceptionism[web]'. Stop it with Ctrl-C; the
-    uploads and results it kept in a private temporary folder are deleted then.
+    uploads and results it kept in a private temporary folder are deleted then (and
+    while it runs, after --keep-results). The accounts file is read when it starts.
     """
     try:
         import gradio  # noqa: F401
