@@ -15,7 +15,7 @@ from .conftest import MAX_PIXELS, Server, small_photo
 gradio_client = pytest.importorskip("gradio_client")
 httpx = pytest.importorskip("httpx")
 
-PASSWORDS = {"alice": "alice-pw", "bob": "bob-pw"}
+PASSWORDS = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw"}
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +24,7 @@ def group(tmp_path_factory):
     accounts = tmp / "accounts"
     set_account(accounts, "alice", PASSWORDS["alice"])
     set_account(accounts, "bob", PASSWORDS["bob"], Limits(max_steps=2))
+    set_account(accounts, "carol", PASSWORDS["carol"], Limits(max_pixels=5000))
     srv = Server(tmp, "--auth", str(accounts), "--max-file-size", "1", "--max-pixels",
                  str(MAX_PIXELS))
     yield srv
@@ -115,6 +116,11 @@ def test_each_users_limits(group, tmp_path):
         bob.predict(*dream_args(own, steps=3), api_name="/dream")
     assert "Done" in client(group, "alice").predict(*dream_args(own, steps=3),
                                                      api_name="/dream")[0]
+    with pytest.raises(Exception, match=r"96x64 \(0.0061 megapixels\), more than the limit "
+                                        r"of 0.005 megapixels"):  # carol's own limit
+        client(group, "carol").predict(*dream_args(own), api_name="/dream")
+    small = gradio_client.handle_file(str(small_photo(tmp_path / "small.png", size=(64, 48))))
+    assert "Done" in client(group, "carol").predict(*dream_args(small), api_name="/dream")[0]
 
 
 def test_a_wrong_password_gets_nothing(group, tmp_path):
