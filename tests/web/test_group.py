@@ -159,3 +159,26 @@ def test_uploads_expire_on_a_running_server(tmp_path):
         assert alice.get(f"/gradio_api/file={path}").status_code in (403, 404)
     finally:
         srv.stop()
+
+
+def test_with_accounts_another_host_gets_a_note_not_the_warning(tmp_path):
+    accounts = tmp_path / "accounts"
+    set_account(accounts, "alice", PASSWORDS["alice"])
+    srv = Server(tmp_path, "--auth", str(accounts), "--host", "0.0.0.0")
+    try:
+        assert Browser(srv, "alice", "alice-pw").login == 200
+    finally:
+        srv.stop()
+    assert "warning" not in srv.errors()
+    assert "note: serving on 0.0.0.0 over plain HTTP" in srv.errors()
+
+
+def test_a_missing_accounts_file_is_one_sentence(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "inceptionism", "serve", "--auth",
+                           str(tmp_path / "none.txt"), "--port", "0"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "no such accounts file" in done.stderr
