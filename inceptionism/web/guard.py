@@ -10,9 +10,9 @@ job's input. With accounts, this ASGI middleware keeps a list of who was handed 
    previews, results and videos), read from the answers as they pass.
 2. **A file request** (``/gradio_api/file=``, ``/file=``, ``/gradio_api/file/``) for a
    path in the studio's folder is served only to a user it was handed to.
-3. **A job's inputs** (the JSON body of ``/gradio_api/queue/join``, ``/run/``, ``/call/``):
-   each file named there must have been handed to the same user, so nobody dreams on
-   another's upload by naming its path.
+3. **A job's inputs** (the JSON body of ``/gradio_api/queue/join``, ``/run/``, ``/call/``,
+   ``/stream/``): each file named there must have been handed to the same user, so nobody
+   dreams on another's upload by naming its path.
 
 Results also live in a folder of their owner's (``Studio.new_folder``), so the disk can be
 counted per user; the grants, not the folder names, decide what is served. The list
@@ -28,7 +28,7 @@ from pathlib import Path
 
 FILE_ROUTES = ("/gradio_api/file=", "/file=", "/gradio_api/file/", "/file/")
 JOB_ROUTES = ("/gradio_api/queue/join", "/gradio_api/run/", "/gradio_api/call/",
-              "/gradio_api/api/", "/run/", "/call/", "/api/")
+              "/gradio_api/api/", "/gradio_api/stream/", "/run/", "/call/", "/api/")
 UPLOAD_ROUTES = ("/gradio_api/upload", "/upload")
 STREAM_ROUTES = ("/gradio_api/queue/data", "/gradio_api/call/", "/queue/data", "/call/")
 MAX_BODY = 1 << 20  # bytes of a job request read to find its files (forms are small)
