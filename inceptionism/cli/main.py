@@ -17,6 +17,7 @@ import click
 
 from ..errors import InceptionismError, Interrupted
 from ..version import __version__
+from ..web.command import passwd as passwd_command
 from ..web.command import serve as serve_command
 from .atlas import atlas
 from .batch import batch
@@ -46,6 +47,7 @@ def cli() -> None:
 for command in (dream, explore, layers, classes, zoom, video, sample, models, batch, atlas):
     cli.add_command(command)
 cli.add_command(serve_command)  # the web studio (inceptionism/web)
+cli.add_command(passwd_command)  # the studio's accounts
 
 
 def _warning_note(message, category, filename, lineno, file=None, line=None) -> None:

@@ -33,8 +33,8 @@ CSS = """
 def build(studio: Studio) -> gr.Blocks:
     """The page. ``studio`` holds the server's shared state; each tab binds its handlers."""
     with gr.Blocks(title="inceptionism studio", analytics_enabled=False) as page:
-        gr.Markdown("# inceptionism studio\nDeepDream on your photos. One job runs at a time; "
-                    "results stay in this page only.")
+        gr.Markdown("# inceptionism studio\nDeepDream on your photos. Jobs take turns, one "
+                    "each in the line; results stay in this page only.")
         with gr.Tabs(selected="dream") as tabs:
             with gr.Tab("Dream", id="dream"):
                 dream_ui = dream.create_ui()

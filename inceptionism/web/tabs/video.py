@@ -139,7 +139,8 @@ def zoom(studio: Studio, request: gr.Request | None = None,
         raise studio.error(str(exc)) from None
     job = ZoomRequest(input=Path(form.photo_path), frames=int(form.frames_),
                       motion=ZoomMotion(zoom=float(form.zoom_), rotate=float(form.rotate_)),
-                      fps=float(form.fps_), size=size, **_common(studio, form, "zoom"))
+                      fps=float(form.fps_), size=size,
+                      **_common(studio, form, "zoom", session_of(request)))
     yield from _render(studio, session_of(request), job, run_zoom)
 
 
@@ -152,18 +153,23 @@ def clip(studio: Studio, request: gr.Request | None = None,
         raise studio.error("Upload a clip first.")
     job = VideoRequest(input=Path(form.clip_path), frames=int(form.frames_),
                        flow=FlowConfig(carry=float(form.carry_)),
-                       **_common(studio, form, "video"))
+                       **_common(studio, form, "video", session_of(request)))
     yield from _render(studio, session_of(request), job, run_video)
 
 
-def _common(studio: Studio, form: VideoForm, kind: str) -> dict:
+def _common(studio: Studio, form: VideoForm, kind: str, owner: str) -> dict:
     """What both video requests take: a new folder for the video and its frames, the model,
-    the objective, the steps."""
+    the objective, the steps (within the owner's limits)."""
+    limits = studio.limits(owner)
+    try:
+        limits.check_steps(int(form.steps_))
+    except InceptionismError as exc:
+        raise studio.error(str(exc)) from None
     source = Path(form.photo_path if kind == "zoom" else form.clip_path)
-    folder = studio.new_folder()
+    folder = studio.new_folder(owner)
     return dict(outputs=(folder / f"{source.stem}-{kind}.mp4",), model=form.model_name,
                 device=studio.device, objectives=(form.objective_text,),
-                frames_dir=folder / "frames", max_pixels=studio.max_pixels,
+                frames_dir=folder / "frames", max_pixels=limits.max_pixels,
                 config=dataclasses.replace(FRAME_CONFIG, steps=int(form.steps_)))
 
 
