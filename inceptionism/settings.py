@@ -268,7 +268,7 @@ class FlowConfig:
     # term nearly the whole detail is carried where the flow is consistent, and the dream's
     # strength stays near a fresh frame's (0.99: over 60 frames it settles at 1.2x; at 1 it
     # keeps growing slowly). Without the term 0.99 would let the dream grow frame by frame
-    # (0.6 was the default then). Measured: docs/videos.md, benchmarks/flicker.py.
+    # (use about 0.6 there). Measured: docs/videos.md, benchmarks/flicker.py.
     carry: float = 0.99
     flow: bool = True  # warp it along the optical flow; False carries it in place (flickers)
     # Strength of the temporal term (engine/temporal.py): each pixel is held about

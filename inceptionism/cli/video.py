@@ -96,8 +96,8 @@ def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotat
 @click.argument("input", type=click.Path(path_type=Path))
 @click.option("--carry", type=Checked(CARRY), default=FlowConfig.carry, show_default=True,
               help="Share of the previous frame's dream carried into the next (0: each frame "
-                   "dreamed on its own). With --temporal 0 use less than 1 (0.6 was the default "
-                   "then), or the dream grows from frame to frame.")
+                   "dreamed on its own). With --temporal 0 use less than 1 (e.g. 0.6), or the "
+                   "dream grows from frame to frame.")
 @click.option("--flow/--no-flow", default=FlowConfig.flow, show_default=True,
               help="Carry the dream along the optical flow between input frames, so it moves "
                    "with the scene; --no-flow carries it in place.")
