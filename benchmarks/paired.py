@@ -44,6 +44,8 @@ def jobs(work: Path) -> dict[str, list[str]]:
         "dream4mp": ["dream", str(big), "-o", str(work / "out4.png"), "--force"],
         "zoom12": ["zoom", str(small), "-o", str(work / "zoom.gif"), "--frames", "12",
                    "--size", "192x144", "--force"],
+        "zoom12w400": ["zoom", str(small), "-o", str(work / "zoom400.gif"), "--frames", "12",
+                      "--size", "400x300", "--force"],
     }
 
 
@@ -66,7 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", type=Path, required=True, help="the other source tree")
     parser.add_argument("--pairs", type=int, default=3)
-    parser.add_argument("--jobs", default="dream1mp,zoom12", help="comma-separated: dream1mp, dream4mp, zoom12")
+    parser.add_argument("--jobs", default="dream1mp,zoom12", help="comma-separated: dream1mp, dream4mp, zoom12, zoom12w400")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     trees = {"this": HERE, "before": args.before.resolve()}
@@ -78,7 +80,7 @@ def main() -> None:
             for pair in range(args.pairs):
                 order = ["this", "before"] if pair % 2 == 0 else ["before", "this"]
                 for which in order:  # a fresh output each run: no resume from the other tree
-                    fresh = [a.replace("zoom.gif", f"zoom-{which}-{pair}.gif") for a in table[name]]
+                    fresh = [a.replace(".gif", f"-{which}-{pair}.gif") for a in table[name]]
                     rows[which].append(measure(trees[which], fresh))
             ratio = [t[0] / b[0] for t, b in zip(rows["this"], rows["before"])]
             mem = [t[1] / b[1] for t, b in zip(rows["this"], rows["before"])]
