@@ -256,10 +256,12 @@ def create_event_handlers(studio: Studio, ui: Components) -> None:
     """Bind the handlers below to the tab's components ``ui``."""
     private = dict(api_visibility="private")
     ui["photo"].change(bind(check_photo, studio), ui["photo"], outputs(PhotoView, ui), **private)
-    ui["photo"].upload(clear_sample, None, outputs(SamplePick, ui), **private)
+    for by_hand in (ui["photo"].upload, ui["photo"].clear):
+        by_hand(clear_sample, None, outputs(SamplePick, ui), **private)
     ui["sample"].change(bind(pick_sample, studio), ui["sample"], ui["photo"], **private)
     ui["layers"].input(pick_layers, ui["layers"], ui["objective"], **private)
-    ui["objective"].input(sync_layers, [ui["model"], ui["objective"]], ui["layers"], **private)
+    for typed in (ui["objective"].input, ui["objective"].blur):  # keys, and a paste left
+        typed(sync_layers, [ui["model"], ui["objective"]], ui["layers"], **private)
     ui["model"].input(pick_model, ui["model"], outputs(ModelPick, ui), **private)
     ui["preset"].input(pick_preset, ui["preset"], outputs(Settings, ui), **private)
     ui["rerun"].change(bind(load_rerun, studio), ui["rerun"], outputs(Rerun, ui), **private)
@@ -299,7 +301,7 @@ def pick_sample(studio: Studio, name: str | None) -> Any:
 
 
 def clear_sample() -> SamplePick:
-    """A photo uploaded by hand: no sample is picked any more."""
+    """A photo uploaded or cleared by hand: no sample is picked any more."""
     return SamplePick(None)
 
 
