@@ -261,7 +261,9 @@ def create_event_handlers(studio: Studio, ui: Components) -> None:
     ui["sample"].change(bind(pick_sample, studio), ui["sample"], ui["photo"], **private)
     ui["layers"].input(pick_layers, ui["layers"], ui["objective"], **private)
     for typed in (ui["objective"].input, ui["objective"].blur):  # keys, and a paste left
-        typed(sync_layers, [ui["model"], ui["objective"]], ui["layers"], **private)
+        # The last text typed wins: keys pressed while one answer is on its way wait for it.
+        typed(sync_layers, [ui["model"], ui["objective"]], ui["layers"],
+              trigger_mode="always_last", **private)
     ui["model"].input(pick_model, ui["model"], outputs(ModelPick, ui), **private)
     ui["preset"].input(pick_preset, ui["preset"], outputs(Settings, ui), **private)
     ui["rerun"].change(bind(load_rerun, studio), ui["rerun"], outputs(Rerun, ui), **private)
