@@ -220,7 +220,7 @@ def test_the_objective_typed_picks_its_layers_in_the_list():
 
 
 def test_an_upload_clears_the_sample_pick():
-    assert clear_sample().sample is None
+    assert clear_sample()["value"] is None
 
 
 def test_a_preset_run_stores_its_preset_and_a_rerun_picks_it_again(studio, tmp_path):

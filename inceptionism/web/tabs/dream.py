@@ -120,12 +120,6 @@ class ModelPick(NamedTuple):
     objective: Any
 
 
-class SamplePick(NamedTuple):
-    """An upload replaces the sample: the sample buttons are cleared."""
-
-    sample: Any
-
-
 class Settings(NamedTuple):
     """The setting controls, by name (a preset fills all but the seed)."""
 
@@ -257,7 +251,7 @@ def create_event_handlers(studio: Studio, ui: Components) -> None:
     private = dict(api_visibility="private")
     ui["photo"].change(bind(check_photo, studio), ui["photo"], outputs(PhotoView, ui), **private)
     for by_hand in (ui["photo"].upload, ui["photo"].clear):
-        by_hand(clear_sample, None, outputs(SamplePick, ui), **private)
+        by_hand(clear_sample, None, ui["sample"], **private)
     ui["sample"].change(bind(pick_sample, studio), ui["sample"], ui["photo"], **private)
     ui["layers"].input(pick_layers, ui["layers"], ui["objective"], **private)
     for typed in (ui["objective"].input, ui["objective"].blur):  # keys, and a paste left
@@ -302,9 +296,9 @@ def pick_sample(studio: Studio, name: str | None) -> Any:
     return str(target)
 
 
-def clear_sample() -> SamplePick:
+def clear_sample() -> Any:
     """A photo uploaded or cleared by hand: no sample is picked any more."""
-    return SamplePick(None)
+    return gr.update(value=None)
 
 
 def pick_layers(chosen: list[str] | None) -> Any:

@@ -80,7 +80,7 @@ def create_ui() -> Components:
                   tour_stop=gr.Button("Stop", variant="stop", elem_id="tour-stop"))
     ui.update(
         tour_status=gr.HTML(status_html(None, "", "idle"), elem_id="tour-status"),
-        gallery=gr.Gallery(label="Layers", columns=5, allow_preview=False,
+        gallery=gr.Gallery(label="Layers", columns=5, allow_preview=False, fit_columns=False,
                            elem_id="tour-gallery", interactive=False, object_fit="contain"),
         sheet=gr.File(label="Contact sheet", interactive=False, elem_id="tour-sheet"),
         tiles=gr.State([]),
@@ -172,8 +172,9 @@ class _TourView:
             self.tiles.append((str(path), event.caption))
             return self._gallery(gr.skip())
         if isinstance(event, Done):
-            return self._gallery(status_html(1.0, f"Done: {len(self.tiles)} layers. Click a "
-                                                  "tile to dream with it.", "done"),
+            n = len(self.tiles)
+            return self._gallery(status_html(1.0, f"Done: {n} {'layer' if n == 1 else 'layers'}"
+                                                  ". Click a tile to dream with it.", "done"),
                                  str(self.sheet))
         if event.cancelled:
             n = len(self.tiles)
