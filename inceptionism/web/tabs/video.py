@@ -221,6 +221,9 @@ class _FrameProgress:
 def _video_work(studio: Studio, job, run: Callable, emit: Emit, token):
     """Run in the job's thread: the frames, then the video."""
     report = _FrameProgress(emit, job.frames)
+    size = getattr(job, "size", None)  # a zoom's frame size, when not the photo's
+    emit(Progress(0, 1, f"preparing the {size[0]}x{size[1]} frames" if size else
+                  "preparing the frames", None))
     hooks = Hooks(on_step=report.step, on_frame=report.frame, on_encode=report.encode,
                   cancel=token)
     return run(job, hooks, dreamer=studio.dreamer(job.model))
