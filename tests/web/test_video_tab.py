@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from inceptionism.web.studio import stop
-from inceptionism.web.tabs.video import clip, frame_size, loop_frames, zoom
+from inceptionism.web.tabs.video import FrameProgress, clip, frame_size, loop_frames, zoom
 
 from .conftest import Visitor, is_skip, small_photo
 
@@ -21,10 +21,8 @@ def test_a_zoom_loop_streams_its_frames_then_the_video(studio, tmp_path):
     views = list(zoom(studio, Visitor("zoomer"), photo_path=str(photo), objective_text="b7",
                       frames_=2, zoom_=1.05, size_text="64x48", fps_=8, steps_=1))
     assert any("frame 2/2" in str(v.video_status) for v in views)
-    # Each frame's dream steps show as they go, not only the frames; before them, the frames'
-    # size (a large one takes a while to reach its first step).
+    # Before the first step, the frames' size (a large one takes a while to reach it).
     assert any("preparing the 64x48 frames" in str(v.video_status) for v in views[:3]), views
-    assert any("frame 1/2, octave 1/1, step 1/1" in str(v.video_status) for v in views)
     frames = [v.frame_view for v in views if not is_skip(v.frame_view)]
     assert frames and frames[-1].size == (64, 48)
     last = views[-1]
@@ -37,10 +35,10 @@ def test_a_zoom_loop_streams_its_frames_then_the_video(studio, tmp_path):
 def test_a_stopped_zoom_offers_no_video(studio, tmp_path):
     photo = small_photo(tmp_path / "cat.png")
     job = zoom(studio, Visitor("halter"), photo_path=str(photo), objective_text="b7",
-               frames_=50, zoom_=1.05, size_text="64x48", fps_=8, steps_=20)
+               frames_=200, zoom_=1.05, size_text="96x64", fps_=8, steps_=20)  # minutes
     assert next(job).video_out is None
     for view in job:
-        if "/50" in str(view.video_status):
+        if "/200" in str(view.video_status):
             break  # under way
     stop(studio, Visitor("halter"))
     rest = list(job)
@@ -108,3 +106,24 @@ def test_frames_over_the_pixel_limit_are_the_zoom_jobs_refusal(studio, tmp_path)
                                        r"limit of 0.2 megapixels"):
         list(zoom(studio, photo_path=str(photo), size_text="1000x1000", frames_=2, steps_=1))
     assert studio.slots.queued == 0
+
+
+def test_progress_follows_each_frames_steps():
+    """The status reports every dream step within its frame, so a large frame shows progress
+    long before it is stored; a clip's length is known once its first frame is."""
+    from inceptionism.engine.loop import StepInfo
+    from inceptionism.video.frames import FrameInfo
+
+    sent = []
+    report = FrameProgress(sent.append, 4)
+    sizes = ((30, 40), (60, 80))  # (H, W) of two octaves: the second is 4 times the work
+    report.step(StepInfo(0, 2, 0, 1, sizes[0], 0.0, sizes))
+    report.frame(FrameInfo(0, 4, 0))
+    report.step(StepInfo(1, 2, 0, 1, sizes[1], 0.0, sizes))
+    texts = [p.text for p in sent]
+    assert texts == ["frame 1/4, octave 1/2, step 1/1", "frame 1/4",
+                     "frame 2/4, octave 2/2, step 1/1"]
+    assert [round(p.fraction, 3) for p in sent] == [0.05, 0.25, 0.5]
+    clip = []
+    FrameProgress(clip.append, None).step(StepInfo(0, 2, 0, 1, sizes[0], 0.0, sizes))
+    assert clip[0].text == "first frame (80x60), octave 1/2, step 1/1"

@@ -181,7 +181,7 @@ def _render(studio: Studio, session: str, job, run: Callable) -> Iterator[VideoV
                            _VideoView(studio, job.outputs[0]))
 
 
-class _FrameProgress:
+class FrameProgress:
     """Each dream step as progress within its frame (a large frame shows progress from its
     first step), each stored frame as a preview."""
 
@@ -220,7 +220,7 @@ class _FrameProgress:
 
 def _video_work(studio: Studio, job, run: Callable, emit: Emit, token):
     """Run in the job's thread: the frames, then the video."""
-    report = _FrameProgress(emit, job.frames)
+    report = FrameProgress(emit, job.frames)
     size = getattr(job, "size", None)  # a zoom's frame size, when not the photo's
     emit(Progress(0, 1, f"preparing the {size[0]}x{size[1]} frames" if size else
                   "preparing the frames", None))
