@@ -193,12 +193,33 @@ def time_interleaved(variants: dict, image, objective, repeats: int) -> dict[str
     return times
 
 
+def _count_fused_convolutions() -> None:
+    """Teach torch's flop counter the fused CPU convolution (models/fused.py), once."""
+    import torch
+    from torch.utils.flop_counter import conv_flop_count, register_flop_formula
+
+    op = torch.ops.mkldnn._convolution_pointwise
+    if getattr(_count_fused_convolutions, "done", False):
+        return
+
+    @register_flop_formula(op)
+    def _(x_shape, w_shape, *args, out_shape=None, **kwargs) -> int:
+        return conv_flop_count(x_shape, w_shape, out_shape, transposed=False)
+
+    _count_fused_convolutions.done = True
+
+
 def count_flops(step: Callable, model, image, objective, config) -> int:
+    """FLOPs of one step. The counter sees only its own thread's operations, so the tiles
+    run in this thread while it counts (the tile pool is bypassed)."""
     import random
+    from unittest import mock
 
     from torch.utils.flop_counter import FlopCounterMode
 
-    with FlopCounterMode(display=False) as counter:
+    _count_fused_convolutions()
+    with mock.patch("inceptionism.engine.runtime.tile_pool", return_value=None), \
+            FlopCounterMode(display=False) as counter:
         step(model, image.clone(), objective, config, random.Random(0))
     return counter.get_total_flops()
 

@@ -30,11 +30,9 @@ Sections:
 2. **gordicaleksa/pytorch-deepdream** (``peers_gordic.py``): GoogLeNet ``inception4c``,
    its defaults (600 px wide, 4 levels at 1.3, 10 iterations), and ours on the same.
 3. **Contention**: a whole Inception v3 dream idle and beside one competing process
-   (``while True: pass``, one core), alternating; ours with its start-up policy
-   (``inceptionism/engine/runtime.py``), ours with the competitor starting 3 s after our process
-   (after the start-up chose its threads on an idle machine: the threads must follow the
-   load while dreaming), ours with PyTorch's defaults (spinning OpenMP threads, one per
-   core: what we did before), and TensorFlow.
+   (``while True: pass``, one core), alternating; ours (tiles on single-threaded workers,
+   ``inceptionism/engine/runtime.py``), ours with the competitor starting 3 s after our process
+   (once the dream is under way), and TensorFlow.
 4. **Float32 floor**: the FLOPs of one full-size step of ours at this machine's float32
    matrix-multiply rate, against TensorFlow's step divided by 1.5 (what the goal asks).
 """
@@ -310,7 +308,6 @@ def main() -> None:
     clean = {k: v for k, v in os.environ.items()
              if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME", "OMP_NUM_THREADS",
                           "INCEPTIONISM_THREADS")}
-    all_cpus = {**clean, "INCEPTIONISM_THREADS": str(cpus)}
     schedule = ["--octaves", "4", "--octave-scale", "1.4", "--steps", "10", "--tile-size", "512"]
     out = Path(args.json) if args.json else ROOT / "benchmarks" / "results" / (
         f"peers-{time.strftime('%Y-%m-%d')}{'-quick' if args.quick else ''}.json")
@@ -337,7 +334,7 @@ def main() -> None:
                    "ours, precision auto": ours(tmp / "big.npy", clean, precision="auto")}
         results["summary"]["tensorflow"] = compare(
             f"TensorFlow's tutorial loop vs ours: Inception v3 mixed3+mixed5, {big[1]}x{big[0]}, "
-            f"tiles 512, 4 octaves x 10 steps at 1.4; threads: ours by its start-up policy, TensorFlow {cpus}",
+            f"tiles 512, 4 octaves x 10 steps at 1.4; threads: ours {cpus} tile workers, TensorFlow {cpus}",
             runners, pairs, results["runs"], "ours")
         save()
     if "gordicaleksa" not in skip:
@@ -350,17 +347,15 @@ def main() -> None:
         }
         results["summary"]["gordicaleksa"] = compare(
             f"gordicaleksa/pytorch-deepdream vs ours: GoogLeNet inception4c, {small[1]}x{small[0]}, "
-            f"4 levels x 10 iterations at 1.3; threads: both by our start-up policy",
+            f"4 levels x 10 iterations at 1.3; threads: ours {cpus} tile workers",
             runners, pairs, results["runs"], "ours")
         save()
     if "contention" not in skip:
         cimg = tmp / "contention.npy"
         csize = (360, 480) if args.quick else (480, 640)
         save_photo(cimg, csize)
-        torch_defaults = {**clean, "GOMP_SPINCOUNT": "300000", "INCEPTIONISM_THREADS": str(cpus)}
-        variants = {"ours (start-up policy)": lambda c: ours(cimg, clean, competitor=c),
-                    "ours, competitor arriving after start-up": lambda c: ours(cimg, clean, competitor=c),
-                    "ours with PyTorch defaults (before)": lambda c: ours(cimg, torch_defaults, competitor=c)}
+        variants = {"ours": lambda c: ours(cimg, clean, competitor=c),
+                    "ours, competitor arriving after start-up": lambda c: ours(cimg, clean, competitor=c)}
         delays = {"ours, competitor arriving after start-up": 3.0}
         if have_tf:
             variants["tensorflow (full tiling)"] = lambda c: (lambda: run_child(

@@ -106,6 +106,13 @@ def groups(small: bool) -> list[Group]:
             dream(f"step-{s}.png", f"--step-size {s}", "--step-size", s)
             for s in ("0.004", "0.012", "0.03", "0.06")
         ], "The mean change per step: small steps leave the photo clear, large ones take it over."),
+        Group("lapnorm", "Laplacian-pyramid normalization", [
+            dream("lapnorm-4.png", "--lapnorm (4 levels)", "--lapnorm"),
+            dream("lapnorm-8.png", "--lapnorm 8", "--lapnorm", "8"),
+        ], "Each step's gradient normalized band by band: larger shapes and fewer fine "
+           "strokes than without it (the classic preset, under Presets in the Gallery); with "
+           "many levels the coarsest band, a colour cast over the whole photo, weighs as much "
+           "as the strokes."),
         Group("guide", "A guided dream", [
             Picture("coffee.png", "the guide: coffee.png", ["sample", "coffee.png", "--name", "coffee"],
                     "A cup of espresso on a saucer"),

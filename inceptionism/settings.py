@@ -155,6 +155,15 @@ SEGMENTS = Number("number of segments", 1, 1_000_000, whole=True)
 WARMUP = Number("warm-up", 0, 100_000, whole=True)
 COLUMNS = Number("columns", 1, 10_000, whole=True)  # tiles per row of a contact sheet
 
+# Channel atlases (jobs/atlas.py): what the command line and the studio accept. 4096 pixels
+# and 100 000 steps are engine.visualize's own bounds.
+ATLAS_CELL = Number("cell size", 16, 4096, whole=True)
+ATLAS_STEPS = Number("steps", 1, 100_000, whole=True)
+ATLAS_SEED = Number("seed", 0, 2**63 - 1, whole=True)
+ATLAS_LR = Number("learning rate", 0, 10, low_open=True)
+ATLAS_PICK = Number("number of channels", 1, 100_000, whole=True)  # top or bottom N
+ATLAS_DECAY = Number("spectrum decay", 0, 4)  # engine.param.ParamConfig's bounds
+
 # The sample photos shipped in inceptionism/data (scikit-image's, CC0), by name.
 SAMPLES = {"chelsea": "chelsea.png", "coffee": "coffee.png"}
 
@@ -179,7 +188,7 @@ class DreamConfig:
     smoothing_cascade: bool = False  # blur at 0.5, 1 and 2 x sigma and average the three
     pyramid: str = "octave"  # "octave": re-inject dreamed detail; "recursive": blend whole dreams
     blend: float = 0.5  # recursive pyramid only: share of the up-scaled dream at each level
-    tile_size: int = 512  # largest tile side fed to the network at once
+    tile_size: int = 320  # largest tile side fed to the network at once (see docs/performance.md)
     min_size: int = 64  # smallest side an octave may have; smaller images are up-scaled to it
     seed: int = 0  # seeds the jitter: same inputs and seed give the same dream
     # Arithmetic of the network's forward and backward passes. bfloat16 is faster on CPUs
@@ -190,6 +199,11 @@ class DreamConfig:
     # computes the same.
     precision: str = "auto"
     keep_colors: bool = False  # change only the luminance: the photo keeps its own colours
+    # Laplacian-pyramid gradient normalization (the DeepDream notebook's render_lapnorm):
+    # each step's gradient is split into this many bands plus the low-pass rest, each band
+    # divided by its RMS, and merged (engine.transforms.lapnorm), which lifts coarse shapes
+    # that the fine part of the gradient drowns out. 0: off (the classic step).
+    lapnorm: int = 0
 
     def validate(self) -> None:
         """Refuse, in one sentence naming the setting, any value outside :data:`LIMITS`
@@ -219,7 +233,10 @@ LIMITS = {
     "tile_size": Number("tile size", 32, 65_536, whole=True),
     "min_size": Number("min size", 8, 1_000_000, whole=True),
     "seed": Number("seed", 0, 2**64 - 1, whole=True),  # what torch.manual_seed takes
+    # Each level halves the band's size; 12 levels reach one pixel from a 4096-pixel side.
+    "lapnorm": Number("lapnorm levels", 0, 12, whole=True),
 }
+LAPNORM_LEVELS = 4  # the levels of a bare --lapnorm: the DeepDream notebook's lap_n
 
 
 # The layer tour: lighter than a still's defaults, on a small copy of the photo.
@@ -260,19 +277,61 @@ MOTION = {
     "shift": Number("shift per frame", -10_000, 10_000),
 }
 CARRY = Number("carry", 0, 1)
+TEMPORAL = Number("temporal strength", 0, 10_000)
+OCCLUSION = Number("occlusion tolerance", 0, 10_000)
+MOTION_EDGES = Number("motion-edge tolerance", 0, 10_000)
+CUT = Number("cut threshold", 0, 1)
 
 
 @dataclass(frozen=True)
 class FlowConfig:
-    """How a dream is carried from one frame of a video to the next."""
+    """How a dream is carried from one frame of a video to the next (see video/flow.py)."""
 
-    carry: float = 0.6  # share of the previous frame's dream detail carried forward (0: none)
+    # Share of the previous frame's dream detail carried forward (0: none). With the temporal
+    # term nearly the whole detail is carried where the flow is consistent, and the dream's
+    # strength stays near a fresh frame's (0.99: over 60 frames it settles at 1.2x; at 1 it
+    # keeps growing slowly). Without the term 0.99 would let the dream grow frame by frame
+    # (use about 0.6 there). Measured: docs/videos.md, benchmarks/flicker.py.
+    carry: float = 0.99
     flow: bool = True  # warp it along the optical flow; False carries it in place (flickers)
+    # Strength of the temporal term (engine/temporal.py): each pixel is held about
+    # 1/temporal (in [0, 1] pixel units) from the carried dream where the flow is
+    # consistent (0: off). 200 measured: a sixth of the flicker of 0.6 carry alone.
+    temporal: float = 200.0
+    # Consistency mask (Ruder et al. 2016): a pixel has no past when its forward and backward
+    # flows disagree by more than 1% of their squared lengths plus `occlusion` pixels^2, or
+    # when the flow's gradient exceeds 1% of its squared length plus `motion_edges`.
+    occlusion: float = 0.5
+    motion_edges: float = 0.002
+    # A cut: the frames' colour histograms differ by more than this share (0..1), or fewer
+    # than a third of the pixels have a past; the dream then starts afresh (1: never).
+    cut: float = 0.3
+    # The same jitter offsets for every frame (one seed, not one per frame): measured to
+    # lower the flicker by 3-10%.
+    coherent: bool = True
 
     def validate(self) -> None:
         CARRY.check(self.carry)
-        if not isinstance(self.flow, bool):
-            raise InceptionismError(f"Flow must be true or false (got {self.flow!r}).")
+        TEMPORAL.check(self.temporal)
+        OCCLUSION.check(self.occlusion)
+        MOTION_EDGES.check(self.motion_edges)
+        CUT.check(self.cut)
+        check_flag("flow", self.flow)
+        check_flag("coherent jitter", self.coherent)
+
+    def describe(self) -> dict:
+        """The settings that decide the frames, for a frames folder's fingerprint: the
+        temporal term's, the cut's and the jitter's only when they are on, so a folder made
+        before they existed (the flow carry alone) still resumes with the same frames."""
+        out = {"carry": self.carry, "flow": self.flow}
+        if self.temporal > 0 and self.carry > 0:
+            out.update(temporal=self.temporal, occlusion=self.occlusion,
+                       motion_edges=self.motion_edges)
+        if self.cut < 1:
+            out["cut"] = self.cut
+        if self.coherent:
+            out["coherent"] = True
+        return out
 
 EVERY = Number("frames per objective", 1, FRAMES.high, whole=True)  # cycling videos
 

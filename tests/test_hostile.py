@@ -553,3 +553,156 @@ def test_load_image_error_is_still_one_sentence(tmp_path):
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
     with pytest.raises(InceptionismError):
         load_image(bad)
+
+
+# --- damaged metadata blocks: dropped with one note, the photo dreamed -------------------------
+
+
+def _exif_block() -> bytes:
+    exif = Image.Exif()
+    exif[0x010F] = "Camera"
+    exif[0x0112] = 1
+    exif[0x8769] = {0x9003: "2020:01:01 00:00:00"}
+    return exif.tobytes()
+
+
+def _damaged(kind: str, rgb: np.ndarray, path) -> None:
+    """Write ``rgb`` to ``path`` with one damaged metadata block of ``kind``."""
+    import io
+    import struct
+    import zlib
+
+    from PIL import ImageCms
+
+    img = Image.fromarray(rgb)
+    if kind == "exif-garbage.jpg":  # the block's TIFF header overwritten
+        buffer = io.BytesIO()
+        img.save(buffer, "JPEG", exif=_exif_block(), quality=95)
+        data = bytearray(buffer.getvalue())
+        start = data.index(b"Exif\x00\x00") + 6
+        data[start:start + 30] = b"\xab" * 30
+        path.write_bytes(bytes(data))
+    elif kind == "exif-offset.jpg":  # IFD0 said to start far past the block's end
+        buffer = io.BytesIO()
+        img.save(buffer, "JPEG", exif=_exif_block(), quality=95)
+        data = bytearray(buffer.getvalue())
+        start = data.index(b"Exif\x00\x00") + 6
+        order = "<" if data[start:start + 2] == b"II" else ">"
+        data[start + 4:start + 8] = struct.pack(order + "I", 0x7FFFFFF0)
+        path.write_bytes(bytes(data))
+    elif kind == "exif-entry.png":  # an eXIf chunk whose entry points past the end
+        buffer = io.BytesIO()
+        img.save(buffer, "PNG", exif=_exif_block())
+        data = buffer.getvalue()
+        at = data.index(b"eXIf")
+        length = struct.unpack(">I", data[at - 4:at])[0]
+        body = bytearray(data[at + 4:at + 4 + length])
+        order = "<" if body[:2] == b"II" else ">"
+        ifd = struct.unpack(order + "I", body[4:8])[0]
+        entry = ifd + 2  # the first entry of IFD0 (Make, ASCII, 7 bytes: stored elsewhere)
+        body[entry + 8:entry + 12] = struct.pack(order + "I", 0x7FFFFFF0)
+        chunk = b"eXIf" + bytes(body)
+        path.write_bytes(data[:at] + chunk + struct.pack(">I", zlib.crc32(chunk))
+                         + data[at + 8 + length:])
+    elif kind == "icc-truncated.png":  # a real profile cut in half: LittleCMS refuses it
+        srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+        img.save(path, "PNG", icc_profile=srgb[: len(srgb) // 2])
+    elif kind == "icc-garbage.jpg":
+        img.save(path, "JPEG", icc_profile=b"not a profile " * 40, quality=95)
+    elif kind == "xmp-broken.jpg":  # never read nor written by inceptionism
+        img.save(path, "JPEG", xmp=b"<x:xmpmeta><rdf:RDF <<< broken", quality=95)
+
+
+DAMAGED = ["exif-garbage.jpg", "exif-offset.jpg", "exif-entry.png", "icc-truncated.png",
+           "icc-garbage.jpg"]
+
+
+@pytest.mark.parametrize("kind", DAMAGED + ["xmp-broken.jpg"])
+def test_a_damaged_metadata_block_is_dropped_and_the_pixels_kept(tmp_path, kind):
+    y, x = np.mgrid[0:48, 0:64]
+    rgb = np.stack([x * 3, y * 4, (x ^ y) & 255], -1).astype(np.uint8)
+    damaged, clean = tmp_path / kind, tmp_path / ("clean" + os.path.splitext(kind)[1])
+    _damaged(kind, rgb, damaged)
+    Image.fromarray(rgb).save(clean, quality=95)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Pillow's own warning would be a second note
+        loaded = load_image(damaged)
+    assert np.array_equal(loaded.rgb, load_image(clean).rgb)  # the same pixels
+    if kind.startswith("xmp"):
+        assert loaded.notes == []
+        return
+    block = "EXIF block" if kind.startswith("exif") else "ICC profile"
+    assert len(loaded.notes) == 1 and f"the {block} of {kind} is damaged" in loaded.notes[0]
+    assert "dropped" in loaded.notes[0] and "\n" not in loaded.notes[0]
+    assert loaded.exif is None and loaded.icc_profile is None
+
+
+@pytest.mark.parametrize("kind", ["exif-garbage.jpg", "icc-truncated.png"])
+def test_cli_dreams_a_photo_with_damaged_metadata_with_one_note(capsys, tmp_path, kind):
+    y, x = np.mgrid[0:48, 0:64]
+    _damaged(kind, np.stack([x * 3, y * 4, (x ^ y) & 255], -1).astype(np.uint8),
+             tmp_path / kind)
+    out_path = tmp_path / "dream.png"
+    code, out = run(capsys, "dream", tmp_path / kind, "-o", out_path, "--octaves", "1",
+                    "--steps", "1")
+    notes = [line for line in out.err.splitlines() if line.startswith("note: ")]
+    assert code == 0 and out_path.is_file(), out.err
+    assert len(notes) == 1 and "damaged" in notes[0] and "dropped" in notes[0], out.err
+    assert "error" not in out.err
+
+
+# --- an empty or blank objective is refused at every door ---------------------------------------
+
+BLANKS = ["", "   ", "\t"]
+
+
+@pytest.mark.parametrize("spec", BLANKS)
+def test_the_library_refuses_a_blank_objective(dreamer, tmp_path, photo, spec):
+    from inceptionism.engine.objectives import EMPTY, check_given
+
+    check_given(None)  # None is "the model's default layers", not an empty objective
+    for attempt in (lambda: parse(spec), lambda: dreamer.objective(spec),
+                    lambda: run_dream(DreamRequest(input=photo, output=tmp_path / "o.png",
+                                                   objective=spec)),
+                    lambda: run_zoom(ZoomRequest(input=photo, outputs=(tmp_path / "z.gif",),
+                                                 objectives=(spec,), frames=2))):
+        with pytest.raises(InceptionismError) as e:
+            attempt()
+        assert str(e.value) == EMPTY
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png"]
+
+
+@pytest.mark.parametrize("args", [
+    ["dream", "{photo}", "-o", "{tmp}/o.png", "-l", ""],
+    ["dream", "{photo}", "-o", "{tmp}/o.png", "--layers", "  "],
+    ["dream", "{photo}", "-o", "{tmp}/o.png", "--params-from", "{tmp}/old.png", "-l", " "],
+    ["dream", "{photo}", "-o", "{tmp}/o.png", "--params-from", "{tmp}/empty.png"],
+    ["zoom", "{photo}", "-o", "{tmp}/o.gif", "--frames", "2", "-l", ""],
+    ["zoom", "{photo}", "-o", "{tmp}/o.gif", "--frames", "2", "--cycle", "b3", "--cycle", " "],
+    ["batch", "{photo}", "-o", "{tmp}/out", "-l", ""],
+    ["batch", "{photo}", "-o", "{tmp}/out", "--params-from", "{tmp}/empty.png"],
+])
+def test_cli_refuses_a_blank_objective_in_one_sentence(capsys, tmp_path, photo, args):
+    stored_png(tmp_path / "old.png", STORED)
+    stored_png(tmp_path / "empty.png", {**STORED, "objective": "  "})
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, out = run(capsys, *[a.format(photo=photo, tmp=tmp_path) for a in args])
+    line = one_error_line(out.err)
+    assert code == 1 and "objective is empty" in line, line
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_mask_with_a_damaged_exif_block_is_read_by_its_pixels(tmp_path):
+    import warnings
+
+    from inceptionism.io.images import load_mask
+
+    grey = np.full((48, 64, 3), 128, np.uint8)
+    for kind in ("exif-offset.jpg", "exif-garbage.jpg"):
+        _damaged(kind, grey, tmp_path / kind)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # Pillow's "Corrupt EXIF data" would be a note
+            mask = load_mask(tmp_path / kind, (64, 48))
+        assert mask.shape == (48, 64) and abs(float(mask.mean()) - 128 / 255) < 0.02

@@ -17,7 +17,9 @@ import click
 
 from ..errors import InceptionismError, Interrupted
 from ..version import __version__
+from ..web.command import passwd as passwd_command
 from ..web.command import serve as serve_command
+from .atlas import atlas
 from .batch import batch
 from .info import classes, layers, models, sample
 from .report import cli_message
@@ -42,9 +44,10 @@ def cli() -> None:
     """Dream on photos with pretrained ImageNet networks (DeepDream)."""
 
 
-for command in (dream, explore, layers, classes, zoom, video, sample, models, batch):
+for command in (dream, explore, layers, classes, zoom, video, sample, models, batch, atlas):
     cli.add_command(command)
 cli.add_command(serve_command)  # the web studio (inceptionism/web)
+cli.add_command(passwd_command)  # the studio's accounts
 
 
 def _warning_note(message, category, filename, lineno, file=None, line=None) -> None:

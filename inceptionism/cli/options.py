@@ -15,6 +15,7 @@ from ..settings import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MODEL,
     EVERY,
+    LAPNORM_LEVELS,
     LIMITS,
     MAX_PIXELS,
     PRECISIONS,
@@ -189,6 +190,12 @@ def config_options(f=None, *, defaults: DreamConfig = D):
         click.option("--keep-colors/--no-keep-colors", default=d.keep_colors, show_default=True,
                      help="Change only the luminance: the photo keeps its own colours (like "
                           "neural-style's -original_colors)."),
+        click.option("--lapnorm", type=Checked(LIMITS["lapnorm"]), default=d.lapnorm,
+                     is_flag=False, flag_value=LAPNORM_LEVELS, metavar="[LEVELS]",
+                     show_default=True,
+                     help="Normalize each step's gradient band by band of a Laplacian pyramid "
+                          f"of LEVELS bands (a bare --lapnorm: {LAPNORM_LEVELS}; 0: off): "
+                          "larger, cleaner shapes, as in the DeepDream notebook's lapnorm."),
         click.option("--precision", type=click.Choice(PRECISIONS), default=d.precision,
                      show_default=True,
                      help="Network arithmetic. auto picks bfloat16 where the hardware does it "

@@ -8,6 +8,10 @@ import click
 
 from ..settings import (
     CARRY,
+    CUT,
+    MOTION_EDGES,
+    OCCLUSION,
+    TEMPORAL,
     FPS,
     FRAMES,
     FRAME_CONFIG,
@@ -97,10 +101,34 @@ def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotat
 @click.argument("input", type=click.Path(path_type=Path))
 @click.option("--carry", type=Checked(CARRY), default=FlowConfig.carry, show_default=True,
               help="Share of the previous frame's dream carried into the next (0: each frame "
-                   "dreamed on its own).")
+                   "dreamed on its own). With --temporal 0 use less than 1 (e.g. 0.6), or the "
+                   "dream grows from frame to frame.")
 @click.option("--flow/--no-flow", default=FlowConfig.flow, show_default=True,
               help="Carry the dream along the optical flow between input frames, so it moves "
                    "with the scene; --no-flow carries it in place.")
+@click.option("--temporal", type=Checked(TEMPORAL), default=FlowConfig.temporal, show_default=True,
+              help="Strength of the temporal term: where the flow is consistent, each pixel is "
+                   "held near the previous frame's dream carried along it, so the dream sits on "
+                   "the scene instead of flickering (0: off; see docs/videos.md).")
+@click.option("--occlusion", type=Checked(OCCLUSION), default=FlowConfig.occlusion,
+              show_default=True, metavar="PX2",
+              help="Consistency mask: a pixel has no past (and is dreamed afresh) where its "
+                   "forward and backward flows miss each other by more than this many squared "
+                   "pixels (plus 1% of their squared lengths).")
+@click.option("--motion-edges", type=Checked(MOTION_EDGES), default=FlowConfig.motion_edges,
+              show_default=True,
+              help="Consistency mask: a pixel on a motion boundary (flow gradient squared above "
+                   "this plus 1% of the squared flow) has no past.")
+@click.option("--cut", type=Checked(CUT), default=FlowConfig.cut, show_default=True,
+              help="A scene change starts the dream afresh: colour histograms of two frames "
+                   "differing by more than this (0-1), or the flow failing for two thirds of "
+                   "the pixels (1: never).")
+@click.option("--coherent-jitter/--fresh-jitter", "coherent", default=FlowConfig.coherent,
+              show_default=True,
+              help="The same jitter offsets for every frame, or new ones per frame.")
+@click.option("--debug-masks", type=click.Path(path_type=Path), default=None, metavar="DIR",
+              help="Write each frame's consistency mask to DIR as a PNG (white: carried and "
+                   "held; black: dreamed afresh), to look at.")
 @click.option("--frames", type=Checked(FRAMES), default=None,
               help="Dream only the first N frames (a preview). Default: all.")
 @click.option("--fps", type=Checked(FPS), default=None,
@@ -112,7 +140,8 @@ def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotat
 @click.option("--warmup", type=Checked(WARMUP), default=None, metavar="K",
               help="Each segment starts dreaming K frames before its first kept frame (thrown "
                    "away), so the carried dream has built up at the seam. Default: enough for "
-                   "the cold start to fade below 15% (4 at --carry 0.6; see docs/scaling.md).")
+                   "the cold start to fade below 15% (4 at --carry 0.6 with --temporal 0; none "
+                   "with the temporal term, where the dream does not fade; see docs/scaling.md).")
 @click.option("--workers", type=Checked(WORKERS), default=1, show_default=True,
               help="With --segments: local worker processes, one segment each at a time "
                    "(with --ray: how many Ray actors; default there: one per CPU).")
@@ -122,15 +151,18 @@ def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotat
 @video_options
 @model_options
 @config_options(defaults=FRAME_CONFIG)
-def video(input: Path, outputs: tuple[Path, ...], carry: float, flow: bool, frames: int | None,
+def video(input: Path, outputs: tuple[Path, ...], carry: float, flow: bool, temporal: float,
+          occlusion: float, motion_edges: float, cut: float, coherent: bool,
+          debug_masks: Path | None, frames: int | None,
           fps: float | None, segments: int, warmup: int | None, workers: int,
           threads: int | None, ray_address: str | None, cycle: tuple[str, ...],
           cycle_every: int | None, frames_dir: Path | None, restart: bool, mask: Path | None,
           max_pixels: int, force: bool, quiet: bool, model: str, objective: str | None,
           weights: Path | None, device: str, preprocess: str | None, **kwargs) -> None:
     """Dream every frame of the video INPUT, carrying each frame's dream to the next along
-    the optical flow so it moves with the scene. The sound of INPUT is kept in an MP4.
-    Interrupted renders resume when the same command is run again.
+    the optical flow so it moves with the scene, and holding it there (the temporal term)
+    except where the scene is new; a cut starts the dream afresh. The sound of INPUT is kept
+    in an MP4. Interrupted renders resume when the same command is run again.
 
     Long clips can be split: --segments N dreams N parts independently (each warming up
     --warmup frames early), locally with --workers or on a Ray cluster with --ray. Zoom loops
@@ -143,8 +175,10 @@ def video(input: Path, outputs: tuple[Path, ...], carry: float, flow: bool, fram
     from ..video.store import default_frames_dir
     from ..jobs import VideoRequest, run_video
 
+    flow_config = FlowConfig(carry=carry, flow=flow, temporal=temporal, occlusion=occlusion,
+                             motion_edges=motion_edges, cut=cut, coherent=coherent)
     request = VideoRequest(**video_request(
-        kwargs, objective, cycle, outputs, input=input, flow=FlowConfig(carry=carry, flow=flow),
+        kwargs, objective, cycle, outputs, input=input, flow=flow_config, debug_masks=debug_masks,
         frames=frames, fps=fps, cycle_every=cycle_every, frames_dir=frames_dir, restart=restart,
         max_pixels=max_pixels, overwrite=force, model=model, weights=weights, device=device,
         config=FRAME_CONFIG, mask=mask, preprocess=preprocess, segments=segments,

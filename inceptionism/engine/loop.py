@@ -45,6 +45,12 @@ videos get them alike:
   (the photo's own colours) unchanged, after neural-style's ``-original_colors`` (Gatys et
   al., "Preserving Color in Neural Artistic Style Transfer", 2016).
 
+For videos, an optional *temporal term* (``dream(..., temporal=...)``, ``engine/temporal.py``)
+holds the dream to a target, the previous frame's dream carried into this one, weighted per
+pixel: after every step each pixel is pulled towards its target by a proximal step, so the
+dream ascends ``objective - strength * 1/2 sum(weight * (x - target)^2)``. Without it the
+loop is exactly the one above.
+
 Memory: the roll is never materialized. Tiles are cut from the rolled frame by wrapped
 indexing, each tile's gradient is blurred and written straight into one gradient buffer
 reused by every step of an octave, and the update is done in place. At the largest octave
@@ -58,6 +64,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import random
 import threading
 from collections.abc import Callable
@@ -71,10 +78,12 @@ from ..models.base import DreamNet
 from ..settings import DEFAULT_MAX_PIXELS, DreamConfig, megapixels
 from .objectives import Objective
 from .runtime import one_thread
+from .temporal import Temporal, pull
 from .transforms import (
     cascade_blur,
     gaussian_blur,
     keep_luminance,
+    lapnorm,
     resize,
     resize_mask,
     split_evenly,
@@ -357,6 +366,9 @@ def ascent_step(
         dx += rng.randrange(config.tile_size)
     grad, value, mean_abs = objective_gradient(
         model, image, objective, config, (dy, dx), grad, sigma)
+    if config.lapnorm:  # every band of the pyramid at unit RMS, then the same step rule
+        grad.copy_(lapnorm(grad, config.lapnorm))
+        mean_abs = grad.abs().mean().item()
     if weight is not None:
         grad.mul_(weight)
     image.add_(grad, alpha=config.step_size / (mean_abs + 1e-8)).clamp_(0, 1)
@@ -373,6 +385,7 @@ def dream(
     cancel: CancelToken | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     mask: Tensor | None = None,
+    temporal: Temporal | None = None,
 ) -> Tensor:
     """Dream on ``image`` (1, 3, H, W), RGB in [0, 1], on the model's device.
 
@@ -383,7 +396,11 @@ def dream(
     (1, 1, H, W) or (H, W) of the image's size: 0 keeps the photo bit for bit, 1 dreams
     fully (see the module's docstring). Returns a new tensor of the same shape with values
     in [0, 1]. An image whose working size (see :func:`working_size`) is more than
-    ``max_pixels`` is refused before any work.
+    ``max_pixels`` is refused before any work. ``temporal``: an optional
+    :class:`~inceptionism.engine.temporal.Temporal` term of the image's size that holds the
+    dream to a target (a video's previous frame, carried); after every step each pixel is
+    pulled towards it (:func:`~inceptionism.engine.temporal.pull`). Without it (or at strength
+    0) the dream is exactly what it is without the term.
     """
     config.validate()
     config = fit_to_model(config, model)
@@ -396,13 +413,15 @@ def dream(
                                 "infinity); its pixels must be numbers from 0 to 1.")
     if mask is not None:
         mask = check_mask(mask, (height, width)).to(image.device, torch.float32)
+    if temporal is not None:
+        temporal = check_temporal(temporal, (height, width), image.device)
     with one_thread():  # the same pixels whatever the thread count (runtime.py)
         return _dream_octaves(model, image, objective, config, size, mask, callback,
-                              on_octave, cancel)
+                              on_octave, cancel, temporal)
 
 
 def _dream_octaves(model, image, objective, config, size, mask, callback, on_octave,
-                   cancel) -> Tensor:
+                   cancel, temporal=None) -> Tensor:
     """The octave loop of :func:`dream`, on checked inputs, at working size ``size``."""
     height, width = image.shape[-2:]
     rng = random.Random(config.seed)
@@ -423,6 +442,7 @@ def _dream_octaves(model, image, objective, config, size, mask, callback, on_oct
         weight = None if work_mask is None else resize_mask(work_mask, size)
         if weight is not None:  # masked-out pixels start each octave from the photo itself
             dreamed = torch.lerp(base, dreamed, weight)
+        held = None if temporal is None else temporal.at(size)
         grad = torch.empty_like(dreamed)
         for step in range(config.steps):
             if cancel is not None:
@@ -430,6 +450,8 @@ def _dream_octaves(model, image, objective, config, size, mask, callback, on_oct
             sigma = smoothing_sigma(config, step)
             dreamed, value = ascent_step(model, dreamed, objective, config, rng, sigma, grad,
                                          weight)
+            if held is not None:
+                pull(dreamed, held.target, held.weight, config.step_size * held.strength)
             if callback is not None:
                 callback(StepInfo(octave, len(sizes), step, config.steps, size, value,
                                   tuple(sizes)))
@@ -447,6 +469,27 @@ def _dream_octaves(model, image, objective, config, size, mask, callback, on_oct
         # bit, white keeps the dream as it is.
         dreamed = torch.lerp(image, dreamed, mask)
     return dreamed
+
+
+def check_temporal(temporal: Temporal, size: tuple[int, int],
+                   device: torch.device | None = None) -> Temporal | None:
+    """``temporal`` with its target and weight checked against the image's (H, W) ``size``
+    and brought to float32 on ``device``; None when its strength is 0 (the term is off)."""
+    strength = temporal.strength
+    if isinstance(strength, bool) or not isinstance(strength, (int, float)) \
+            or not math.isfinite(strength) or strength < 0:
+        raise InceptionismError(f"The temporal strength must be a number of 0 or more "
+                                f"(got {strength!r}).")
+    if strength == 0:
+        return None
+    if tuple(temporal.target.shape) != (1, 3, *size):
+        raise ValueError(f"expected a (1, 3, {size[0]}, {size[1]}) temporal target, "
+                         f"got {tuple(temporal.target.shape)}")
+    target = temporal.target.to(device or temporal.target.device, torch.float32)
+    if not torch.isfinite(target.sum()):
+        raise InceptionismError("The temporal target holds values that are not finite numbers.")
+    weight = check_mask(temporal.weight, size).to(target.device)
+    return Temporal(target, weight, float(strength))
 
 
 def check_mask(mask: Tensor, size: tuple[int, int]) -> Tensor:

@@ -54,6 +54,17 @@ def check_weight(k: object) -> float:
     return float(k)
 
 
+EMPTY = ("The objective is empty; name a layer (b10), channels (b12/37) or a class "
+         "(class=goldfish), or leave the objective out for the model's default layers.")
+
+
+def check_given(spec: object) -> None:
+    """Refuse an objective that was given but holds nothing: ``""`` or blanks (what a script
+    sends when its variable is unset). Only ``None`` means "the model's default layers"."""
+    if isinstance(spec, str) and not spec.strip():
+        raise InceptionismError(EMPTY)
+
+
 def check_term_count(n: int) -> None:
     if n > MAX_TERMS:
         raise InceptionismError(f"An objective may have at most {MAX_TERMS} terms (got {n}).")
@@ -272,6 +283,7 @@ def parse(spec: str, logits_layer: str = "logits", labels: Sequence[str] | None 
     if not isinstance(spec, str):
         raise InceptionismError(
             f"An objective must be text such as 'b10' or 'b10:0.7,b12/37' (got {type(spec).__name__}).")
+    check_given(spec)
     terms = spec.split(",")
     check_term_count(len(terms))
     terms = [t.strip() for t in terms]

@@ -1,13 +1,18 @@
-"""Small image -> image functions on (N, C, H, W) tensors, used by the dream loop."""
+"""Small image -> image functions on (N, C, H, W) tensors, used by the dream loop: conversions,
+blurs, resizing, colour keeping, and the Laplacian pyramid with its gradient normalization
+(:func:`lapnorm`, the DeepDream notebook's ``render_lapnorm``)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from ..errors import InceptionismError
 
 
 def to_tensor(rgb: np.ndarray) -> Tensor:
@@ -90,8 +95,9 @@ def _pixel_grid(height: int, width: int, dtype: torch.dtype, device: torch.devic
     return torch.stack((gx, gy), dim=-1)[None]
 
 
-def sample(x: Tensor, coords: Tensor) -> Tensor:
-    """Bilinear lookup: ``out[..., i, j] = x at coords[0, i, j] = (x, y)`` in pixels.
+def sample(x: Tensor, coords: Tensor, mode: str = "bilinear") -> Tensor:
+    """Bilinear lookup: ``out[..., i, j] = x at coords[0, i, j] = (x, y)`` in pixels
+    (``mode="bicubic"``: bicubic, which blurs less at sub-pixel offsets).
 
     Points outside the image take the nearest edge pixel, so a warp never pulls in black
     borders (a zoom loop would otherwise grow a black frame around every dream).
@@ -100,7 +106,7 @@ def sample(x: Tensor, coords: Tensor) -> Tensor:
     # align_corners=True maps -1 and 1 to the centres of the outer pixels: pixel p -> 2p/(n-1) - 1.
     scale = torch.tensor([max(width - 1, 1), max(height - 1, 1)], dtype=x.dtype, device=x.device)
     grid = coords * (2 / scale) - 1
-    return F.grid_sample(x, grid.expand(x.shape[0], -1, -1, -1), mode="bilinear",
+    return F.grid_sample(x, grid.expand(x.shape[0], -1, -1, -1), mode=mode,
                          padding_mode="border", align_corners=True)
 
 
@@ -128,7 +134,7 @@ def zoom_rotate_shift(
     return sample(x, torch.stack((src_x, src_y), dim=-1) + centre)
 
 
-def warp(x: Tensor, flow: Tensor) -> Tensor:
+def warp(x: Tensor, flow: Tensor, mode: str = "bilinear") -> Tensor:
     """Backward warp: ``out(p) = x(p + flow(p))`` for a (N, 2, H, W) flow of (dx, dy) pixels.
 
     With the flow from frame t to frame t-1, this brings frame t-1 (or anything painted on
@@ -136,7 +142,7 @@ def warp(x: Tensor, flow: Tensor) -> Tensor:
     """
     height, width = x.shape[-2:]
     coords = _pixel_grid(height, width, x.dtype, x.device) + flow.permute(0, 2, 3, 1)
-    return sample(x, coords)
+    return sample(x, coords, mode)
 
 
 def quantize8(x: Tensor) -> Tensor:
@@ -160,3 +166,57 @@ def keep_luminance(dream: Tensor, photo: Tensor) -> Tensor:
     colours. Clamped to [0, 1], which moves the chroma only where the result would leave the
     gamut."""
     return (photo + (luma(dream) - luma(photo))).clamp_(0, 1)
+
+
+# --- Laplacian pyramid gradient normalization ------------------------------------------------
+# The 5-tap binomial kernel [1, 4, 6, 4, 1] / 16 of the DeepDream notebook, as a 5x5 blur.
+_K1 = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
+
+
+def _kernel(channels: int, like: Tensor) -> Tensor:
+    k = (_K1[:, None] * _K1[None, :]).to(like.device, like.dtype)
+    return k.expand(channels, 1, 5, 5)
+
+
+def _down(x: Tensor) -> Tensor:
+    return F.conv2d(x, _kernel(x.shape[1], x), stride=2, padding=2, groups=x.shape[1])
+
+
+def _up(x: Tensor, size: tuple[int, int]) -> Tensor:
+    # Transposed blur, x4 to keep the mean; output_padding makes odd and even sizes exact.
+    pad = (size[0] - (2 * x.shape[2] - 1), size[1] - (2 * x.shape[3] - 1))
+    return F.conv_transpose2d(x, _kernel(x.shape[1], x) * 4, stride=2, padding=2,
+                              output_padding=pad, groups=x.shape[1])
+
+
+def lap_split(x: Tensor, levels: int) -> list[Tensor]:
+    """The Laplacian pyramid of (N, C, H, W) ``x``: ``levels`` band-pass images, finest
+    first, then the low-pass rest. :func:`lap_merge` is its exact inverse."""
+    bands = []
+    for _ in range(levels):
+        if min(x.shape[2], x.shape[3]) < 2:
+            break
+        low = _down(x)
+        bands.append(x - _up(low, (x.shape[2], x.shape[3])))
+        x = low
+    return bands + [x]
+
+
+def lap_merge(bands: Sequence[Tensor]) -> Tensor:
+    """Sum a pyramid from :func:`lap_split` back into one image."""
+    x = bands[-1]
+    for band in reversed(bands[:-1]):
+        x = _up(x, (band.shape[2], band.shape[3])) + band
+    return x
+
+
+def lapnorm(grad: Tensor, levels: int = 4, eps: float = 1e-10) -> Tensor:
+    """Laplacian-pyramid normalization of an (N, C, H, W) gradient (DeepDream's
+    ``lap_normalize``): split into ``levels`` bands and the low-pass rest, divide each by
+    its RMS over (C, H, W) per image, merge. Scale-free: ``lapnorm(k * g) == lapnorm(g)``
+    for k > 0. ``levels=0`` is plain RMS normalization."""
+    if grad.dim() != 4:
+        raise InceptionismError(f"lapnorm takes (N, C, H, W) tensors, got {tuple(grad.shape)}.")
+    bands = lap_split(grad, levels)
+    normed = [b / b.pow(2).mean(dim=(1, 2, 3), keepdim=True).sqrt().clamp_min(eps) for b in bands]
+    return lap_merge(normed)

@@ -9,10 +9,11 @@ Olah, Mordvintsev and Schubert, "Feature Visualization" (Distill 2017), as in lu
 ``render.render_vis``.
 
 :func:`lapnorm` is the other classic regularizer, from the original DeepDream notebook's
-``render_lapnorm``: the gradient is split into the bands of a Laplacian pyramid, each band
-divided by its own RMS, and summed back, so coarse structure is not drowned out by the
-high-frequency part of the gradient. :func:`visualize` can apply it to the image's gradient
-(``lapnorm_levels``); it is a pure function any dream loop can apply to its gradient.
+``render_lapnorm`` (it lives in :mod:`inceptionism.engine.transforms`, where the dream loop
+uses it too, ``DreamConfig.lapnorm``): the gradient is split into the bands of a Laplacian
+pyramid, each band divided by its own RMS, and summed back, so coarse structure is not
+drowned out by the high-frequency part of the gradient. :func:`visualize` can apply it to
+the image's gradient (``lapnorm_levels``).
 
 Everything here is tensor in, tensor out; progress leaves through the ``callback``.
 """
@@ -23,13 +24,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import InceptionismError
 from .objectives import Objective
 from .param import READABLE, ParamConfig, make_param
 from .robustness import Transform, apply, gentle
+from .transforms import lapnorm
 
 MAX_STEPS = 100_000
 MAX_SIZE = 4096
@@ -113,60 +114,6 @@ def visualize(
     with torch.no_grad():
         image = parameterization.to_image(p)
     return Visualization(image.detach(), value, p.detach())
-
-
-# --- Laplacian pyramid gradient normalization ------------------------------------------------
-# The 5-tap binomial kernel [1, 4, 6, 4, 1] / 16 of the DeepDream notebook, as a 5x5 blur.
-_K1 = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
-
-
-def _kernel(channels: int, like: Tensor) -> Tensor:
-    k = (_K1[:, None] * _K1[None, :]).to(like.device, like.dtype)
-    return k.expand(channels, 1, 5, 5)
-
-
-def _down(x: Tensor) -> Tensor:
-    return F.conv2d(x, _kernel(x.shape[1], x), stride=2, padding=2, groups=x.shape[1])
-
-
-def _up(x: Tensor, size: tuple[int, int]) -> Tensor:
-    # Transposed blur, x4 to keep the mean; output_padding makes odd and even sizes exact.
-    pad = (size[0] - (2 * x.shape[2] - 1), size[1] - (2 * x.shape[3] - 1))
-    return F.conv_transpose2d(x, _kernel(x.shape[1], x) * 4, stride=2, padding=2,
-                              output_padding=pad, groups=x.shape[1])
-
-
-def lap_split(x: Tensor, levels: int) -> list[Tensor]:
-    """The Laplacian pyramid of (N, C, H, W) ``x``: ``levels`` band-pass images, finest
-    first, then the low-pass rest. :func:`lap_merge` is its exact inverse."""
-    bands = []
-    for _ in range(levels):
-        if min(x.shape[2], x.shape[3]) < 2:
-            break
-        low = _down(x)
-        bands.append(x - _up(low, (x.shape[2], x.shape[3])))
-        x = low
-    return bands + [x]
-
-
-def lap_merge(bands: Sequence[Tensor]) -> Tensor:
-    """Sum a pyramid from :func:`lap_split` back into one image."""
-    x = bands[-1]
-    for band in reversed(bands[:-1]):
-        x = _up(x, (band.shape[2], band.shape[3])) + band
-    return x
-
-
-def lapnorm(grad: Tensor, levels: int = 4, eps: float = 1e-10) -> Tensor:
-    """Laplacian-pyramid normalization of an (N, C, H, W) gradient (DeepDream's
-    ``lap_normalize``): split into ``levels`` bands and the low-pass rest, divide each by
-    its RMS over (C, H, W) per image, merge. Scale-free: ``lapnorm(k * g) == lapnorm(g)``
-    for k > 0. ``levels=0`` is plain RMS normalization."""
-    if grad.dim() != 4:
-        raise InceptionismError(f"lapnorm takes (N, C, H, W) tensors, got {tuple(grad.shape)}.")
-    bands = lap_split(grad, levels)
-    normed = [b / b.pow(2).mean(dim=(1, 2, 3), keepdim=True).sqrt().clamp_min(eps) for b in bands]
-    return lap_merge(normed)
 
 
 def top_channels(model, layer: str, photo: Tensor, n: int, strongest: bool = True) -> list[int]:

@@ -41,6 +41,7 @@ from PIL import Image, ImageCms, ImageOps, PngImagePlugin, UnidentifiedImageErro
 from ..errors import ImageError
 from ..settings import DEFAULT_MAX_PIXELS, megapixels
 from .files import atomic_write
+from .metadata import EXIF_GPS_IFDS, exif_problem, icc_problem, quiet_pillow_exif_warnings
 
 # extension -> (Pillow format, keeps alpha, holds our metadata inside the file)
 OUTPUT_FORMATS = {
@@ -59,7 +60,7 @@ METADATA_KEY = "inceptionism"
 DEPTHS = (8, 16)
 DEEP_FORMATS = ("PNG", "TIFF")  # formats we write at 16 bits per channel
 ORIENTATION = 0x0112  # EXIF tag
-EXIF_IFD, GPS_IFD = 0x8769, 0x8825
+EXIF_IFD, GPS_IFD = EXIF_GPS_IFDS
 
 
 @dataclass
@@ -159,21 +160,31 @@ def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
     profile and EXIF (see the module's docstring).
 
     Inputs of more than ``max_pixels`` pixels are refused from the header, before any pixel
-    is decoded. Safe to call from several threads at once (no global state is changed).
+    is decoded. A damaged EXIF block or an ICC profile LittleCMS refuses is dropped with a
+    note in ``notes`` (:mod:`inceptionism.io.metadata`); the pixels are read all the same.
+    Safe to call from several threads at once (the one global change, a warnings filter
+    against Pillow's repeat of that note, is idempotent).
     """
     path = Path(path)
     _check_input_path(path)
+    quiet_pillow_exif_warnings()  # a damaged EXIF block gets our one note instead
     try:
         with open(path, "rb") as fp, _open_unguarded(fp, path) as img:
             _refuse_over_limit("Input", path, img.size, max_pixels)
             img.seek(0)  # first frame of an animation
             deep = _deep_colour_reader(img)
-            icc = img.info.get("icc_profile") or None
-            orientation = img.getexif().get(ORIENTATION, 1)
+            icc, icc_damage = _usable_profile(img.info.get("icc_profile") or None)
+            orientation, exif_damage = _read_exif(img)
             img.load()
-            img = ImageOps.exif_transpose(img)
-            exif = _exif_bytes(img, orientation)
+            if exif_damage is None:
+                img = ImageOps.exif_transpose(img)
+            exif = _exif_bytes(img, orientation) if exif_damage is None else None
             loaded = LoadedImage(rgb=None, alpha=None, path=path, exif=exif)  # type: ignore[arg-type]
+            for what, damage, then in (("EXIF block", exif_damage, "dreamed as they are"),
+                                       ("ICC profile", icc_damage, "taken as sRGB")):
+                if damage is not None:
+                    loaded.notes.append(f"the {what} of {path.name} is damaged ({damage[:120]}) "
+                                        f"and was dropped; its pixels are {then}.")
             if deep is not None:
                 pixels = _oriented(deep(path), orientation)
                 loaded.depth = 16
@@ -246,6 +257,29 @@ def _oriented(a: np.ndarray, orientation: int) -> np.ndarray:
            5: lambda x: x.transpose(1, 0, 2), 6: lambda x: np.rot90(x, -1),
            7: lambda x: x[::-1, ::-1].transpose(1, 0, 2), 8: lambda x: np.rot90(x, 1)}
     return np.ascontiguousarray(ops[orientation](a)) if orientation in ops else a
+
+
+def _read_exif(img: Image.Image) -> tuple[int, str | None]:
+    """(EXIF orientation, None) of ``img``; (1, why) when its EXIF block is damaged, which is
+    then left unread (:func:`~inceptionism.io.metadata.exif_problem`)."""
+    raw = img.info.get("exif")
+    damage = exif_problem(raw) if isinstance(raw, bytes) else None
+    if damage is not None:
+        return 1, damage
+    try:
+        exif = img.getexif()
+        for ifd in (EXIF_IFD, GPS_IFD):  # what _exif_bytes keeps must be readable too
+            if ifd in exif:
+                exif.get_ifd(ifd)
+        return exif.get(ORIENTATION, 1), None
+    except (SyntaxError, ValueError, TypeError, KeyError, struct.error, OSError) as exc:
+        return 1, str(exc) or type(exc).__name__
+
+
+def _usable_profile(icc: bytes | None) -> tuple[bytes | None, str | None]:
+    """(``icc``, None), or (None, why) when LittleCMS refuses the profile."""
+    damage = icc_problem(icc)
+    return (icc, None) if damage is None else (None, damage)
 
 
 def _exif_bytes(img: Image.Image, orientation: int) -> bytes | None:
@@ -345,11 +379,13 @@ def load_mask(path: str | Path, size: tuple[int, int], max_pixels: int = DEFAULT
     (width, height): white 1, black 0, grey between; transparent counts as black."""
     path = Path(path)
     _check_input_path(path)
+    quiet_pillow_exif_warnings()
     try:
         with open(path, "rb") as fp, _open_unguarded(fp, path) as img:
             _refuse_over_limit("Mask", path, img.size, max_pixels)
+            _, exif_damage = _read_exif(img)  # a damaged block is ignored: only pixels count
             img.load()
-            return mask_from_pil(ImageOps.exif_transpose(img), size)
+            return mask_from_pil(img if exif_damage else ImageOps.exif_transpose(img), size)
     except ImageError:
         raise
     except UnidentifiedImageError:

@@ -15,6 +15,7 @@ engine, parallel -> models -> io, settings, errors.
 
 from ..engine.loop import CancelToken, OctaveInfo, StepInfo
 from ..errors import Cancelled
+from .atlas import AtlasRequest, AtlasResult, run_atlas
 from .base import Hooks
 from .batch import BatchRequest, BatchResult, run_batch
 from .recipe import Recipe, output_metadata
@@ -23,6 +24,8 @@ from .tour import TourRequest, TourResult, run_tour
 from .video import VideoRequest, VideoResult, ZoomRequest, run_video, run_zoom
 
 __all__ = [
+    "AtlasRequest",
+    "AtlasResult",
     "BatchRequest",
     "BatchResult",
     "CancelToken",
@@ -39,6 +42,7 @@ __all__ = [
     "VideoResult",
     "ZoomRequest",
     "output_metadata",
+    "run_atlas",
     "run_batch",
     "run_dream",
     "run_tour",

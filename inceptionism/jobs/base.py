@@ -62,16 +62,17 @@ class Hooks:
             self.on_note(text)
 
     def load(self, model: str, weights: Path | None, device: str, download_progress: bool = True,
-             max_pixels: int | None = None, preprocess: str | None = None):
+             max_pixels: int | None = None, preprocess: str | None = None, fast: bool = True):
         """A :class:`~inceptionism.Dreamer` for ``model``, announced to ``on_loading`` first
-        (``preprocess``: an input convention instead of the model's own)."""
+        (``preprocess``: an input convention instead of the model's own; ``fast``: see
+        :class:`~inceptionism.Dreamer`)."""
         from ..api import Dreamer
 
         if self.on_loading is not None:
             self.on_loading(f"{model} on {device}")
         extra = {} if max_pixels is None else {"max_pixels": max_pixels}
         return Dreamer(model, weights=weights, device=device, progress=download_progress,
-                       preprocess=preprocess, **extra)
+                       preprocess=preprocess, fast=fast, **extra)
 
     def collecting(self, notes: list[str]) -> Hooks:
         """These hooks, also appending every note to ``notes`` (for the job's result)."""

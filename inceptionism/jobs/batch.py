@@ -247,6 +247,11 @@ def recipe_metadata(recipe: Recipe, weights_description: str) -> dict:
     return {"inceptionism": __version__, **recipe.to_metadata(weights_description)}
 
 
+# DreamConfig fields added after outputs were first stored: an output without one was made
+# with its default (off), so it counts as made with the batch's value only if that is off.
+LATER_SETTINGS = {"lapnorm": 0}
+
+
 def already_done(output: Path, metadata: dict, input_sha256: str) -> bool:
     """Whether ``output`` holds a dream of this input made with exactly these parameters.
     The device and the precision are compared only where the recipe names one (``auto`` may
@@ -262,8 +267,12 @@ def already_done(output: Path, metadata: dict, input_sha256: str) -> bool:
         want, got = metadata[key], stored.get(key)
         if key == "device" and want == "auto":
             return True
-        if key == "config" and isinstance(got, dict) and want.get("precision") == "auto":
-            return {**got, "precision": "auto"} == want
+        if key == "config" and isinstance(got, dict):
+            # A setting added since the output was made is at its default there (new
+            # settings are off by default: the output's pixels are what it gives).
+            got = {**{k: d for k, d in LATER_SETTINGS.items() if k in want}, **got}
+            if want.get("precision") == "auto":
+                return {**got, "precision": "auto"} == want
         return got == want
 
     return stored.get("input_sha256") == input_sha256 and all(same(k) for k in metadata)
@@ -404,8 +413,9 @@ def batch_recipe(request: BatchRequest) -> Recipe:
     """The one recipe of the batch, its objective in canonical spec form, checked against the
     model's layers (the architecture only: no weights are loaded here)."""
     from ..models import get_spec
-    from ..engine.objectives import parse
+    from ..engine.objectives import check_given, parse
 
+    check_given(request.objective)  # None: the stored or default one; "" is no objective
     if request.params_from is not None:
         if request.preset is not None:
             raise InceptionismError("Use either a preset or stored parameters, not both.")

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from ..api import Dreamer
+from ..engine.objectives import check_given
 from ..errors import InceptionismError
 from ..io.files import file_sha256
 from ..io.images import (
@@ -128,6 +129,7 @@ def run_dream(request: DreamRequest, hooks: Hooks | None = None,
     loaded :class:`~inceptionism.Dreamer` to reuse (it must match the request's model)."""
     notes: list[str] = []
     hooks = (hooks or Hooks()).collecting(notes)
+    check_given(request.objective)  # None: the stored or default one; "" is no objective
     if request.params_from is not None and request.preset is not None:
         raise InceptionismError("Use either a preset or stored parameters, not both.")
     require_file(request.guide, "Guide image")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..api import Dreamer
+from ..engine.objectives import check_given
 from ..errors import Cancelled, InceptionismError, Interrupted
 from ..io.files import file_sha256
 from ..io.images import is_still_image, load_image, load_mask, pil_to_rgb, to_pil
@@ -31,7 +32,7 @@ from ..settings import (
 )
 from ..video.codec import check_video_output, encode, probe, read_frames
 from ..video.loops import render_video, render_zoom
-from ..video.store import FrameStore, default_frames_dir
+from ..video.store import FrameStore, default_frames_dir, save_mask
 from .base import Hooks, require_file
 
 
@@ -86,6 +87,9 @@ class VideoRequest(VideoOptions):
     workers: int = 1
     threads: int | None = None
     ray: str | None = None
+    # A folder for each frame's consistency mask as a PNG (white: carried and held by the
+    # temporal term; black: dreamed afresh), for a person to look at; unsplit renders only.
+    debug_masks: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -95,9 +99,13 @@ class VideoResult:
     fps: float
     frames_dir: Path  # where the frames stay
     notes: tuple[str, ...] = ()
+    cuts: tuple[int, ...] = ()  # frames where the scene changed and the dream started afresh
 
 
 def _config(request: VideoOptions) -> DreamConfig:
+    """The request's settings, checked (its objectives too: a blank one is no objective)."""
+    for objective in request.objectives:
+        check_given(objective)
     config = request.config
     if request.preset is not None:
         config = get_preset(request.preset).apply(config)
@@ -221,6 +229,7 @@ def run_video(request: VideoRequest, hooks: Hooks | None = None,
     if request.fps is not None:
         FPS.check(request.fps)
     store = _check_outputs(request, request.input)
+    on_frame = _frame_reporter(request, hooks)  # before any work: checks the masks folder
     info = probe(request.input)
     if info.width * info.height > request.max_pixels:
         problem = (f"Input {request.input} is {info.width}x{info.height}, more than the limit of "
@@ -245,11 +254,38 @@ def run_video(request: VideoRequest, hooks: Hooks | None = None,
         return render_video(dreamer, read_frames(request.input, request.max_pixels), store, total,
                             source_id, list(request.objectives), request.flow, config,
                             cycle_every=request.cycle_every, restart=request.restart,
-                            on_frame=hooks.on_frame, cancel=hooks.cancel, mask=mask)
+                            on_frame=on_frame, cancel=hooks.cancel, mask=mask)
 
     audio = request.input if info.has_audio else None
-    return _render_and_encode(request, render, store, total, request.fps or info.fps, audio,
-                              total < info.frames, hooks, notes)
+    result = _render_and_encode(request, render, store, total, request.fps or info.fps, audio,
+                                total < info.frames, hooks, notes)
+    return dataclasses.replace(result, cuts=tuple(store.cuts()))
+
+
+def cut_note(index: int) -> str:
+    return f"frame {index} starts a new scene (a cut), so its dream starts afresh."
+
+
+def _frame_reporter(request: VideoRequest, hooks: Hooks):
+    """The frame callback of an unsplit video: says where a cut starts the dream afresh,
+    writes the consistency masks asked for, then calls the caller's own."""
+    folder = request.debug_masks
+    if folder is not None:
+        if request.segments > 1:
+            raise InceptionismError("Masks are written by an unsplit render; leave out the "
+                                    "segments to look at them.")
+        if Path(folder).exists() and not Path(folder).is_dir():
+            raise InceptionismError(f"The masks folder {folder} is a file, not a folder.")
+
+    def on_frame(info) -> None:
+        if info.cut:
+            hooks.note(cut_note(info.index))
+        if folder is not None and info.mask is not None:
+            save_mask(folder, info.index, info.mask)
+        if hooks.on_frame is not None:
+            hooks.on_frame(info)
+
+    return on_frame
 
 
 def _render_segments(request: VideoRequest, dreamer: Dreamer, store: FrameStore, total: int,
@@ -274,9 +310,11 @@ def _render_segments(request: VideoRequest, dreamer: Dreamer, store: FrameStore,
                                 request.max_pixels)
     else:
         runner = None
-    warmup = default_warmup(request.flow.carry) if request.warmup is None else request.warmup
+    warmup = (default_warmup(request.flow.carry, request.flow.temporal) if request.warmup is None
+              else request.warmup)
     return render_segments(dreamer, request.input, store, total, source_id, request.segments,
                            warmup, list(request.objectives), request.flow, config,
                            cycle_every=request.cycle_every, restart=request.restart,
                            on_frame=hooks.on_frame, runner=runner, max_pixels=request.max_pixels,
-                           mask=mask, cancel=hooks.cancel)
+                           mask=mask, cancel=hooks.cancel,
+                           on_cut=lambda index, _: hooks.note(cut_note(index)))

@@ -65,6 +65,8 @@ class FrameInfo:
     frames: int  # frames in the whole render
     first: int  # the frame this run started at; frames before it were done by an earlier run
     image: np.ndarray | None = None  # the frame as stored, (H, W, 3) floats in [0, 1]
+    cut: bool = False  # a video frame that starts a new scene (dreamed afresh)
+    mask: np.ndarray | None = None  # (H, W) where the previous dream was carried (1) or not
 
 
 FrameCallback = Callable[[FrameInfo], None]
@@ -76,6 +78,7 @@ class Store(Protocol):
     def open(self, params: dict, restart: bool = False) -> int: ...
     def save(self, index: int, rgb: np.ndarray) -> object: ...
     def load(self, index: int) -> np.ndarray: ...
+    def mark_cut(self, index: int, change: float) -> None: ...
 
 
 def frame_seed(seed: int, index: int) -> int:
@@ -113,11 +116,20 @@ def fingerprint(kind: str, dreamer: Dreamer, source_id: str, cycle: Cycle, confi
     ("zoom" or "video"), the model, the input (its digest), the objectives' cycle, the
     per-frame dream settings, the loop's own settings (``motion=ZoomMotion``,
     ``flow=FlowConfig``, dataclasses, or plain values such as ``segments``), and a mask only
-    when there is one, so that renders made before masks existed still resume."""
+    when there is one, so that renders made before masks existed still resume (and, for
+    the same reason, ``lapnorm`` only when it is on)."""
+    settings_of_config = dataclasses.asdict(config)
+    if not config.lapnorm:
+        del settings_of_config["lapnorm"]
     params = {"kind": kind, **model_params(dreamer), "input": source_id,
-              "cycle": cycle.describe(), "config": dataclasses.asdict(config)}
+              "cycle": cycle.describe(), "config": settings_of_config}
     for key, value in settings.items():
-        params[key] = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+        if hasattr(value, "describe"):  # FlowConfig: only the settings that are on
+            params[key] = value.describe()
+        elif dataclasses.is_dataclass(value):
+            params[key] = dataclasses.asdict(value)
+        else:
+            params[key] = value
     if mask is not None:
         params["mask"] = pixels_digest(mask)
     return params
@@ -128,3 +140,8 @@ def mask_tensor(mask: np.ndarray | None, device) -> Tensor | None:
     if mask is None:
         return None
     return torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32)).to(device)
+
+
+def mask_array(mask: Tensor | None) -> np.ndarray | None:
+    """A (1, 1, H, W) mask as an (H, W) array on the CPU (None stays None)."""
+    return None if mask is None else mask[0, 0].detach().cpu().numpy()

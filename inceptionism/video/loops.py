@@ -18,6 +18,9 @@ flicker, because every frame invents them anew. Instead, for frame t:
 2. Take the previous frame's dream detail (dreamed t-1 minus input t-1) and warp it along
    that flow, so the hallucinations move with the scene.
 3. Add ``carry`` times the warped detail to input frame t, then dream that for a few steps.
+4. With the temporal term (the default), hold the dream to that start while dreaming, where
+   the flow is consistent, and dream afresh where the scene is new or has cut (``flow.py``,
+   ``engine/temporal.py``); every frame then uses the same jitter offsets.
 
 Carrying the detail rather than the whole dreamed frame gives the same start wherever the
 flow is right, and no ghost of the previous frame's content where it is wrong (occlusions).
@@ -52,7 +55,7 @@ from ..settings import (
     FlowConfig,
     ZoomMotion,
 )
-from .flow import carry
+from .flow import Carried, carry_over, fresh
 from .frames import (
     Cycle,
     FrameCallback,
@@ -60,6 +63,7 @@ from .frames import (
     Store,
     fingerprint,
     frame_config,
+    mask_array,
     mask_tensor,
     pixels_digest,
 )
@@ -112,11 +116,38 @@ def flow_step(
 ) -> Tensor:
     """Dream frame t of a video, starting from what frame t-1 dreamed (if there was one).
     Where ``mask`` is black the frame is kept as it is."""
-    start = frame if prev_dream is None else carry(prev_dream, prev_frame, frame, flow)
-    out = dream(model, start, objective, config, cancel=cancel, max_pixels=max_pixels, mask=mask)
+    return video_frame(model, frame, prev_frame, prev_dream, objective, flow, config, cancel,
+                       max_pixels, mask)[0]
+
+
+def video_frame(
+    model: DreamNet,
+    frame: Tensor,
+    prev_frame: Tensor | None,
+    prev_dream: Tensor | None,
+    objective: Objective,
+    flow: FlowConfig,
+    config: DreamConfig,
+    cancel: CancelToken | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    mask: Tensor | None = None,
+) -> tuple[Tensor, Carried]:
+    """:func:`flow_step`, also returning how the frame was carried (a cut, its mask)."""
+    if prev_dream is None:
+        carried = fresh(frame)
+    else:
+        carried = carry_over(prev_dream, prev_frame, frame, flow)
+    out = dream(model, carried.start, objective, config, cancel=cancel, max_pixels=max_pixels,
+                mask=mask, temporal=carried.temporal)
     if mask is not None and prev_dream is not None:  # black: the frame, not what was carried
         out = torch.lerp(frame, out, mask.view(1, 1, *mask.shape[-2:]))
-    return quantize8(out)
+    return quantize8(out), carried
+
+
+def video_config(config: DreamConfig, flow: FlowConfig, index: int) -> DreamConfig:
+    """Frame ``index``'s dream settings: its own seed, or with ``flow.coherent`` the same
+    seed (so the same jitter offsets) for every frame."""
+    return frame_config(config, 0 if flow.coherent else index)
 
 
 # --- whole renders: loops over a store ----------------------------------------------------------
@@ -217,11 +248,14 @@ def render_video(
         if i == done - 1:  # the last stored frame: what the next one is carried from
             prev_frame, prev_dream = frame, to_tensor(store.load(i)).to(dreamer.device)
             continue
-        x = flow_step(dreamer.model, frame, prev_frame, prev_dream, cycle.at(i), flow,
-                      frame_config(config, i), cancel, dreamer.max_pixels, weights)
+        x, carried = video_frame(dreamer.model, frame, prev_frame, prev_dream, cycle.at(i), flow,
+                                 video_config(config, flow, i), cancel, dreamer.max_pixels,
+                                 weights)
         dreamed = to_array(x)
+        if carried.cut:  # before the frame: a frame that counts as done has its marker
+            store.mark_cut(i, carried.change)
         store.save(i, dreamed)
         prev_frame, prev_dream = frame, x
         if on_frame is not None:
-            on_frame(FrameInfo(i, frames, done, dreamed))
+            on_frame(FrameInfo(i, frames, done, dreamed, carried.cut, mask_array(carried.mask)))
     return count

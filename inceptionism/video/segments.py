@@ -36,21 +36,31 @@ from ..engine.transforms import to_array, to_tensor
 from ..errors import InceptionismError
 from ..settings import DEFAULT_MAX_PIXELS, FRAME_CONFIG, DreamConfig, FlowConfig
 from .codec import read_frames
-from .frames import Cycle, FrameCallback, FrameInfo, fingerprint, frame_config, mask_tensor
-from .loops import flow_step
+from .frames import Cycle, FrameCallback, FrameInfo, fingerprint, mask_tensor
+from .loops import video_config, video_frame
 
 # Default warm-up: enough frames for what a segment starts from to fade below this share of
 # the carried dream. Each frame carries `carry` times the previous frame's detail, so after k
-# frames the cold start weighs carry**k: at the default carry 0.6 that is 4 frames (0.13).
+# frames the cold start weighs carry**k: at carry 0.6 that is 4 frames (0.13). With the
+# temporal term (the default) the dream does not build up, and there is no warm-up.
 # Measured (benchmarks/scaling.py, docs/scaling.md): without warm-up the dream at a seam is
 # 26% weaker than around it (a visible fade); with 4 frames 1.5% weaker; with 8, none.
 WARMUP_RESIDUE = 0.15
 MAX_WARMUP = 40
 
 
-def default_warmup(carry: float) -> int:
+def default_warmup(carry: float, temporal: float = 0.0) -> int:
     """Warm-up frames for a flow ``carry``: the smallest K with carry**K <= WARMUP_RESIDUE,
-    at most MAX_WARMUP (a carry near 1 never forgets its start; no warm-up can match it)."""
+    at most MAX_WARMUP (a carry near 1 never forgets its start; no warm-up can match it).
+
+    With the temporal term (``temporal`` > 0) none: the dream is as strong in a segment's
+    first frame as anywhere (it does not build up over frames), so there is no fade for a
+    warm-up to hide, and what a seam shows (another realisation of the dream's patterns)
+    lasts as long as the whole history, which no warm-up short of it removes. Measured on
+    36 frames in 3 segments (docs/scaling.md): change into the seams 0.045 without warm-up,
+    0.044 with 8 frames; strength at the seams 1.3% below elsewhere without."""
+    if temporal > 0 and carry > 0:
+        return 0
     if carry <= WARMUP_RESIDUE:
         return 1 if carry > 0 else 0
     if carry >= 1:
@@ -58,7 +68,7 @@ def default_warmup(carry: float) -> int:
     return min(MAX_WARMUP, math.ceil(math.log(WARMUP_RESIDUE) / math.log(carry) - 1e-9))
 
 
-DEFAULT_WARMUP = default_warmup(FlowConfig().carry)  # 4 at the default carry (0.6)
+DEFAULT_WARMUP = default_warmup(FlowConfig().carry, FlowConfig().temporal)  # 0 by default
 
 
 @dataclass(frozen=True)
@@ -100,10 +110,11 @@ def segment_frames(
     resume: np.ndarray | None = None,
     mask: np.ndarray | None = None,
     cancel=None,
-) -> Iterator[tuple[int, Tensor]]:
-    """Yield (index, dreamed frame) for the kept frames of ``segment``, after the ``done`` ones
-    already stored (``resume``: the last of them, which the next is carried from); ``mask``
-    as in :func:`inceptionism.video.loops.render_video`.
+) -> Iterator[tuple[int, Tensor, float | None]]:
+    """Yield (index, dreamed frame, cut) for the kept frames of ``segment``, after the
+    ``done`` ones already stored (``resume``: the last of them, which the next is carried
+    from); ``cut`` is the colour-histogram distance where the frame starts a new scene, else
+    None; ``mask`` as in :func:`inceptionism.video.loops.render_video`.
 
     ``source`` yields the clip's frames from frame 0; frames before the warm-up are decoded
     only to get past them."""
@@ -121,11 +132,12 @@ def segment_frames(
         if done and i == begin - 1:
             prev_frame, prev_dream = frame, to_tensor(resume).to(dreamer.device)
             continue
-        x = flow_step(dreamer.model, frame, prev_frame, prev_dream, cycle.at(i), flow,
-                      frame_config(config, i), cancel, dreamer.max_pixels, weights)
+        x, carried = video_frame(dreamer.model, frame, prev_frame, prev_dream, cycle.at(i), flow,
+                                 video_config(config, flow, i), cancel, dreamer.max_pixels,
+                                 weights)
         prev_frame, prev_dream = frame, x
         if i >= segment.first:
-            yield i, x
+            yield i, x, carried.change if carried.cut else None
 
 
 def done_in(store, segment: Segment) -> int:
@@ -152,7 +164,7 @@ class SegmentJob:
 
 
 def run_job(dreamer, source: Iterable[np.ndarray], job: SegmentJob,
-            cancel=None) -> Iterator[tuple[int, Tensor]]:
+            cancel=None) -> Iterator[tuple[int, Tensor, float | None]]:
     cycle = Cycle.spread([dreamer.objective(o) for o in job.objectives], job.frames, job.cycle_every)
     return segment_frames(dreamer, source, job.segment, cycle, job.flow, job.config, job.done,
                           job.resume, job.mask, cancel)
@@ -176,12 +188,14 @@ def render_segments(
     max_pixels: int | None = None,
     mask: np.ndarray | None = None,
     cancel=None,
+    on_cut: Callable[[int, float], None] | None = None,
 ) -> int:
     """Dream the first ``frames`` frames of ``video`` in ``segments`` independent segments
     into ``store`` (resuming each after its stored frames). ``runner(jobs, save, announce)``
-    runs the jobs elsewhere (local processes, Ray) and calls ``save(index, rgb)`` for each frame
-    it brings back, or ``announce(index)`` for each its workers stored themselves; by default
-    they run here, one after another. Returns the number of frames."""
+    runs the jobs elsewhere (local processes, Ray) and calls ``save(index, rgb, cut)`` for
+    each frame it brings back, or ``announce(index)`` for each its workers stored themselves;
+    by default they run here, one after another. ``on_cut(index, change)`` hears of each
+    frame stored that starts a new scene. Returns the number of frames."""
     config.validate()
     flow.validate()
     if frames < 1:
@@ -208,18 +222,23 @@ def render_segments(
         """Frame ``index`` is safely stored (by us or by a worker)."""
         nonlocal stored
         stored += 1
+        change = store.cut(index)
+        if change is not None:
+            on_cut(index, change)
         if on_frame is not None:
-            on_frame(FrameInfo(stored - 1, frames, first))
+            on_frame(FrameInfo(stored - 1, frames, first, cut=change is not None))
 
-    def save(index: int, rgb: np.ndarray) -> None:
+    def save(index: int, rgb: np.ndarray, cut: float | None = None) -> None:
+        if cut is not None:  # before the frame, as render_video does
+            store.mark_cut(index, cut)
         store.save(index, rgb)
         announce(index)
 
     if runner is None:
         for job in jobs:
             frames_in = read_frames(video, max_pixels or DEFAULT_MAX_PIXELS)
-            for i, x in run_job(dreamer, frames_in, job, cancel):
-                save(i, to_array(x))
+            for i, x, cut in run_job(dreamer, frames_in, job, cancel):
+                save(i, to_array(x), cut)
     else:
         runner(jobs, save, announce)
     return frames
@@ -257,24 +276,27 @@ class SegmentWorker:
         self.clip, self.max_pixels, self.folder = clip, max_pixels, folder
         self.dreamer = Dreamer(model, weights=weights, device=device, progress=False)
 
-    def frames(self, job: SegmentJob) -> Iterator[tuple[int, Tensor]]:
+    def frames(self, job: SegmentJob) -> Iterator[tuple[int, Tensor, float | None]]:
         return run_job(self.dreamer, read_frames(self.clip, self.max_pixels), job)
 
     def run(self, job: SegmentJob) -> int:
-        """Dream ``job``, writing its frames into the frames folder; how many were made."""
+        """Dream ``job``, writing its frames (and cut markers) into the frames folder; how
+        many were made."""
         from .store import FrameStore
 
         store = FrameStore(self.folder)
         n = 0
-        for i, x in self.frames(job):
+        for i, x, cut in self.frames(job):
+            if cut is not None:
+                store.mark_cut(i, cut)
             store.save(i, to_array(x))
             n += 1
         return n
 
-    def stream(self, job: SegmentJob) -> Iterator[tuple[int, np.ndarray]]:
-        """(index, uint8 frame) for each kept frame of ``job``, as soon as it is made."""
-        for i, x in self.frames(job):
-            yield i, (x[0].permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
+    def stream(self, job: SegmentJob) -> Iterator[tuple[int, np.ndarray, float | None]]:
+        """(index, uint8 frame, cut) for each kept frame of ``job``, as soon as it is made."""
+        for i, x, cut in self.frames(job):
+            yield i, (x[0].permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8), cut
 
 
 def process_runner(video: Path, folder: Path, model: str, weights: str | None, device: str,
@@ -325,8 +347,8 @@ def ray_runner(video: Path, address: str | None, model: str, weights: str | None
                             f"A Ray worker failed on a video segment ({type(item).__name__}); "
                             "the frames stored so far are kept, and running the same command "
                             "again goes on from there.")
-                    index, frame = item
-                    save(index, frame.astype(np.float32) / 255)
+                    index, frame, cut = item
+                    save(index, frame.astype(np.float32) / 255, cut)
 
     return run
 

@@ -10,6 +10,12 @@ added to ``frames.sha256`` (the format ``sha256sum -c`` reads), and a frame coun
 only when its file matches it: a resume checks every frame and renders again from the
 first one that is missing its digest or does not match it, and encoding refuses such a
 frame, naming it, instead of letting ffmpeg repeat a neighbour in its place.
+
+A video's cuts (frames where the dream started afresh because the scene changed) are
+recorded as one small file per cut beside its frame, ``frame_000012.cut``, holding the
+colour-histogram distance that found it (one file each, so that worker processes writing
+frames of several segments at once never write the same file). A marker is written before
+its frame, so a frame that counts as done never lacks its marker.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ FRAME_PATTERN = "frame_%06d.png"  # the same name, as ffmpeg's image-sequence re
 FRAME_RE = re.compile(r"frame_(\d{6})\.png")
 PARAMS_NAME = "params.json"
 DIGESTS_NAME = "frames.sha256"
+CUT_NAME = "frame_{:06d}.cut"
+CUT_RE = re.compile(r"frame_(\d{6})\.cut")
 _DIGEST_LINE = re.compile(r"([0-9a-f]{64})  (frame_\d{6}\.png)")
 
 
@@ -122,7 +130,8 @@ class FrameStore:
 
     def _ours(self, path: Path) -> bool:
         """Whether ``path`` names a file this store writes or deletes."""
-        return bool(FRAME_RE.fullmatch(path.name)) or path.name in (PARAMS_NAME, DIGESTS_NAME) \
+        return bool(FRAME_RE.fullmatch(path.name) or CUT_RE.fullmatch(path.name)) \
+            or path.name in (PARAMS_NAME, DIGESTS_NAME) \
             or (path.name.startswith(".frame_") and path.name.endswith(".part"))
 
     def protect(self, inputs: tuple[Path, ...]) -> None:
@@ -160,7 +169,8 @@ class FrameStore:
             leftover.unlink(missing_ok=True)
         if restart:
             for p in self.folder.iterdir():
-                if FRAME_RE.fullmatch(p.name) or p.name in (PARAMS_NAME, DIGESTS_NAME):
+                if FRAME_RE.fullmatch(p.name) or CUT_RE.fullmatch(p.name) \
+                        or p.name in (PARAMS_NAME, DIGESTS_NAME):
                     p.unlink()
         old = self.params()
         done = self.count()
@@ -192,9 +202,11 @@ class FrameStore:
         return done
 
     def _discard_from(self, index: int, digests: dict[str, str]) -> None:
-        """Delete frames ``index`` and later, and rewrite the digests of those before."""
+        """Delete frames ``index`` and later (and their cut markers), and rewrite the digests
+        of those before."""
         for p in self.folder.iterdir():
-            if (m := FRAME_RE.fullmatch(p.name)) and int(m.group(1)) >= index:
+            if (m := FRAME_RE.fullmatch(p.name) or CUT_RE.fullmatch(p.name)) \
+                    and int(m.group(1)) >= index:
                 p.unlink()
         keep = [self.path(i).name for i in range(index)]
         text = "".join(f"{digests[name]}  {name}\n" for name in keep)
@@ -222,6 +234,34 @@ class FrameStore:
             raise VideoError(f"Cannot write frame {path}: {exc.strerror or exc}.") from None
         return path
 
+    def cuts(self) -> dict[int, float]:
+        """{frame index: colour-histogram distance} of the cuts among the stored frames."""
+        if not self.folder.is_dir():
+            return {}
+        out = {}
+        for p in self.folder.iterdir():
+            if (m := CUT_RE.fullmatch(p.name)) and self.path(int(m.group(1))).is_file():
+                out[int(m.group(1))] = self.cut(int(m.group(1)))
+        return dict(sorted(out.items()))
+
+    def cut(self, index: int) -> float | None:
+        """The colour-histogram distance if frame ``index`` starts a new scene, else None."""
+        try:
+            return float((self.folder / CUT_NAME.format(index)).read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise VideoError(f"Cannot read {self.folder / CUT_NAME.format(index)} ({exc}).") from None
+
+    def mark_cut(self, index: int, change: float) -> None:
+        """Record that frame ``index`` starts a new scene (dreamed afresh); before the
+        frame itself is saved."""
+        path = self.folder / CUT_NAME.format(index)
+        try:
+            atomic_write(path, lambda tmp: tmp.write_text(f"{change:.4f}\n"))
+        except OSError as exc:
+            raise VideoError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+
     def load(self, index: int) -> np.ndarray:
         """Frame ``index`` as RGB floats in [0, 1] (the exact values the render continued from)."""
         path = self.path(index)
@@ -237,3 +277,21 @@ class FrameStore:
         """(width, height) of frame 0."""
         with Image.open(self.path(0)) as img:
             return img.size
+
+
+MASK_NAME = "mask_{:06d}.png"
+
+
+def save_mask(folder: str | Path, index: int, mask: np.ndarray) -> Path:
+    """Write frame ``index``'s consistency mask ((H, W) in [0, 1]: white where the previous
+    dream was carried and held, black where the frame was dreamed afresh) as a gray PNG in
+    ``folder`` (made if missing), atomically, for a person to look at."""
+    folder = Path(folder)
+    path = folder / MASK_NAME.format(index)
+    gray = Image.fromarray((np.clip(mask, 0, 1) * 255).round().astype(np.uint8), mode="L")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda tmp: gray.save(tmp, format="PNG"))
+    except OSError as exc:
+        raise VideoError(f"Cannot write mask {path}: {exc.strerror or exc}.") from None
+    return path

@@ -3,7 +3,8 @@
 Tabs (``tabs/``): Dream (a photo, the objective and every setting; live previews, a progress
 bar with ETA, Stop; the result as a PNG with its parameters; re-run from a dropped earlier
 output), Layer tour (the photo dreamed at every layer; a click on a tile uses that layer in
-the Dream tab) and Video (a zoom loop from the photo, or a dream over a short clip).
+the Dream tab), Video (a zoom loop from the photo, or a dream over a short clip) and Channel
+atlas (a layer's channels visualized from noise; a click on a cell dreams the photo with it).
 
 Every handler is thin: it builds a jobs-layer request from its inputs (by name), runs it
 through :mod:`.work` (a worker thread, events back), waits its turn in :class:`.slots.Slots`,
@@ -12,7 +13,7 @@ loaders, so a bad file gets the CLI's one-sentence message (with the server's fo
 out of it).
 
 Gradio gives the job buttons a documented HTTP API (``/dream``, ``/tour``, ``/zoom``,
-``/video``), used by ``gradio_client``.
+``/video``, ``/atlas``), used by ``gradio_client``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import gradio as gr
 
 from .studio import Studio
-from .tabs import dream, tour, video
+from .tabs import atlas, dream, tour, video
 
 CSS = """
 .inc-status { min-height: 1.6em; }
@@ -32,8 +33,8 @@ CSS = """
 def build(studio: Studio) -> gr.Blocks:
     """The page. ``studio`` holds the server's shared state; each tab binds its handlers."""
     with gr.Blocks(title="inceptionism studio", analytics_enabled=False) as page:
-        gr.Markdown("# inceptionism studio\nDeepDream on your photos. One job runs at a time; "
-                    "results stay in this page only.")
+        gr.Markdown("# inceptionism studio\nDeepDream on your photos. Jobs take turns, one "
+                    "each in the line; results stay in this page only.")
         with gr.Tabs(selected="dream") as tabs:
             with gr.Tab("Dream", id="dream"):
                 dream_ui = dream.create_ui()
@@ -41,6 +42,7 @@ def build(studio: Studio) -> gr.Blocks:
                 tour_ui = tour.create_ui()
             with gr.Tab("Video", id="video"):
                 video_ui = video.create_ui()
+            atlas.create_tab(studio, dream_ui, tabs)
         dream.create_event_handlers(studio, dream_ui)
         tour.create_event_handlers(studio, tour_ui, dream_ui, tabs)
         video.create_event_handlers(studio, video_ui, dream_ui)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import html
 import re
-import shutil
 import threading
 import time
 import types
@@ -29,62 +28,105 @@ import gradio as gr
 from ..settings import DEFAULT_MAX_PIXELS
 from ..jobs import CancelToken, Hooks
 from ..progress import format_seconds
+from .accounts import Accounts, Limits
 from .slots import Busy, Slots
 from .work import Failed, Progress, stream
 
-RESULT_TTL = 24 * 3600  # seconds a job's files are kept (the page holds them until then)
+RESULT_TTL = 24 * 3600  # seconds a job's files are kept unless the server says otherwise
 Components = dict[str, Any]  # a tab's components by name
 
 
 @dataclass
 class Studio:
     """What the server holds for all visitors: its private folder, the line, loaded models,
-    and each visitor's Stop token (by Gradio session). Results are never listed anywhere:
-    each lives in its own random folder and reaches only the page that asked for it."""
+    the accounts and limits, and each owner's Stop tokens. An owner is a logged-in user, or a
+    browser tab's Gradio session when the studio has no accounts (:func:`session_of`).
+    Results are never listed anywhere: each lives in its own random folder (a folder of its
+    user's, with accounts) and reaches only the page that asked for it (:mod:`.guard`)."""
 
     root: Path  # the private temporary folder (uploads, results), removed on exit
     slots: Slots
     max_pixels: int = DEFAULT_MAX_PIXELS  # the most pixels an upload, or a job's work, may have
     max_file_size: int | None = None  # bytes; enforced by Gradio at upload
     device: str = "cpu"
+    accounts: Accounts | None = None  # None: no accounts, every visitor alike
+    max_steps: int | None = None  # the most steps per octave (per layer, per frame)
     _dreamers: dict = field(default_factory=dict)
-    _tokens: dict = field(default_factory=dict)
+    _live: dict = field(default_factory=dict)  # id(token) -> (owner, token, busy paths)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def dreamer(self, model: str):
-        """A loaded Dreamer for ``model`` that refuses work over ``max_pixels``; the last one
-        is kept (one job runs at a time)."""
-        if model not in self._dreamers:
-            self._dreamers.clear()
-            self._dreamers[model] = Hooks().load(model, None, self.device, download_progress=False,
-                                                 max_pixels=self.max_pixels)
-        return self._dreamers[model]
+        """A loaded Dreamer for ``model`` that refuses work over ``max_pixels``; only the last
+        model is kept (a model's memory is not multiplied by the visitors)."""
+        with self._lock:
+            if model not in self._dreamers:
+                self._dreamers.clear()
+                self._dreamers[model] = Hooks().load(
+                    model, None, self.device, download_progress=False,
+                    max_pixels=self.max_pixels)
+            return self._dreamers[model]
 
-    def new_folder(self) -> Path:
-        """A new, randomly named folder for one job's files. Folders older than
-        ``RESULT_TTL`` go on the way, so a server left running does not fill the disk."""
-        results = self.root / "results"
-        if results.is_dir():
-            old = time.time() - RESULT_TTL
-            for folder in results.iterdir():
-                if folder.stat().st_mtime < old:
-                    shutil.rmtree(folder, ignore_errors=True)
-        folder = results / uuid.uuid4().hex
+    def limits(self, owner: str) -> Limits:
+        """What ``owner``'s jobs may use: their own limits (with accounts), never above the
+        server's."""
+        server = Limits(self.max_pixels, self.max_steps)
+        if self.accounts is None:
+            return server
+        return self.accounts.limits(owner).within(server)
+
+    def new_folder(self, owner: str | None = None) -> Path:
+        """A new, randomly named folder for one job's files: a folder of ``owner``'s when the
+        studio has accounts. It lies in Gradio's upload folder, so the page shows its files
+        where they are (no copies); the janitor (:mod:`.storage`) removes it when it expires
+        or the disk quota needs the room."""
+        base = self.root / "uploads"
+        base = base / "users" / owner if self.accounts is not None and owner else base / "jobs"
+        folder = base / uuid.uuid4().hex
         folder.mkdir(parents=True)
         return folder
 
-    def token(self, session: str) -> CancelToken:
-        """A new Stop token for ``session``'s next job."""
+    def token(self, owner: str) -> CancelToken:
+        """A new Stop token for ``owner``'s next job (given back by :func:`run_in_line`)."""
         with self._lock:
-            token = self._tokens[session] = CancelToken()
+            token = CancelToken()
+            self._live[id(token)] = (owner, token, ())
             return token
 
-    def stop(self, session: str) -> bool:
+    def owner_of(self, token: CancelToken) -> str | None:
         with self._lock:
-            token = self._tokens.get(session)
-        if token is not None:
+            entry = self._live.get(id(token))
+            return entry[0] if entry else None
+
+    def replaced(self, owner: str, token: CancelToken) -> None:
+        """Stop ``owner``'s other jobs: ``token``'s job took their place in the line."""
+        with self._lock:
+            others = [t for o, t, _ in self._live.values() if o == owner and t is not token]
+        for other in others:
+            other.cancel()
+
+    def hold(self, token: CancelToken, paths: tuple[Path, ...]) -> None:
+        """Keep ``paths`` (a job's inputs and folders) from the janitor while it is in line."""
+        with self._lock:
+            if id(token) in self._live:
+                owner, _, _ = self._live[id(token)]
+                self._live[id(token)] = (owner, token, paths)
+
+    def release(self, token: CancelToken) -> None:
+        """The job of ``token`` is over: forget it (and what it held)."""
+        with self._lock:
+            self._live.pop(id(token), None)
+
+    def busy(self) -> list[Path]:
+        """The paths the jobs in the line hold."""
+        with self._lock:
+            return [p for _, _, paths in self._live.values() for p in paths]
+
+    def stop(self, owner: str) -> bool:
+        with self._lock:
+            tokens = [t for o, t, _ in self._live.values() if o == owner]
+        for token in tokens:
             token.cancel()
-        return token is not None
+        return bool(tokens)
 
     def public(self, message: str) -> str:
         """``message`` without the server's folders: an upload is named by its file name."""
@@ -93,6 +135,27 @@ class Studio:
     def error(self, message: str) -> gr.Error:
         """The error a handler raises: a notice on the page, the sentence in the API's answer."""
         return gr.Error(self.public(message), duration=None, print_exception=False)
+
+
+def job_paths(work: Callable) -> tuple[Path, ...]:
+    """The files and folders a job reads and writes: the paths among the fields of the job
+    request(s) bound into ``work`` (a ``functools.partial``), and any bound path."""
+    found: list[Path] = []
+
+    def add(value: Any) -> None:
+        if isinstance(value, Path):
+            found.append(value)
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                add(item)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for f in dataclasses.fields(value):
+                add(getattr(value, f.name))
+
+    for value in (*getattr(work, "args", ()), *getattr(work, "keywords", {}).values()):
+        if not isinstance(value, Studio):
+            add(value)
+    return tuple(found)
 
 
 # --- binding handlers to the page ------------------------------------------------------------
@@ -134,12 +197,16 @@ def status_update(view: type, html_text: str):
 
 
 def session_of(request: gr.Request | None) -> str:
-    """The visitor's Gradio session (each browser tab and API client has its own)."""
+    """The job's owner: the logged-in user, or without accounts the visitor's Gradio session
+    (each browser tab and API client has its own)."""
+    user = getattr(request, "username", None)
+    if user:
+        return str(user)
     return getattr(request, "session_hash", None) or "api"
 
 
 def stop(studio: Studio, request: gr.Request | None = None) -> None:
-    """Every tab's Stop button: cancel this visitor's job, if any (others' jobs go on)."""
+    """Every tab's Stop button: cancel this owner's job, if any (others' jobs go on)."""
     studio.stop(session_of(request))
 
 
@@ -162,14 +229,19 @@ def progress_html(p: Progress) -> str:
 
 
 def take_turn(studio: Studio, token: CancelToken, view: type) -> Iterator:
-    """Join the line (or fail with "Busy: N ahead"), yielding a waiting status until it is
-    this job's turn; the ticket comes last, and the caller leaves it."""
+    """Join the line (or fail with "Busy: N ahead"), replacing the owner's job already in it,
+    yielding a waiting status (how many are ahead) until it is this job's turn; the
+    ticket comes last, and the caller leaves it."""
+    owner = studio.owner_of(token)
     try:
-        ticket = studio.slots.enter()
+        ticket = studio.slots.enter(owner)
     except Busy as exc:
         raise studio.error(str(exc)) from None
+    studio.replaced(owner, token)
     try:
         while not ticket.wait(timeout=0.5):
+            if ticket.replaced:
+                raise studio.error("Replaced by your newer job.")
             if token.cancelled:
                 ticket.leave()
                 raise studio.error("Left the line before starting.")
@@ -186,8 +258,10 @@ def run_in_line(studio: Studio, token: CancelToken, work: Callable, view: type,
                 on_event: Callable) -> Iterator:
     """Wait for the slot, run ``work(emit, token)`` streaming its events through
     ``on_event`` (which returns a ``view`` or None), and always give the slot back. The
-    waiting, starting and failing are shown in the ``view``'s status line."""
+    waiting, starting and failing are shown in the ``view``'s status line. The job's files
+    (:func:`job_paths`) are kept from the janitor until it is over."""
     ticket = None
+    studio.hold(token, job_paths(work))
     try:
         for item in take_turn(studio, token, view):
             if isinstance(item, tuple):
@@ -211,3 +285,4 @@ def run_in_line(studio: Studio, token: CancelToken, work: Callable, view: type,
     finally:
         if ticket is not None:
             ticket.leave()
+        studio.release(token)

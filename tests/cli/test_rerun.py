@@ -155,3 +155,14 @@ def test_the_default_precision_is_auto_and_the_output_stores_what_it_chose(tmp_p
     assert read_metadata(first)["config"]["precision"] == "float32"
     assert run("dream", "--params-from", first, photo, "-o", again, "-q") == 0
     assert np.array_equal(pixels(first), pixels(again))
+
+
+def test_lapnorm_is_stored_and_re_run(tmp_path, photo):
+    first, again, plain = tmp_path / "first.png", tmp_path / "again.png", tmp_path / "plain.png"
+    assert run("dream", photo, "-o", first, "--lapnorm", *FAST) == 0  # bare: the default levels
+    assert read_metadata(first)["config"]["lapnorm"] == 4
+    assert run("dream", "--params-from", first, photo, "-o", again, "-q") == 0
+    assert np.array_equal(pixels(first), pixels(again))
+    assert run("dream", photo, "-o", plain, *FAST) == 0
+    assert read_metadata(plain)["config"]["lapnorm"] == 0
+    assert not np.array_equal(pixels(first), pixels(plain))

@@ -195,3 +195,85 @@ def test_video_commands_default_to_few_steps_per_frame_and_dream_to_a_full_dream
         assert default("dream", name) == getattr(DreamConfig(), name)
         assert default("zoom", name) == default("video", name) == getattr(FRAME_CONFIG, name)
     assert FRAME_CONFIG.steps < DreamConfig().steps
+
+
+def make_spliced_clip(path, frames: int, cut: int, width: int = 96, height: int = 64) -> None:
+    """The cat sliding 3 pixels a frame, then (from frame ``cut``) the coffee cup sliding."""
+    photos = []
+    for name in ("chelsea", "coffee"):
+        with Image.open(sample_path(name)) as img:
+            photos.append(np.asarray(img.convert("RGB")))
+    raw = b"".join(np.ascontiguousarray(
+        photos[t >= cut][60:60 + height, 100 + 3 * t:100 + 3 * t + width]).tobytes()
+        for t in range(frames))
+    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                    "-s", f"{width}x{height}", "-r", "12", "-i", "-", "-c:v", "libx264",
+                    "-pix_fmt", "yuv444p", "-crf", "12", str(path)], input=raw, check=True)
+
+
+def test_video_reports_a_cut_writes_masks_stores_its_settings_and_resumes(tmp_path, capsys):
+    import json
+
+    clip = tmp_path / "spliced.mp4"
+    make_spliced_clip(clip, 6, cut=3)
+    masks = tmp_path / "masks"
+    out = tmp_path / "dream.mp4"
+    command = ["video", str(clip), "-o", str(out), "--octaves", "1", "--steps", "2",
+               "--temporal", "150", "--debug-masks", str(masks)]
+    assert main(command) == 0
+    err = capsys.readouterr().err
+    assert "note: frame 3 starts a new scene (a cut), so its dream starts afresh." in err
+    assert [p.name for p in sorted(masks.iterdir())] == [
+        "mask_000001.png", "mask_000002.png", "mask_000004.png", "mask_000005.png"]
+    with Image.open(masks / "mask_000001.png") as img:
+        mask = np.asarray(img)
+    assert mask.shape == (64, 96) and (mask == 255).mean() > 0.8  # the pan: most have a past
+    assert (mask[:, -2:] == 0).all()  # what entered on the right has none
+    folder = tmp_path / "dream.frames"
+    params = json.loads((folder / "params.json").read_text())
+    assert params["flow"] == {"carry": 0.99, "flow": True, "temporal": 150.0, "occlusion": 0.5,
+                              "motion_edges": 0.002, "cut": 0.3, "coherent": True}
+    assert list(FrameStore(folder).cuts()) == [3] and (folder / "frame_000003.cut").is_file()
+    # Frames 3 to 5 lost (as after a kill): the same command makes them again, bit for bit,
+    # the cut included.
+    whole = {i: (folder / f"frame_{i:06d}.png").read_bytes() for i in range(6)}
+    lines = (folder / "frames.sha256").read_text().splitlines()
+    (folder / "frames.sha256").write_text("\n".join(lines[:3]) + "\n")
+    for i in (3, 4, 5):
+        (folder / f"frame_{i:06d}.png").unlink()
+    assert main([*command, "--force", "-q"]) == 0
+    assert {i: (folder / f"frame_{i:06d}.png").read_bytes() for i in range(6)} == whole
+    assert list(FrameStore(folder).cuts()) == [3]
+
+
+def test_masks_need_an_unsplit_render_and_a_folder(tmp_path, capsys):
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 3, 96, 64, 12, 3, 1)
+    (tmp_path / "file").write_text("not a folder")
+    for extra, message in [(["--segments", "2"], "unsplit render"),
+                           ([], "is a file, not a folder")]:
+        masks = tmp_path / ("file" if not extra else "masks")
+        assert main(["video", str(clip), "-o", str(tmp_path / "d.mp4"), "--debug-masks",
+                     str(masks), *extra, *FAST]) == 1
+        assert message in one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "d.frames").exists() or not any((tmp_path / "d.frames").glob("frame_*"))
+
+
+def test_a_killed_video_render_resumes_bit_for_bit_with_the_temporal_term(tmp_path):
+    """The default (temporal term, coherent jitter, cut detection): killed mid-render, the
+    same command finishes the frames an uninterrupted render makes."""
+    clip = tmp_path / "clip.mp4"
+    make_spliced_clip(clip, 24, cut=12)
+    settings = ["--octaves", "2", "--steps", "4", "-q"]
+    reference = tmp_path / "ref.mp4"
+    assert main(["video", str(clip), "-o", str(reference), *settings]) == 0
+    out = tmp_path / "run.mp4"
+    folder = tmp_path / "run.frames"
+    killed = run_until(["video", str(clip), "-o", str(out), *settings], folder, 3, signal.SIGKILL)
+    assert killed.returncode == -signal.SIGKILL and not out.exists()
+    assert main(["video", str(clip), "-o", str(out), *settings]) == 0
+    ref = FrameStore(tmp_path / "ref.frames")
+    store = FrameStore(folder)
+    for i in range(24):
+        assert store.path(i).read_bytes() == ref.path(i).read_bytes(), f"frame {i}"
+    assert store.cuts() == ref.cuts() and list(ref.cuts()) == [12]

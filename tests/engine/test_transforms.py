@@ -66,3 +66,23 @@ def test_split_evenly_example():
     assert split_evenly(10, 4) == [(0, 3), (3, 7), (7, 10)]
     with pytest.raises(ZeroDivisionError):
         split_evenly(10, 0)
+
+
+def test_lapnorm_is_the_merge_of_its_bands_each_at_unit_rms():
+    # As documented: split into `levels` bands and the low-pass rest, divide each by its own
+    # RMS (per image), merge. Computed here by hand from the pyramid.
+    from inceptionism.engine.transforms import lap_merge, lap_split, lapnorm
+
+    g = torch.Generator().manual_seed(0)
+    y, x = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
+    coarse = 1000 * torch.sin(x * math.pi / 16) * torch.sin(y * math.pi / 16)
+    grad = (coarse + 0.001 * torch.randn(2, 3, 32, 32, generator=g)).double()
+    grad[1] *= 0.01  # the second image of the batch is normalized on its own
+    bands = lap_split(grad, 3)
+    assert len(bands) == 4
+    unit = [b / b.pow(2).mean(dim=(1, 2, 3), keepdim=True).sqrt() for b in bands]
+    assert all(torch.allclose(u.pow(2).mean(dim=(1, 2, 3)), torch.ones(2, dtype=u.dtype))
+               for u in unit)
+    out = lapnorm(grad, 3)
+    assert torch.allclose(out, lap_merge(unit), atol=1e-9)
+    assert not torch.allclose(out, grad / grad.pow(2).mean().sqrt(), atol=1e-3)  # not plain RMS

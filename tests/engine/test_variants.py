@@ -102,3 +102,20 @@ def test_a_preset_overrides_only_what_it_names():
     config = get_preset("subtle").apply(DreamConfig(seed=7, tile_size=256))
     assert (config.seed, config.tile_size) == (7, 256)
     assert config.step_size < DreamConfig().step_size
+
+
+def test_lapnorm_changes_the_dream_and_repeats_it(tiny_model, photo):
+    plain = dream(tiny_model, photo, layer("c2"), SMALL)
+    levels = dataclasses.replace(SMALL, lapnorm=3)
+    with_lapnorm = dream(tiny_model, photo, layer("c2"), levels)
+    assert not torch.equal(plain, with_lapnorm)
+    assert torch.equal(dream(tiny_model, photo, layer("c2"), levels), with_lapnorm)
+    # Off by default, and 0 is the classic step bit for bit.
+    assert DreamConfig().lapnorm == 0
+    assert torch.equal(dream(tiny_model, photo, layer("c2"), dataclasses.replace(SMALL, lapnorm=0)),
+                       plain)
+    # The step keeps its size: the mean absolute change per step is step_size either way.
+    for config in (SMALL, levels):
+        one = dataclasses.replace(config, octaves=1, steps=1, jitter=0)
+        change = (dream(tiny_model, photo, layer("c2"), one) - photo).abs().mean().item()
+        assert change == pytest.approx(one.step_size, rel=0.3)

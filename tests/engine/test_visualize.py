@@ -18,7 +18,8 @@ from inceptionism.engine.objectives import (caricature, channel, channel_mean, d
                                      layer, neuron, parse)
 from inceptionism.engine.param import PIXEL, READABLE, high_frequency_share
 from inceptionism.engine.robustness import parse_transforms, standard, transforms_spec
-from inceptionism.engine.visualize import lap_merge, lap_split, lapnorm, top_channels, visualize
+from inceptionism.engine.transforms import lap_merge, lap_split, lapnorm
+from inceptionism.engine.visualize import top_channels, visualize
 
 
 @pytest.fixture(scope="module")

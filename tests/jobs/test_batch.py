@@ -258,3 +258,32 @@ def test_batch_job_with_stored_parameters_and_outputs_that_re_run(tmp_path, chel
     result = run_batch(BatchRequest(inputs=[tmp_path / "in"], outdir=tmp_path / "out2",
                                     objective="b5", config=DreamConfig(octaves=2, steps=2)))
     assert (result.done, result.skipped) == (1, 1)
+
+
+def test_an_output_made_before_a_setting_existed_counts_as_made_with_its_default(tmp_path):
+    import dataclasses
+    import json
+
+    from PIL import PngImagePlugin
+
+    from inceptionism.jobs.batch import already_done, recipe_metadata
+
+    def stored(config: DreamConfig, drop: tuple[str, ...] = ()) -> Path:
+        meta = {**recipe_metadata(Recipe("efficientnet_lite0", "b3", config), "w"),
+                "input_sha256": "abc"}
+        meta["config"] = {k: v for k, v in meta["config"].items() if k not in drop}
+        info = PngImagePlugin.PngInfo()
+        info.add_text("inceptionism", json.dumps(meta))
+        path = tmp_path / f"out-{len(list(tmp_path.iterdir()))}.png"
+        Image.new("RGB", (8, 8)).save(path, pnginfo=info)
+        return path
+
+    config = DreamConfig(precision="float32")
+    want = recipe_metadata(Recipe("efficientnet_lite0", "b3", config), "w")
+    with_lapnorm = recipe_metadata(
+        Recipe("efficientnet_lite0", "b3", dataclasses.replace(config, lapnorm=4)), "w")
+    old = stored(config, drop=("lapnorm",))  # written before --lapnorm existed
+    assert already_done(old, want, "abc")
+    assert not already_done(old, with_lapnorm, "abc")
+    assert already_done(stored(dataclasses.replace(config, lapnorm=4)), with_lapnorm, "abc")
+    assert not already_done(stored(config), with_lapnorm, "abc")

@@ -11,11 +11,13 @@ from inceptionism.cli import main
 from inceptionism.video.codec import probe, read_frames
 from inceptionism.video.loops import render_video
 from inceptionism.video.segments import process_runner, ray_runner, render_segments, seam_metric, split
+from inceptionism.settings import FlowConfig
 from inceptionism.video.store import FrameStore, file_digest
 
-from ..cli.test_video import make_clip
+from ..cli.test_video import make_clip, make_spliced_clip
 
 FRAMES = 12
+PLAIN = FlowConfig(carry=0.6, temporal=0.0, cut=1.0, coherent=False)  # the flow carry alone
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
@@ -35,17 +37,22 @@ def frames_of(store: FrameStore, n: int) -> list[np.ndarray]:
     return [store.load(i) for i in range(n)]
 
 
-@pytest.fixture(scope="module")
-def sequential(dreamer, clip, tmp_path_factory) -> list[np.ndarray]:
-    store = FrameStore(tmp_path_factory.mktemp("seq") / "frames")
-    render_video(dreamer, read_frames(clip), store, FRAMES, file_digest(clip))
+def render_sequential(dreamer, clip, folder, flow: FlowConfig) -> list[np.ndarray]:
+    store = FrameStore(folder)
+    render_video(dreamer, read_frames(clip), store, FRAMES, file_digest(clip), flow=flow)
     return frames_of(store, FRAMES)
 
 
-def segmented(dreamer, clip, folder, segments: int, warmup: int, runner=None) -> list[np.ndarray]:
+@pytest.fixture(scope="module")
+def sequential(dreamer, clip, tmp_path_factory) -> list[np.ndarray]:
+    return render_sequential(dreamer, clip, tmp_path_factory.mktemp("seq") / "frames", PLAIN)
+
+
+def segmented(dreamer, clip, folder, segments: int, warmup: int, runner=None,
+              flow: FlowConfig = PLAIN) -> list[np.ndarray]:
     store = FrameStore(folder)
     render_segments(dreamer, clip, store, FRAMES, file_digest(clip), segments, warmup,
-                    runner=runner)
+                    flow=flow, runner=runner)
     return frames_of(store, FRAMES)
 
 
@@ -83,6 +90,19 @@ def test_seams_and_warm_up(dreamer, clip, sequential, tmp_path):
     assert warm["strength_seam"] > 1.1 * cold["strength_seam"]
     # (What no warm-up shorter than the whole history removes: the seam frame carries another
     # realisation of the dream's patterns than the frame before it; docs/scaling.md.)
+
+
+def test_the_default_segments_are_the_sequential_render_with_a_full_warm_up(dreamer, clip, tmp_path):
+    """With the temporal term (the default) too, a warm-up back to frame 0 gives the
+    sequential frames bit for bit, and without one the dream is as strong at the seams."""
+    flow = FlowConfig()
+    whole = render_sequential(dreamer, clip, tmp_path / "seq", flow)
+    assert all(np.array_equal(a, b) for a, b in zip(segmented(dreamer, clip, tmp_path / "k8", 3,
+                                                              8, flow=flow), whole))
+    seams = [p.first for p in split(FRAMES, 3, 0)][1:]
+    cold = seam_metric(segmented(dreamer, clip, tmp_path / "k0", 3, 0, flow=flow),
+                       list(read_frames(clip)), seams)
+    assert cold["strength_seam"] > 0.9 * cold["strength_within"], cold
 
 
 def test_local_processes_and_ray_give_the_in_process_frames(dreamer, clip, tmp_path, ray_cluster):
@@ -133,3 +153,19 @@ def test_default_warm_up_lets_the_cold_start_fade_below_15_percent():
         assert carry ** k <= 0.15 < carry ** (k - 1)
     assert default_warmup(0.6) == 4
     assert default_warmup(1.0) == 40  # capped
+    assert default_warmup(1.0, temporal=200) == 0  # the dream does not build up: no fade
+
+
+def test_a_split_render_records_and_reports_a_cut_inside_a_segment(dreamer, tmp_path):
+    clip = tmp_path / "spliced.mp4"
+    make_spliced_clip(clip, 9, cut=5)  # segments 0-2, 3-5, 6-8: the cut is inside the second
+    store = FrameStore(tmp_path / "frames")
+    heard, flags = [], []
+    render_segments(dreamer, clip, store, 9, file_digest(clip), 3, 0,
+                    on_cut=lambda i, change: heard.append(i),
+                    on_frame=lambda info: flags.append(info.cut))
+    assert heard == [5] and list(store.cuts()) == [5] and flags.count(True) == 1
+    # as the unsplit render finds it
+    whole = FrameStore(tmp_path / "whole")
+    render_video(dreamer, read_frames(clip), whole, 9, file_digest(clip))
+    assert list(whole.cuts()) == [5]

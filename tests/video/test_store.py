@@ -149,3 +149,17 @@ def test_not_a_video_is_one_clear_error(tmp_path):
                                            (30, Fraction(30))])
 def test_frame_rates_become_exact_fractions(fps, expected):
     assert fps_fraction(fps) == expected
+
+
+def test_cuts_are_kept_with_their_frames_and_go_with_them(tmp_path):
+    store = stored(tmp_path, colour_frames(4))
+    store.mark_cut(1, 0.5)
+    store.mark_cut(3, 0.75)
+    assert FrameStore(store.folder).cuts() == {1: 0.5, 3: 0.75}
+    store.path(3).write_bytes(b"damaged")  # frame 3 and its cut are made again
+    again = FrameStore(store.folder)
+    assert again.open(PARAMS) == 3 and again.cuts() == {1: 0.5}
+    again.mark_cut(5, 0.9)  # marked, but its frame never stored (a process killed between)
+    assert again.cuts() == {1: 0.5}
+    again.open(PARAMS, restart=True)
+    assert again.cuts() == {} and not list(again.folder.glob("*.cut"))

@@ -238,3 +238,22 @@ def test_a_preset_run_stores_its_preset_and_a_rerun_picks_it_again(studio, tmp_p
                        **{**settings, "steps_": 1}))[-1]
     assert read_metadata(moved.download)["preset"] is None
     assert load_rerun(studio, moved.download).preset == "(none)"
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_a_blank_objective_box_gets_the_librarys_sentence(studio, tmp_path, text):
+    from inceptionism.engine.objectives import EMPTY
+
+    photo = str(small_photo(tmp_path / "cat.png"))
+    with pytest.raises(gr.Error) as info:
+        list(dream(studio, Visitor("blank"), photo_path=photo, objective_text=text, steps_=1,
+                   octaves_=1))
+    assert info.value.message == EMPTY
+
+
+def test_a_rerun_keeps_the_lapnorm_levels(studio, tmp_path):
+    photo = str(small_photo(tmp_path / "cat.png"))
+    last = list(dream(studio, photo_path=photo, steps_=1, octaves_=1,
+                      extra_={"lapnorm": 2}))[-1]
+    assert read_metadata(last.download)["config"]["lapnorm"] == 2
+    assert load_rerun(studio, last.download).extra["lapnorm"] == 2

@@ -39,6 +39,9 @@ API = {
                ("names", "Textbox"), ("tour_steps_", "Slider")], ["Html", "Gallery", "File"]),
     "/zoom": (VIDEO, ["Html", "Image", "Video"]),
     "/video": (VIDEO, ["Html", "Image", "Video"]),
+    "/atlas": ([("photo_path", "File"), ("model_name", "Dropdown"), ("layer", "Textbox"),
+                ("channels", "Textbox"), ("pick", "Radio"), ("count", "Slider"),
+                ("size", "Slider"), ("atlas_steps_", "Slider")], ["Html", "Gallery", "File"]),
 }
 
 

@@ -55,3 +55,30 @@ def test_no_waiting_allowed_means_busy_while_one_runs():
             slots.enter()
     with slots.enter() as b:  # free again once the job is over
         assert b.wait(0)
+
+
+def test_one_job_per_owner_a_second_takes_the_first_ones_place():
+    slots = Slots(max_waiting=2)
+    running = slots.enter("ann")
+    assert running.wait(0)
+    bob, cat = slots.enter("bob"), slots.enter("cat")
+    with pytest.raises(Busy):
+        slots.enter("dan")
+    bob2 = slots.enter("bob")  # replaces bob's waiting job, in its place, without Busy
+    assert bob.replaced and not bob.wait(0), "the replaced job still waits"
+    assert (bob2.ahead(), cat.ahead(), slots.queued) == (1, 2, 3)
+    ann2 = slots.enter("ann")  # replaces the running job: next once it has stopped
+    assert running.replaced and ann2.ahead() == 1 and not ann2.wait(0.05)
+    running.leave()  # the replaced job stopped
+    assert ann2.wait(0) and bob2.ahead() == 1 and cat.ahead() == 2
+
+
+def test_concurrency_runs_that_many_at_once_in_order():
+    slots = Slots(max_waiting=1, concurrency=2)
+    a, b, c = slots.enter("a"), slots.enter("b"), slots.enter("c")
+    assert a.wait(0) and b.wait(0), "two slots, but the second job did not start"
+    assert not c.wait(0.05) and c.ahead() == 2 and slots.running == 2
+    with pytest.raises(Busy, match="3 jobs are ahead"):
+        slots.enter("d")
+    b.leave()
+    assert c.wait(0)

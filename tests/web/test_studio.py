@@ -91,3 +91,72 @@ def test_pictures_coming_often_do_not_starve_the_status_line(tmp_path):
     shown = [v.status for v in views if "frame" in str(v.status)]
     assert 4 <= len(shown) <= 8, shown  # about 1.2 s of work: one every 0.2 s
     assert sum(v.result == "picture" for v in views) == 12
+
+
+class User(Visitor):
+    """A logged-in visitor: Gradio's request carries the user name, in any browser tab."""
+
+    def __init__(self, username: str, session_hash: str):
+        super().__init__(session_hash)
+        self.username = username
+
+
+def test_a_users_second_job_replaces_the_first_in_its_place(tmp_path):
+    from inceptionism.web.studio import session_of
+
+    studio = Studio(root=tmp_path, slots=Slots(2))
+    assert session_of(User("ann", "tab-1")) == session_of(User("ann", "tab-2")) == "ann"
+    held = studio.slots.enter("someone")
+    assert held.wait(0)
+    view = lambda event: DreamView("done", *"xyz")  # noqa: E731
+    first_token = studio.token("ann")
+    first = run_in_line(studio, first_token, lambda emit, token: "one", DreamView, view)
+    assert "Waiting: 1 ahead of you." in next(first).status
+    other = run_in_line(studio, studio.token("bob"), lambda emit, token: "b", DreamView, view)
+    assert "Waiting: 2 ahead of you." in next(other).status
+    second = run_in_line(studio, studio.token("ann"), lambda emit, token: "two", DreamView, view)
+    assert "Waiting: 1 ahead of you." in next(second).status, "the new job lost ann's place"
+    assert first_token.cancelled
+    with pytest.raises(gr.Error, match="Replaced by your newer job"):
+        next(first)
+    held.leave()
+    assert [v.status for v in second][-1] == "done"
+    assert studio.slots.queued == 1 and studio.busy() == []
+
+
+def test_two_jobs_at_once_share_the_model_and_dream_what_each_would_alone(tmp_path):
+    """--concurrency 2: two users' dreams run at the same time on the one loaded model, and
+    each gives the pixels it gives alone (the model holds no state between calls)."""
+    import threading
+
+    import numpy as np
+    from PIL import Image
+
+    from inceptionism.web.tabs.dream import dream
+
+    from .conftest import small_photo
+
+    studio = Studio(root=tmp_path, slots=Slots(0, concurrency=2))
+    photos = [small_photo(tmp_path / f"{n}.png", size=(96, 64), name=n)
+              for n in ("chelsea", "coffee")]
+
+    def run(i: int, results: dict) -> None:
+        views = list(dream(studio, User(f"user{i}", f"s{i}"), photo_path=str(photos[i]),
+                           steps_=8, octaves_=1, seed_=i))
+        results[i] = np.asarray(Image.open(views[-1].download))
+
+    alone: dict = {}
+    for i in range(2):
+        run(i, alone)
+    together: dict = {}
+    most = []
+    threads = [threading.Thread(target=run, args=(i, together)) for i in range(2)]
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads):
+        most.append(studio.slots.running)
+    for t in threads:
+        t.join()
+    assert max(most) == 2, "the two jobs never ran at the same time"
+    for i in range(2):
+        assert np.array_equal(alone[i], together[i]), f"job {i} dreamed differently alongside"

@@ -127,3 +127,11 @@ def test_progress_follows_each_frames_steps():
     clip = []
     FrameProgress(clip.append, None).step(StepInfo(0, 2, 0, 1, sizes[0], 0.0, sizes))
     assert clip[0].text == "first frame (80x60), octave 1/2, step 1/1"
+def test_a_blank_objective_is_the_zoom_jobs_refusal(studio, tmp_path):
+    from inceptionism.engine.objectives import EMPTY
+
+    photo = small_photo(tmp_path / "cat.png")
+    with pytest.raises(gr.Error) as info:
+        list(zoom(studio, photo_path=str(photo), objective_text=" ", frames_=2, steps_=1))
+    assert info.value.message == EMPTY
+    assert studio.slots.queued == 0

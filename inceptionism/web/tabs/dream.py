@@ -59,7 +59,7 @@ class DreamForm:
 
     photo_path: str | None = control("photo")
     model_name: str = control("model", DEFAULT_MODEL)
-    objective_text: str = control("objective", "")  # empty: the model's default layers
+    objective_text: str | None = control("objective")  # None: the default layers; "": refused
     steps_: int = control("steps", D.steps)
     octaves_: int = control("octaves", D.octaves)
     scale_: float = control("octave_scale", D.octave_scale)
@@ -270,13 +270,14 @@ def create_event_handlers(studio: Studio, ui: Components) -> None:
 # --- the handlers ----------------------------------------------------------------------------
 
 
-def check_photo(studio: Studio, path: str | None) -> PhotoView:
+def check_photo(studio: Studio, path: str | None,
+                request: gr.Request | None = None) -> PhotoView:
     """A new upload, read with the library's loader: a bad file gets its one sentence (in the
     status line and a notice), and the upload is cleared for another try."""
     if not path:
         return updates(PhotoView, photo_view=None)
     try:
-        image = load_image(Path(path), max_pixels=studio.max_pixels)
+        image = load_image(Path(path), max_pixels=studio.limits(session_of(request)).max_pixels)
     except InceptionismError as exc:
         message = studio.public(str(exc))
         gr.Warning(message, duration=None)
@@ -286,11 +287,11 @@ def check_photo(studio: Studio, path: str | None) -> PhotoView:
                    status=status_html(None, f"{Path(path).name}: {w}x{h}. Press Dream.", "idle"))
 
 
-def pick_sample(studio: Studio, name: str | None) -> Any:
+def pick_sample(studio: Studio, name: str | None, request: gr.Request | None = None) -> Any:
     """A sample photo, copied into a job folder as if uploaded: its path for the photo."""
     if not name:
         return gr.skip()
-    target = studio.new_folder() / SAMPLES[name]
+    target = studio.new_folder(session_of(request)) / SAMPLES[name]
     with resources.as_file(resources.files("inceptionism.data") / SAMPLES[name]) as src:
         shutil.copyfile(src, target)
     return str(target)
@@ -357,7 +358,8 @@ def load_rerun(studio: Studio, path: str | None) -> Rerun:
         steps=c.steps, octaves=c.octaves, octave_scale=c.octave_scale, step_size=c.step_size,
         smoothing=c.smoothing, growth=c.smoothing_growth, cascade=c.smoothing_cascade,
         pyramid=c.pyramid, blend=c.blend, jitter=c.jitter, seed=c.seed,
-        extra={"tile_size": c.tile_size, "min_size": c.min_size, "precision": c.precision},
+        extra={"tile_size": c.tile_size, "min_size": c.min_size, "precision": c.precision,
+               "lapnorm": c.lapnorm},
         rerun=gr.skip(), rerun_note=text)
 
 
@@ -382,19 +384,22 @@ def dream(studio: Studio, request: gr.Request | None = None,
     form = DreamForm(**controls)
     if not form.photo_path:
         raise studio.error("Upload a photo first.")
+    owner = session_of(request)
+    limits = studio.limits(owner)
     try:
         config = form.config()
-        size = load_image(Path(form.photo_path), max_pixels=studio.max_pixels).size
+        limits.check_steps(config.steps)
+        size = load_image(Path(form.photo_path), max_pixels=limits.max_pixels).size
     except (InceptionismError, ValueError, TypeError) as exc:
         raise studio.error(str(exc)) from None
-    token = studio.token(session_of(request))
+    token = studio.token(owner)
     photo = Path(form.photo_path)
-    output = studio.new_folder() / f"{photo.stem}-dream.png"
+    output = studio.new_folder(owner) / f"{photo.stem}-dream.png"
     job = DreamRequest(input=photo, output=output, model=form.model_name,
-                       objective=(form.objective_text or "").strip() or None,
+                       objective=form.objective_text,
                        guide=Path(form.guide_path) if form.guide_path else None,
                        device=studio.device, config=config, preset=form.preset(config),
-                       max_pixels=studio.max_pixels, download_progress=False)
+                       max_pixels=limits.max_pixels, download_progress=False)
     yield updates(DreamView, result=None, download=None, notes="")
     yield from run_in_line(studio, token, partial(_dream_work, studio, job), DreamView,
                            _DreamView(studio, output, size))

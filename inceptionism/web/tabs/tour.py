@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 import gradio as gr
 
+from ...errors import InceptionismError
 from ...settings import DEFAULT_MODEL, TOUR_CONFIG, TOUR_SIZE
 from ...jobs import Hooks, TourRequest, run_tour
 from ...progress import Eta
@@ -108,12 +109,18 @@ def tour(studio: Studio, request: gr.Request | None = None,
     form = TourForm(**controls)
     if not form.photo_path:
         raise studio.error("Upload a photo in the Dream tab first.")
-    token = studio.token(session_of(request))
-    folder = studio.new_folder()
+    owner = session_of(request)
+    limits = studio.limits(owner)
+    try:
+        limits.check_steps(int(form.tour_steps_))
+    except InceptionismError as exc:
+        raise studio.error(str(exc)) from None
+    token = studio.token(owner)
+    folder = studio.new_folder(owner)
     picked = [n.strip() for n in (form.names or "").split(",") if n.strip()] or None
     job = TourRequest(input=Path(form.photo_path), output=folder / "layer-tour.png",
                       model=form.model_name, device=studio.device, layers=picked,
-                      size=int(form.size), max_pixels=studio.max_pixels,
+                      size=int(form.size), max_pixels=limits.max_pixels,
                       config=dataclasses.replace(TOUR_CONFIG, steps=int(form.tour_steps_)))
     yield TourView(gr.skip(), [], None, [])
     yield from run_in_line(studio, token, partial(_tour_work, studio, job), TourView,

@@ -51,7 +51,7 @@ class VideoForm:
 
     photo_path: str | None = control("photo")  # the Dream tab's photo (a zoom's start)
     clip_path: str | None = control("clip")  # the clip to dream over
-    objective_text: str = control("objective", "")  # the Dream tab's objective
+    objective_text: str | None = control("objective")  # the Dream tab's; "": refused
     model_name: str = control("model", DEFAULT_MODEL)  # and model
     frames_: int = control("frames", 24)
     zoom_: float = control("zoom", ZoomMotion.zoom)
@@ -146,7 +146,7 @@ def zoom(studio: Studio, request: gr.Request | None = None,
     job = ZoomRequest(input=Path(form.photo_path), frames=frames,
                       motion=ZoomMotion(zoom=float(form.zoom_), rotate=float(form.rotate_)),
                       fps=float(form.fps_), size=size, loop=loop_frames(frames, bool(form.loop_)),
-                      **_common(studio, form, "zoom"))
+                      **_common(studio, form, "zoom", session_of(request)))
     yield from _render(studio, session_of(request), job, run_zoom)
 
 
@@ -159,18 +159,23 @@ def clip(studio: Studio, request: gr.Request | None = None,
         raise studio.error("Upload a clip first.")
     job = VideoRequest(input=Path(form.clip_path), frames=int(form.frames_),
                        flow=FlowConfig(carry=float(form.carry_)),
-                       **_common(studio, form, "video"))
+                       **_common(studio, form, "video", session_of(request)))
     yield from _render(studio, session_of(request), job, run_video)
 
 
-def _common(studio: Studio, form: VideoForm, kind: str) -> dict:
+def _common(studio: Studio, form: VideoForm, kind: str, owner: str) -> dict:
     """What both video requests take: a new folder for the video and its frames, the model,
-    the objective, the steps."""
+    the objective, the steps (within the owner's limits)."""
+    limits = studio.limits(owner)
+    try:
+        limits.check_steps(int(form.steps_))
+    except InceptionismError as exc:
+        raise studio.error(str(exc)) from None
     source = Path(form.photo_path if kind == "zoom" else form.clip_path)
-    folder = studio.new_folder()
+    folder = studio.new_folder(owner)
     return dict(outputs=(folder / f"{source.stem}-{kind}.mp4",), model=form.model_name,
-                device=studio.device, objectives=((form.objective_text or "").strip() or None,),
-                frames_dir=folder / "frames", max_pixels=studio.max_pixels,
+                device=studio.device, objectives=(form.objective_text,),
+                frames_dir=folder / "frames", max_pixels=limits.max_pixels,
                 config=dataclasses.replace(FRAME_CONFIG, steps=int(form.steps_)))
 
 
