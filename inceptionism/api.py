@@ -12,7 +12,7 @@ It also lists its layers (:meth:`Dreamer.layers`), builds guided objectives
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -339,14 +339,17 @@ class Dreamer:
         size: int = TOUR_SIZE,
         callback: TourCallback | None = None,
         cancel: CancelToken | None = None,
+        on_layer: Callable[[str, Image.Image], None] | None = None,
     ) -> Tour:
         """The layer tour: ``image`` shrunk to ``size`` on its longest side, then dreamed at each
         of ``layers`` (default: every layer, shallow to deep). Lay the result out with
-        :func:`inceptionism.io.sheet.contact_sheet`."""
+        :func:`inceptionism.io.sheet.contact_sheet`. ``on_layer`` gets each layer's name and
+        tile as soon as it is dreamed."""
         TOUR_SIZES.check(size)
         x = shrink(as_tensor(image), size).to(self.device, torch.float32)
+        relay = None if on_layer is None else (lambda name, d: on_layer(name, _pil(d)))
         dreams = tour(self.model, x, list(layers or self.tour_layers), config, callback, cancel,
-                      max_pixels=self.max_pixels)
+                      max_pixels=self.max_pixels, on_layer=relay)
         return Tour(_pil(x), [(name, _pil(d)) for name, d in dreams.items()])
 
 

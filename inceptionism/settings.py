@@ -96,6 +96,27 @@ class Number:
         return self.check(value)
 
 
+# A frame size: two runs of at most 9 ASCII digits (larger is no frame; str.isdigit() would
+# also take "²") around an x, X or \u00d7, with spaces allowed around it: "640x360", "192 x 192".
+_SIZE = re.compile(r"\s*([0-9]{1,9})\s*[xX\u00d7]\s*([0-9]{1,9})\s*", re.ASCII)
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """A ``WxH`` size as (width, height), the one reading for every front end; empty or
+    blank text is None (the input's own size). Refuses anything else in one sentence."""
+    text = "" if text is None else str(text)
+    if not text.strip():
+        return None
+    match = _SIZE.fullmatch(text)
+    if match is None:
+        raise InceptionismError(f"'{text.strip()}' is not a size like 640x360.")
+    w, h = int(match[1]), int(match[2])
+    if w < 2 or h < 2:
+        raise InceptionismError(f"'{text.strip()}' is too small: frames need at least 2 pixels "
+                                "a side.")
+    return w, h
+
+
 def check_choice(label: str, value: object, choices: tuple[str, ...]) -> str:
     """``value`` if it is one of ``choices``, else one sentence listing them."""
     if not isinstance(value, str) or value not in choices:
@@ -120,6 +141,8 @@ def check_flag(label: str, value: object) -> bool:
 DEFAULT_MAX_PIXELS = 100_000_000
 # Six-digit frame names (frame_000000.png) number at most a million frames.
 FRAMES = Number("number of frames", 1, 1_000_000, whole=True)
+# The frames that fade back to the first at the end of a zoom loop, so that it plays round.
+LOOP_FRAMES = Number("number of frames fading back to the first", 0, 1_000_000, whole=True)
 # GIF delays are whole hundredths of a second and players handle a few hundred fps at most;
 # below 0.01 fps a frame lasts almost three hours.
 FPS = Number("frame rate", 0.01, 1000)

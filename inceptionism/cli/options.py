@@ -5,7 +5,6 @@ the library's own rule (:class:`~inceptionism.settings.Number`), every default c
 from __future__ import annotations
 
 import dataclasses
-import re
 from pathlib import Path
 
 import click
@@ -25,6 +24,7 @@ from ..settings import (
     THREADS,
     DreamConfig,
     Number,
+    parse_size,
 )
 
 
@@ -276,10 +276,10 @@ class SizeType(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
-        w, sep, h = str(value).lower().partition("x")
-        # ASCII digits only (str.isdigit() also takes "²"); 9 at most: larger is no frame.
-        if not sep or not re.fullmatch(r"[0-9]{1,9}", w) or not re.fullmatch(r"[0-9]{1,9}", h):
-            self.fail(f"'{value}' is not a size like 640x360", param, ctx)
-        if int(w) < 2 or int(h) < 2:
-            self.fail(f"'{value}' is too small: frames need at least 2 pixels a side", param, ctx)
-        return int(w), int(h)
+        try:
+            size = parse_size(value)
+        except InceptionismError as exc:
+            self.fail(str(exc).rstrip("."), param, ctx)
+        if size is None:
+            self.fail("a size like 640x360 is needed here", param, ctx)
+        return size

@@ -15,6 +15,7 @@ from ..settings import (
     FPS,
     FRAMES,
     FRAME_CONFIG,
+    LOOP_FRAMES,
     MOTION,
     SEGMENTS,
     WARMUP,
@@ -67,11 +68,15 @@ def _render(job, request, quiet: bool, folder: Path) -> None:
 @click.option("--size", type=SizeType(), default=None,
               help="Frame size, e.g. 640x360: the input is scaled and centre-cropped to fill it. "
                    "Default: the input's size.")
+@click.option("--loop", type=Checked(LOOP_FRAMES), default=0, show_default=True, metavar="N",
+              help="Close the loop: the last N frames fade back to the first, so the video "
+                   "plays round without a jump (0: a flight that plays once).")
 @video_options
 @model_options
 @config_options(defaults=FRAME_CONFIG)
 def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotate: float,
-         shift: tuple[float, float], fps: float, size: tuple[int, int] | None, cycle: tuple[str, ...],
+         shift: tuple[float, float], fps: float, size: tuple[int, int] | None, loop: int,
+         cycle: tuple[str, ...],
          cycle_every: int | None, frames_dir: Path | None, restart: bool, mask: Path | None,
          max_pixels: int, force: bool, quiet: bool, model: str, objective: str | None,
          weights: Path | None, device: str, preprocess: str | None, **kwargs) -> None:
@@ -85,7 +90,7 @@ def zoom(input: Path, outputs: tuple[Path, ...], frames: int, zoom: float, rotat
 
     request = ZoomRequest(**video_request(
         kwargs, objective, cycle, outputs, input=input, frames=frames, fps=fps, size=size,
-        motion=ZoomMotion(zoom=zoom, rotate=rotate, shift=shift), cycle_every=cycle_every,
+        loop=loop, motion=ZoomMotion(zoom=zoom, rotate=rotate, shift=shift), cycle_every=cycle_every,
         frames_dir=frames_dir, restart=restart, max_pixels=max_pixels, overwrite=force,
         model=model, weights=weights, device=device, config=FRAME_CONFIG, mask=mask,
         preprocess=preprocess))

@@ -32,6 +32,7 @@ class TourStep:
 
 
 TourCallback = Callable[[TourStep], None]
+LayerCallback = Callable[[str, Tensor], None]  # a layer's name and its dream, once done
 
 
 def shrink(image: Tensor, size: int) -> Tensor:
@@ -51,8 +52,10 @@ def tour(
     callback: TourCallback | None = None,
     cancel: CancelToken | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    on_layer: LayerCallback | None = None,
 ) -> dict[str, Tensor]:
-    """Dream ``image`` (1, 3, H, W) in [0, 1] on each of ``layers``; {layer: dream}, in order."""
+    """Dream ``image`` (1, 3, H, W) in [0, 1] on each of ``layers``; {layer: dream}, in order.
+    ``on_layer`` gets each layer's dream as soon as it is done."""
     model.net.check_layers(layers)
     dreams: dict[str, Tensor] = {}
     for index, name in enumerate(layers):
@@ -62,4 +65,6 @@ def tour(
 
         dreams[name] = dream(model, image, layer(name), config, relay, cancel=cancel,
                              max_pixels=max_pixels)
+        if on_layer is not None:
+            on_layer(name, dreams[name])
     return dreams

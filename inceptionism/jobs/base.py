@@ -34,6 +34,8 @@ class Hooks:
     - ``on_note(text)``: a one-sentence remark the user should see (e.g. "the input's
       transparency is dropped"); the CLI prints it as ``note: text``.
     - ``on_encode(path)``: a video job starts encoding ``path``.
+    - ``on_tile(layer, image)``: a layer tour dreamed one more layer; ``image`` is its tile
+      (a PIL image), so a page can show the tiles as they come.
     - ``on_photo(progress)``: a batch settled one more photo (done, skipped or failed); a
       :class:`~inceptionism.jobs.batch.BatchProgress` with the counts, rate and ETA.
     - ``on_loading(text)``: a model is about to be loaded (a few seconds, longer with a
@@ -50,6 +52,7 @@ class Hooks:
     on_frame: Callable[[object], None] | None = None
     on_note: NoteCallback | None = None
     on_encode: Callable[[Path], None] | None = None
+    on_tile: Callable[[str, object], None] | None = None
     on_photo: Callable[[object], None] | None = None
     on_loading: NoteCallback | None = None
     cancel: CancelToken | None = None

@@ -123,9 +123,11 @@ def run_tour(request: TourRequest, hooks: Hooks | None = None,
                                     "leave the preprocessing as it is.")
         tour = tour_on_ray(dreamer, image.rgb, names, config, request.size, request.ray or None,
                            request.weights, request.device)
+        for name, tile in tour.dreams if hooks.on_tile is not None else ():
+            hooks.on_tile(name, tile)
     else:
         tour = dreamer.explore(image.rgb, names, config, request.size, callback=hooks.on_step,
-                               cancel=hooks.cancel)
+                               cancel=hooks.cancel, on_layer=hooks.on_tile)
     # Each tile is captioned with its layer, numbered where the model's tour is (inception5h).
     tiles = ([("original", tour.original)] if request.original else []) + [
         (dreamer.tour_label(name), image) for name, image in tour.dreams]

@@ -24,6 +24,7 @@ from ..settings import (
     FPS,
     FRAMES,
     FRAME_CONFIG,
+    LOOP_FRAMES,
     DreamConfig,
     FlowConfig,
     ZoomMotion,
@@ -66,6 +67,7 @@ class ZoomRequest(VideoOptions):
     motion: ZoomMotion = ZoomMotion()
     fps: float = 24.0
     size: tuple[int, int] | None = None  # (width, height): scale and centre-crop the photo
+    loop: int = 0  # the last N frames fade back to the first, so it plays round (0: once)
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,10 @@ def run_zoom(request: ZoomRequest, hooks: Hooks | None = None,
     config = _config(request)
     request.motion.validate()
     FRAMES.check(request.frames)
+    LOOP_FRAMES.check(request.loop)
+    if request.loop >= request.frames:
+        raise InceptionismError(f"A loop closed over {request.loop} frames needs more than "
+                                f"{request.loop} frames (got {request.frames}).")
     FPS.check(request.fps)  # before the frames are rendered, not when they are encoded
     store = _check_outputs(request, request.input)
     image = load_image(request.input, max_pixels=request.max_pixels)
@@ -201,7 +207,7 @@ def run_zoom(request: ZoomRequest, hooks: Hooks | None = None,
         return render_zoom(dreamer, rgb, store, request.frames, list(request.objectives),
                            request.motion, config, cycle_every=request.cycle_every,
                            restart=request.restart, on_frame=hooks.on_frame, cancel=hooks.cancel,
-                           mask=mask)
+                           mask=mask, loop=request.loop, on_step=hooks.on_step)
 
     return _render_and_encode(request, render, store, request.frames, request.fps, None, False,
                               hooks, notes)

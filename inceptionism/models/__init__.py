@@ -6,6 +6,7 @@ from .inspect import LayerInfo, layer_table
 from .registry import (
     ModelSpec,
     get_spec,
+    installed_models,
     list_models,
     load_model,
     register_model,
@@ -21,6 +22,7 @@ __all__ = [
     "ModelSpec",
     "Normalization",
     "get_spec",
+    "installed_models",
     "layer_table",
     "list_models",
     "load_model",

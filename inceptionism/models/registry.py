@@ -61,6 +61,13 @@ def list_models() -> list[str]:
     return list(_REGISTRY)
 
 
+def installed_models() -> list[str]:
+    """The registered models whose weights are on this machine already (an installed package
+    or a cached download): those that run here without a download."""
+    return [name for name, spec in _REGISTRY.items()
+            if spec.weights is not None and spec.weights.status() in ("embedded", "cached")]
+
+
 def get_spec(name: str) -> ModelSpec:
     try:
         return _REGISTRY[name]

@@ -3,7 +3,11 @@
 Zoom loop (the classic DeepDream film; Mordvintsev et al.'s deepdream notebook, 2015):
 frame 0 is the input dreamed; every later frame is the previous frame zoomed in a little
 (optionally rotated and shifted), then dreamed again with a few steps. What the network
-hallucinated keeps growing as it flies towards the viewer.
+hallucinated keeps growing as it flies towards the viewer. A flight never comes back to where
+it started, so a video played round would jump from its last frame to its first; with
+``loop=k``, each of the last k frames starts from the moved previous frame faded towards frame
+0 (weights 1/(k+1) ... k/(k+1)), so the last frame leads back to the first by a step no
+larger than its neighbours'.
 
 Video in (after the flow-guided DeepDreamVideo of graphific, and Ruder et al., "Artistic
 style transfer for videos", 2016): dreaming every frame on its own makes the patterns
@@ -37,11 +41,20 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..engine.loop import CancelToken, dream
+from ..engine.loop import CancelToken, StepCallback, dream
 from ..engine.objectives import Objective
 from ..engine.transforms import quantize8, to_array, to_tensor, zoom_rotate_shift
+from ..errors import InceptionismError
 from ..models.base import DreamNet
-from ..settings import DEFAULT_MAX_PIXELS, FRAME_CONFIG, FRAMES, DreamConfig, FlowConfig, ZoomMotion
+from ..settings import (
+    DEFAULT_MAX_PIXELS,
+    FRAME_CONFIG,
+    FRAMES,
+    LOOP_FRAMES,
+    DreamConfig,
+    FlowConfig,
+    ZoomMotion,
+)
 from .flow import Carried, carry_over, fresh
 from .frames import (
     Cycle,
@@ -67,12 +80,26 @@ def zoom_step(
     cancel: CancelToken | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     mask: Tensor | None = None,
+    home: tuple[Tensor, float] | None = None,
+    callback: StepCallback | None = None,
 ) -> Tensor:
     """Next frame of a zoom loop: move the camera, dream (where ``mask`` allows), round to
-    8 bits. The mask stays put in the frame while the picture moves under it."""
+    8 bits. The mask stays put in the frame while the picture moves under it. ``home``
+    (frame 0, weight): the moved frame is first faded that far towards frame 0, to close a
+    loop. ``callback`` gets the dream's steps."""
     moved = zoom_rotate_shift(previous, motion.zoom, motion.rotate, motion.shift)
-    return quantize8(dream(model, moved, objective, config, cancel=cancel, max_pixels=max_pixels,
-                           mask=mask))
+    if home is not None:
+        moved = torch.lerp(moved, home[0], home[1])
+    return quantize8(dream(model, moved, objective, config, callback, cancel=cancel,
+                           max_pixels=max_pixels, mask=mask))
+
+
+def homeward(index: int, frames: int, loop: int) -> float:
+    """How far frame ``index`` of ``frames`` fades towards frame 0 when the last ``loop``
+    frames close the loop: 0 before them, then 1/(loop+1), 2/(loop+1) ... loop/(loop+1), so
+    the frame after the last, frame 0 itself, is one more equal step."""
+    first = frames - loop
+    return 0.0 if index < max(first, 1) else (index - first + 1) / (loop + 1)
 
 
 def flow_step(
@@ -139,29 +166,43 @@ def render_zoom(
     on_frame: FrameCallback | None = None,
     cancel: CancelToken | None = None,
     mask: np.ndarray | None = None,
+    loop: int = 0,
+    on_step: StepCallback | None = None,
 ) -> int:
     """Render (or resume) a zoom loop of ``frames`` frames from ``image`` ((H, W, 3) RGB
     floats) into ``store``, with a :class:`~inceptionism.Dreamer`. Returns the frame count.
     ``cancel`` stops it mid-frame; the frames stored so far stay and a later render resumes.
     ``mask``: (H, W) weights in [0, 1] of the frame's size: white dreams, black keeps the
-    moving picture as it is (the mask stays put in the frame)."""
+    moving picture as it is (the mask stays put in the frame). ``loop``: the last ``loop``
+    frames fade back towards frame 0, so the video plays round without a jump (0: a flight
+    that plays once). ``on_step`` gets every dream step of every frame."""
     config.validate()
     motion.validate()
     FRAMES.check(frames)
+    LOOP_FRAMES.check(loop)
+    if loop >= frames:
+        raise InceptionismError(f"A loop closed over {loop} frames needs more than {loop} "
+                                f"frames (got {frames}).")
     dreamer.check_size(image.shape[1], image.shape[0], config, "frame")  # before any frame
     cycle = Cycle.spread([dreamer.objective(o) for o in objectives], frames, cycle_every)
-    params = fingerprint("zoom", dreamer, pixels_digest(image), cycle, config, mask, motion=motion)
+    extra = {"loop": loop} if loop else {}  # renders made before loops existed still resume
+    params = fingerprint("zoom", dreamer, pixels_digest(image), cycle, config, mask,
+                         motion=motion, **extra)
     done = store.open(params, restart)
     weights = mask_tensor(mask, dreamer.device)
     previous = to_tensor(store.load(done - 1)).to(dreamer.device) if done else None
+    first = to_tensor(store.load(0)).to(dreamer.device) if done and loop else None
     for i in range(done, frames):
         cfg = frame_config(config, i)
         if previous is None:
             x = quantize8(dream(dreamer.model, to_tensor(image).to(dreamer.device), cycle.at(i), cfg,
-                                cancel=cancel, max_pixels=dreamer.max_pixels, mask=weights))
+                                on_step, cancel=cancel, max_pixels=dreamer.max_pixels,
+                                mask=weights))
+            first = x
         else:
+            w = homeward(i, frames, loop)
             x = zoom_step(dreamer.model, previous, cycle.at(i), motion, cfg, cancel,
-                          dreamer.max_pixels, weights)
+                          dreamer.max_pixels, weights, (first, w) if w else None, on_step)
         rgb = to_array(x)
         store.save(i, rgb)
         previous = x

@@ -1,15 +1,18 @@
 """The models the page offers and what each layer dreams, in a few words, for its layer list.
 
-The words come from looking at the layer tour's contact sheet (``docs/layer-tour.png``,
-described in the README) for EfficientNet-Lite0 on the chelsea photo. Models not yet
-toured that way show their layer names alone.
+The words come from looking at each model's layer tour of the chelsea photo
+(``inceptionism explore chelsea.png -o sheet.png --model NAME``; EfficientNet-Lite0's sheet is
+``docs/layer-tour.png``, described in the README). The page offers only the models whose
+weights are on this machine (:func:`~inceptionism.models.installed_models`), so a choice never
+fails on a download after Dream; a model offered but not yet toured that way shows its layer
+names alone.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from ..models import get_spec, list_models
+from ..models import get_spec, installed_models
 
 _LITE0 = {
     "stem": "magenta tint, fine woven grid",
@@ -32,7 +35,60 @@ _LITE0 = {
     "head": "the subject's own face, sharpened",
     "logits": "the subject's own face, sharpened",
 }
-MOTIFS: dict[str, dict[str, str]] = {"efficientnet_lite0": _LITE0}
+_LITE1 = {
+    "stem": "warm tint, fine woven grid",
+    "b0": "dense rainbow speckle",
+    "b1": "wavy lines",
+    "b2": "flowing strokes",
+    "b3": "bold curves, loops",
+    "b4": "curves, ridges",
+    "b5": "ridges, grooves",
+    "b6": "grooves, eye-like ovals",
+    "b7": "rings, outlined eyes",
+    "b8": "eyes and snouts",
+    "b9": "eyes and snouts",
+    "b10": "eyes, snouts, rings",
+    "b11": "eyes and noses, fur",
+    "b12": "eyes, noses, small faces",
+    "b13": "fur, small eyes",
+    "b14": "fur, small eyes",
+    "b15": "fine fur",
+    "b16": "fine fur",
+    "b17": "fur, the subject sharpened",
+    "b18": "the subject sharpened",
+    "b19": "the subject sharpened",
+    "b20": "fur, fine speckle",
+    "head": "the subject's own face, sharpened",
+    "logits": "the subject's own face, fine speckle",
+}
+_LITE2 = {
+    "stem": "yellow tint, fine woven grid",
+    "b0": "dense rainbow speckle",
+    "b1": "wavy stripes",
+    "b2": "flowing strokes",
+    "b3": "bold curves, loops",
+    "b4": "curves, ridges",
+    "b5": "ridges, grooves",
+    "b6": "grooves, ridges",
+    "b7": "grooves, eye-like ovals",
+    "b8": "rings, eyes",
+    "b9": "rings, eyes",
+    "b10": "rings, eyes, snouts",
+    "b11": "eyes and snouts everywhere",
+    "b12": "eyes, snouts, small faces",
+    "b13": "eyes, snouts, fur",
+    "b14": "eyes, snouts, fur",
+    "b15": "fine fur",
+    "b16": "fur, small eyes",
+    "b17": "fur, the subject sharpened",
+    "b18": "the subject sharpened",
+    "b19": "the subject sharpened",
+    "b20": "fine fur",
+    "head": "the subject's own face, sharpened",
+    "logits": "the subject's own face, fine speckle",
+}
+MOTIFS: dict[str, dict[str, str]] = {"efficientnet_lite0": _LITE0, "efficientnet_lite1": _LITE1,
+                                     "efficientnet_lite2": _LITE2}
 
 
 @lru_cache(maxsize=None)
@@ -53,8 +109,8 @@ def layer_choices(model: str) -> list[tuple[str, str]]:
 
 
 def model_names() -> list[str]:
-    """Every registered model, for the model dropdown."""
-    return list_models()
+    """The models that run here without a download, for the model dropdown."""
+    return installed_models()
 
 
 def default_layers(model: str) -> list[str]:

@@ -271,10 +271,10 @@ def run_in_line(studio: Studio, token: CancelToken, work: Callable, view: type,
         yield status_update(view, status_html(0, "Starting…"))
         last = 0.0
         for event in stream(work, token):
-            if isinstance(event, Progress) and time.monotonic() - last < 0.2 and \
-                    event.done < event.total:
-                continue  # at most five progress updates a second
-            last = time.monotonic()
+            if isinstance(event, Progress):  # at most five a second (pictures never wait)
+                if time.monotonic() - last < 0.2 and event.done < event.total:
+                    continue
+                last = time.monotonic()
             if isinstance(event, Failed) and not event.cancelled:  # in the status line too
                 message = studio.public(event.message)
                 yield status_update(view, status_html(None, message, "error"))

@@ -88,4 +88,10 @@ def test_zoom_refuses_the_same_output_twice_and_tiny_frames(capsys, tmp_path, ph
     code, out = run(capsys, "zoom", photo, "-o", tmp_path / "z.mp4", "--size", "1x1",
                     "--frames", "1", *FAST)
     assert code == 2 and "too small" in out.err
+    code, out = run(capsys, "zoom", photo, "-o", tmp_path / "z.mp4", "--size", "64 by 48",
+                    "--frames", "1", *FAST)
+    assert code == 2 and "'64 by 48' is not a size like 640x360" in out.err
+    code, out = run(capsys, "zoom", photo, "-o", tmp_path / "z.mp4", "--loop", "2",
+                    "--frames", "2", *FAST)
+    assert code == 1 and "A loop closed over 2 frames needs more than 2 frames" in out.err
     assert not any(tmp_path.glob("z*"))

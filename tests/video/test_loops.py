@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 
 from inceptionism import DreamConfig, Dreamer, layer
+from inceptionism.errors import InceptionismError
 from inceptionism.engine.transforms import quantize8, zoom_rotate_shift
 from inceptionism.settings import FlowConfig, ZoomMotion
 from inceptionism.video.frames import Cycle, frame_seed
@@ -107,6 +108,48 @@ def test_interrupted_zoom_resumes_bit_for_bit(dreamer, tmp_path, chelsea):
     assert started == [2, 2]  # only the two missing frames were made
     for i in range(4):
         assert parts.path(i).read_bytes() == whole.path(i).read_bytes(), f"frame {i}"
+
+
+def mean_differences(frames: list[np.ndarray]) -> tuple[list[float], float]:
+    """Mean |frame t+1 - frame t| for each pair of neighbours, and |first - last|: the step a
+    video played round takes from its last frame back to its first (0-255 scale)."""
+    steps = [float(np.abs(b - a).mean() * 255) for a, b in zip(frames, frames[1:])]
+    return steps, float(np.abs(frames[0] - frames[-1]).mean() * 255)
+
+
+def test_a_closed_zoom_loop_leads_back_to_its_first_frame(dreamer, tmp_path, chelsea):
+    """With its last 4 frames fading home, the step from the last frame back to the first is
+    no larger than a step between neighbours; an open flight jumps (measured: 7.7 against
+    about 15, and 38.7 open)."""
+    image = small(chelsea, 96, 64)
+    closed = FrameStore(tmp_path / "closed.frames")
+    render_zoom(dreamer, image, closed, 16, motion=ZoomMotion(zoom=1.04), loop=4)
+    steps, home = mean_differences(frames_of(closed))
+    assert home <= max(steps), (home, steps)
+    flight = FrameStore(tmp_path / "open.frames")
+    render_zoom(dreamer, image, flight, 16, motion=ZoomMotion(zoom=1.04))
+    open_steps, jump = mean_differences(frames_of(flight))
+    assert jump > 2 * max(open_steps), (jump, open_steps)  # what the fade is there to remove
+    # The frames before the fade are the flight's own.
+    for i in range(12):
+        assert closed.path(i).read_bytes() == flight.path(i).read_bytes(), f"frame {i}"
+
+
+def test_a_closed_zoom_loop_resumes_bit_for_bit(dreamer, tmp_path, chelsea):
+    image = small(chelsea, 64, 48)
+    whole = FrameStore(tmp_path / "whole.frames")
+    render_zoom(dreamer, image, whole, 5, config=FAST, loop=2)
+    parts = FrameStore(tmp_path / "parts.frames")
+    with pytest.raises(KeyboardInterrupt):
+        render_zoom(dreamer, image, parts, 5, config=FAST, loop=2, on_frame=StopAfter(4))
+    render_zoom(dreamer, image, parts, 5, config=FAST, loop=2)
+    for i in range(5):
+        assert parts.path(i).read_bytes() == whole.path(i).read_bytes(), f"frame {i}"
+
+
+def test_a_loop_needs_more_frames_than_it_closes_over(dreamer, tmp_path, chelsea):
+    with pytest.raises(InceptionismError, match="A loop closed over 4 frames needs more than 4"):
+        render_zoom(dreamer, small(chelsea, 64, 48), FrameStore(tmp_path / "z"), 4, loop=4)
 
 
 def moving_clip(rgb: np.ndarray, n: int, width: int, height: int, dx: int, dy: int):

@@ -1,8 +1,10 @@
 """End to end in a real headless browser: upload, dream with live previews, download,
-re-run from the PNG, Stop, bad uploads, the layer tour's clickable tiles."""
+re-run from the PNG, Stop, bad uploads, the layer tour's clickable tiles; what each tab shows
+after a stopped job; the controls staying true to each other and to what is dreamed."""
 
 from __future__ import annotations
 
+import io
 import os
 import time
 from pathlib import Path
@@ -47,6 +49,11 @@ def dream_settings(page, steps: int, octaves: int) -> None:
     set_value(page, "octaves", octaves)
 
 
+def rerun_note(page, text: str) -> None:
+    page.wait_for_function(
+        "t => document.querySelector('#rerun-note').innerText.includes(t)", arg=text)
+
+
 def download(page, elem_id: str, target: Path) -> Path:
     link = page.locator(f"#{elem_id} a[download]").first
     link.wait_for()
@@ -69,6 +76,10 @@ def test_dream_previews_result_and_download(page, tmp_path):
     assert any("after octave 1 of 2" in n for n in seen["notes"]), seen["notes"]
     assert any("preview-" in src for src in seen["result"]), seen["result"]
     assert seen["result"][-1].endswith("cat-dream.png")
+    # Every preview is shown at the photo's size: the picture keeps its place as it grows.
+    for src in seen["result"]:
+        with Image.open(io.BytesIO(page.request.get(src).body())) as shown:
+            assert shown.size == (160, 112), src
     assert any("ETA" in s for s in seen["status"]), seen["status"]
     assert page.locator("#status progress").count() == 1
     out = download(page, "download", tmp_path / "downloaded.png")
@@ -82,7 +93,7 @@ def test_dream_previews_result_and_download(page, tmp_path):
     set_value(page, "steps", 7)
     set_value(page, "octaves", 5)
     upload(page, "rerun", out)
-    page.wait_for_function("document.querySelector('#notes').innerText.includes('Settings from')")
+    rerun_note(page, "Settings from")
     assert (value_of(page, "steps"), value_of(page, "octaves")) == ("2", "2")
 
 
@@ -110,7 +121,7 @@ def test_rerun_from_png_sets_controls_and_dreams_the_same(page, tmp_path, busy_c
     upload(page, "photo", photo)
     page.locator("#photo-view img").wait_for()
     upload(page, "rerun", earlier)
-    page.wait_for_function("document.querySelector('#notes').innerText.includes('Settings from')")
+    rerun_note(page, "Settings from")
     assert page.locator("#objective textarea, #objective input").first.input_value() == \
         "b7:0.5,b9"
     assert value_of(page, "steps") == "3"
@@ -235,3 +246,189 @@ def test_each_visitor_has_their_own_job_and_results(browser, server, page, tmp_p
     assert b.locator("#result img").count() == 0
     assert b.locator("#download a").count() == 0
     other.close()
+
+
+# --- each tab after a stopped job, and the controls agreeing ------------------------------------
+
+ERROR_BADGES = "[data-testid=status-tracker] .error"  # Gradio's red "Error" on a component
+ERROR_TOASTS = ".toast-body.error"  # and its notice of an error
+
+
+def wait_text(page, selector: str, text: str, timeout: float = 60_000) -> None:
+    page.wait_for_function("([s, t]) => (document.querySelector(s)?.innerText || '').includes(t)",
+                           arg=[selector, text], timeout=timeout)
+
+
+def docs_or_tmp(tmp_path: Path, name: str) -> Path:
+    """A screenshot for the docs when INCEPTIONISM_DOCS=1, else a throwaway one."""
+    return DOCS / name if os.environ.get("INCEPTIONISM_DOCS") else tmp_path / name
+
+
+def test_a_plain_photo_on_rerun_leaves_every_control_without_an_error(page, tmp_path):
+    upload(page, "rerun", small_photo(tmp_path / "plain.png"))
+    page.get_by_text("plain.png holds no inceptionism parameters.").first.wait_for()
+    upload(page, "photo", small_photo(tmp_path / "cat.png"))
+    wait_status(page, "96x64")
+    dream_settings(page, steps=1, octaves=1)
+    page.click("#dream-btn")
+    wait_status(page, "Done")
+    assert page.locator(ERROR_BADGES).count() == 0, page.locator(ERROR_BADGES).count()
+    assert page.locator(ERROR_TOASTS).count() == 0  # the sentence is a warning, not an error
+    rerun_note(page, "Not loaded: plain.png holds no inceptionism parameters.")
+
+
+def test_loaded_settings_are_confirmed_under_the_rerun_slot(page, tmp_path):
+    from inceptionism.jobs import DreamRequest, run_dream
+
+    earlier = tmp_path / "earlier.png"
+    run_dream(DreamRequest(input=small_photo(tmp_path / "cat.png", size=(48, 32)),
+                           output=earlier, overrides=dict(steps=1, octaves=1),
+                           download_progress=False))
+    upload(page, "rerun", earlier)
+    note = page.get_by_text("Settings from earlier.png").first
+    note.wait_for()
+    slot, said = page.locator("#rerun").bounding_box(), note.bounding_box()
+    gap = said["y"] - (slot["y"] + slot["height"])
+    assert 0 <= gap < 60 and slot["x"] <= said["x"] < slot["x"] + slot["width"], (slot, said)
+
+
+def test_after_stop_only_the_stopped_dream_is_shown_and_nothing_is_offered(page, tmp_path):
+    upload(page, "photo", small_photo(tmp_path / "cat.png", size=(300, 200)))
+    wait_status(page, "300x200")
+    dream_settings(page, steps=1, octaves=1)
+    page.click("#dream-btn")
+    wait_status(page, "Done")
+    page.locator("#download a[download]").first.wait_for()  # the first, finished dream
+    dream_settings(page, steps=100, octaves=4)  # minutes of work if not stopped
+    page.click("#dream-btn")
+    wait_text(page, "#notes", "after octave 1 of")
+    page.click("#stop-btn")
+    wait_status(page, "Stopped")
+    assert page.locator("#download a").count() == 0, "the download offers another dream"
+    assert "preview-" in page.locator("#result img").get_attribute("src")
+    # The picture has no download of its own: a preview carries no parameters.
+    assert page.locator("#result button[aria-label=Download]").count() == 0
+    wait_text(page, "#notes", "only a finished dream has a PNG to download")
+    assert page.locator(ERROR_TOASTS).count() == 0, page.locator(ERROR_TOASTS).all_inner_texts()
+    page.screenshot(path=str(docs_or_tmp(tmp_path, "studio-stopped-dream.png")))
+
+
+def test_the_objective_typed_and_the_layer_chips_agree(page):
+    box = page.locator("#objective textarea, #objective input").first
+    box.fill("")
+    box.press_sequentially("b5")  # typed, as a visitor does
+    wait_text(page, "#layers", "b5: concentric rings")
+    assert "b10" not in page.locator("#layers").inner_text()
+    box.fill("")
+    box.press_sequentially("b7:0.5,class=jellyfish:4,b9")
+    wait_text(page, "#layers", "b9: eyes", timeout=20_000)
+    chips = page.locator("#layers").inner_text()
+    assert "b7: fingerprint ripples" in chips and "b5" not in chips
+
+
+def dropdown_options(page, elem_id: str):
+    """Open a dropdown; its options (a ✓ marks those chosen)."""
+    box = page.locator(f"#{elem_id} input").first
+    box.click()
+    options = page.locator(f"#{box.get_attribute('aria-controls')} li")
+    options.first.wait_for()
+    return options
+
+
+def option_texts(options) -> list[str]:
+    return [t.replace("✓", "").strip() for t in options.all_inner_texts()]
+
+
+def test_the_model_list_offers_only_models_that_run_here_with_their_layers_described(page):
+    from inceptionism.models import get_spec, list_models
+
+    here = [m for m in list_models() if get_spec(m).weights.status() in ("embedded", "cached")]
+    options = dropdown_options(page, "model")
+    assert option_texts(options) == here
+    options.filter(has_text="efficientnet_lite1").first.click()
+    page.wait_for_function("document.querySelector('#model input').value === "
+                           "'efficientnet_lite1'")
+    page.wait_for_function("document.querySelector('#layers').innerText.includes('b11: ')")
+    texts = option_texts(dropdown_options(page, "layers"))
+    assert len(texts) > 20 and all(": " in t for t in texts), texts
+
+
+def test_an_upload_clears_the_sample_pick(page, tmp_path):
+    page.locator("#sample label", has_text="chelsea").click()
+    page.locator("#photo-view img").wait_for()
+    assert page.locator("#sample input:checked").count() == 1
+    page.locator("#photo button[aria-label=Clear]").click()  # the sample's file goes
+    upload(page, "photo", small_photo(tmp_path / "cat.png"))
+    wait_status(page, "cat.png: 96x64")
+    page.wait_for_function("document.querySelectorAll('#sample input:checked').length === 0",
+                           timeout=10_000)
+    set_value(page, "steps", 1)  # one more round trip: any answer to the upload is in by now
+    page.wait_for_function("document.querySelector('#steps input[type=number]').value === '1'")
+    assert page.locator(ERROR_TOASTS).count() == 0, page.locator(ERROR_TOASTS).all_inner_texts()
+
+
+def test_a_preset_run_stores_its_preset(page, tmp_path):
+    upload(page, "photo", small_photo(tmp_path / "cat.png", size=(48, 32)))
+    wait_status(page, "48x32")
+    dropdown_options(page, "preset").filter(has_text="classic").first.click()
+    page.wait_for_function("document.querySelector('#steps input[type=number]').value === '10'")
+    page.click("#dream-btn")
+    wait_status(page, "Done")
+    meta = read_metadata(download(page, "download", tmp_path / "classic.png"))
+    assert meta["preset"] == "classic"
+
+
+def test_the_layer_tour_shows_tiles_as_they_come_and_keeps_them_when_stopped(page, tmp_path):
+    upload(page, "photo", small_photo(tmp_path / "cat.png"))
+    wait_status(page, "96x64")
+    page.get_by_role("tab", name="Layer tour").click()
+    page.fill("#tour-layers textarea, #tour-layers input", "b1,b4")
+    set_value(page, "tour-size", 64)
+    set_value(page, "tour-steps", 1)
+    page.click("#tour-btn")
+    wait_text(page, "#tour-status", "Done: 2 layers")
+    old = page.locator("#tour-gallery button img").first.get_attribute("src")
+    page.fill("#tour-layers textarea, #tour-layers input", "b7,b10,b13")
+    set_value(page, "tour-size", 400)
+    set_value(page, "tour-steps", 20)  # seconds a layer
+    page.click("#tour-btn")
+    # The first new tile shows while the tour goes on; the last tour's are gone.
+    page.wait_for_function(
+        "document.querySelectorAll('#tour-gallery button img').length === 1 && "
+        "!document.querySelector('#tour-status').innerText.includes('Done')")
+    assert page.locator("#tour-gallery button img").first.get_attribute("src") != old
+    page.click("#tour-stop")
+    wait_text(page, "#tour-status", "Stopped after")
+    assert page.locator("#tour-gallery button img").count() >= 1
+    assert page.locator("#tour-sheet a").count() == 0
+    page.screenshot(path=str(docs_or_tmp(tmp_path, "studio-stopped-tour.png")))
+
+
+def test_the_video_tab_reads_sizes_shows_progress_loops_and_clears_when_stopped(page,
+                                                                                tmp_path):
+    upload(page, "photo", small_photo(tmp_path / "cat.png"))
+    wait_status(page, "96x64")
+    page.get_by_role("tab", name="Video").click()
+    size = page.locator("#frame-size textarea, #frame-size input").first
+    size.fill("64 x 48")
+    set_value(page, "frames", 4)
+    set_value(page, "frame-steps", 1)
+    page.click("#zoom-btn")
+    wait_text(page, "#video-status", "Done: 4 frames")
+    video = page.locator("#video-out video")
+    video.wait_for()
+    assert video.evaluate("v => v.loop"), "the loop plays once"
+    size.fill("400 x 300")
+    set_value(page, "frames", 60)
+    set_value(page, "frame-steps", 20)
+    page.click("#zoom-btn")
+    # Progress within the first (large) frame, before any frame is done.
+    wait_text(page, "#video-status", "frame 1/60, octave")
+    page.click("#video-stop")
+    wait_text(page, "#video-status", "Stopped; no video was made")
+    assert page.locator("#video-out video").count() == 0, "the last video is still offered"
+    page.screenshot(path=str(docs_or_tmp(tmp_path, "studio-stopped-video.png")))
+    size.fill("4000 x 4000")  # over this server's pixel limit: one sentence, at once
+    page.click("#zoom-btn")
+    page.get_by_text("A 4000x4000 frame is 16 megapixels, more than the limit").first.wait_for(
+        timeout=30_000)

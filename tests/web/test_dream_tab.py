@@ -11,16 +11,18 @@ import pytest
 from PIL import Image
 
 from inceptionism.io.images import read_metadata
-from inceptionism.settings import PRESETS
+from inceptionism.settings import PRESETS, DreamConfig
 from inceptionism.web.studio import stop
 from inceptionism.web.tabs.dream import (
     check_photo,
+    clear_sample,
     dream,
     load_rerun,
     pick_layers,
     pick_model,
     pick_preset,
     pick_sample,
+    sync_layers,
 )
 
 from .conftest import Visitor, is_skip, small_photo
@@ -52,10 +54,14 @@ def test_a_dream_returns_the_png_with_its_parameters(dreamed):
 def test_a_dream_streams_progress_and_a_preview_before_the_result(dreamed):
     statuses = [v.status for v in dreamed if not is_skip(v.status)]
     assert any("octave 1/1 (96x64), step 1/1" in s and "ETA" in s for s in statuses), statuses
-    previews = [v for v in dreamed if not is_skip(v.result) and "preview-" in v.result]
+    previews = [v for v in dreamed if not is_skip(v.result) and "preview-" in str(v.result)]
     assert previews and previews[0].notes == "Preview after octave 1 of 1."
     assert dreamed.index(previews[0]) < len(dreamed) - 1
-    assert all(is_skip(v.download) for v in dreamed[:-1]), "a download before the end"
+    assert all(is_skip(v.download) for v in dreamed[1:-1]), "a download before the end"
+
+
+def test_a_dream_first_clears_the_previous_result_and_its_download(dreamed):
+    assert (dreamed[0].result, dreamed[0].download) == (None, None)
 
 
 def test_rerun_gives_back_the_settings_by_name(studio, dreamed):
@@ -66,7 +72,7 @@ def test_rerun_gives_back_the_settings_by_name(studio, dreamed):
     assert (settings.octave_scale, settings.step_size) == (1.3, 0.02)
     assert settings.layers["value"] == ["b9"]
     assert settings.extra["tile_size"] == 256
-    assert settings.notes == "Settings from cat-dream.png (seed 3)."
+    assert settings.rerun_note == "Settings from cat-dream.png (seed 3)."
 
 
 def uploaded(studio, name: str) -> Path:
@@ -77,10 +83,14 @@ def uploaded(studio, name: str) -> Path:
 
 
 def test_rerun_of_a_png_without_parameters_is_refused_in_one_sentence(studio):
+    """The controls stay as they are (no error on them); the sentence goes under the slot,
+    which is cleared for another try."""
     plain = small_photo(uploaded(studio, "plain.png"))
-    with pytest.raises(gr.Error) as info:
-        load_rerun(studio, str(plain))
-    assert info.value.message == "plain.png holds no inceptionism parameters."
+    with pytest.warns(UserWarning, match="plain.png holds no inceptionism parameters."):
+        view = load_rerun(studio, str(plain))
+    assert view.rerun_note == "Not loaded: plain.png holds no inceptionism parameters."
+    assert view.rerun is None
+    assert all(is_skip(v) for k, v in view._asdict().items() if k not in ("rerun", "rerun_note"))
     assert all(is_skip(v) for v in load_rerun(studio, None))
 
 
@@ -137,7 +147,8 @@ def test_stop_cancels_the_visitors_dream_only(studio, tmp_path):
     assert "step" in next(job).status, "another visitor's Stop stopped this dream"
     stop(studio, Visitor("a"))
     rest = list(job)
-    assert "Stopped" in rest[-1].status and rest[-1].notes == "Stopped."
+    assert "Stopped" in rest[-1].status
+    assert rest[-1].notes.startswith("Stopped. ") and "PNG to download" in rest[-1].notes
     assert all(is_skip(v.download) for v in rest)
     assert studio.slots.queued == 0, "the slot was not given back"
 
@@ -177,6 +188,7 @@ def test_a_waiting_dream_says_how_many_are_ahead(studio, tmp_path):
     assert held.wait(0)
     job = dream(studio, Visitor("c"), photo_path=str(small_photo(tmp_path / "cat.png")),
                 steps_=1, octaves_=1)
+    assert next(job).download is None  # the previous result goes at once
     assert "Waiting: 1 ahead of you." in next(job).status
     with pytest.raises(gr.Error, match="Busy: 2 jobs are ahead of you"):
         list(dream(studio, photo_path=str(tmp_path / "cat.png"), steps_=1, octaves_=1))
@@ -192,6 +204,40 @@ def test_progress_counts_the_pixels_each_step_dreams(studio, tmp_path):
     first = next(v.status for v in views if "octave 1/2" in str(v.status))
     assert "octave 1/2 (114x80), step 1/1 · 34% · ETA" in first, first
     assert "Done" in views[-1].status
+    # The first octave's 114x80 preview is shown at the photo's size, in the result's place.
+    previews = [v.result for v in views if "preview-" in str(v.result)]
+    assert len(previews) == 2
+    for path in previews:
+        with Image.open(path) as img:
+            assert img.size == (160, 112)
+
+
+def test_the_objective_typed_picks_its_layers_in_the_list():
+    assert sync_layers("efficientnet_lite0", "b5")["value"] == ["b5"]
+    assert sync_layers("efficientnet_lite0", " b7:0.5, class=jellyfish:4,b9,b7")["value"] == \
+        ["b7", "b9"]
+    assert sync_layers("efficientnet_lite0", "")["value"] == []
+
+
+def test_an_upload_clears_the_sample_pick():
+    assert clear_sample()["value"] is None
+
+
+def test_a_preset_run_stores_its_preset_and_a_rerun_picks_it_again(studio, tmp_path):
+    """Only while the settings are still the preset's: a slider moved since is another look."""
+    c = PRESETS["classic"].apply(DreamConfig())
+    settings = dict(steps_=c.steps, octaves_=c.octaves, scale_=c.octave_scale,
+                    size_=c.step_size, smooth_=c.smoothing, growth_=c.smoothing_growth,
+                    cascade_=c.smoothing_cascade, pyramid_=c.pyramid, blend_=c.blend,
+                    jitter_=c.jitter)
+    photo = str(small_photo(tmp_path / "cat.png", size=(48, 32)))
+    classic = list(dream(studio, photo_path=photo, preset_name="classic", **settings))[-1]
+    assert read_metadata(classic.download)["preset"] == "classic"
+    assert load_rerun(studio, classic.download).preset == "classic"
+    moved = list(dream(studio, photo_path=photo, preset_name="classic",
+                       **{**settings, "steps_": 1}))[-1]
+    assert read_metadata(moved.download)["preset"] is None
+    assert load_rerun(studio, moved.download).preset == "(none)"
 
 
 @pytest.mark.parametrize("text", ["", "   "])

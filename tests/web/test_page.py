@@ -27,12 +27,13 @@ SETTINGS = [("steps_", "Slider"), ("octaves_", "Slider"), ("scale_", "Slider"),
 VIDEO = [("photo_path", "File"), ("clip_path", "File"), ("objective_text", "Textbox"),
          ("model_name", "Dropdown"), ("frames_", "Slider"), ("zoom_", "Slider"),
          ("rotate_", "Slider"), ("size_text", "Textbox"), ("fps_", "Slider"),
-         ("steps_", "Slider"), ("carry_", "Slider")]
+         ("steps_", "Slider"), ("carry_", "Slider"), ("loop_", "Checkbox")]
 # What gradio_client callers rely on: each endpoint's parameters (name and component, in
 # order) and what it returns.
 API = {
     "/dream": ([("photo_path", "File"), ("model_name", "Dropdown"),
-                ("objective_text", "Textbox"), *SETTINGS, ("guide_path", "File")],
+                ("objective_text", "Textbox"), *SETTINGS, ("guide_path", "File"),
+                ("preset_name", "Dropdown")],
                ["Html", "Image", "File", "Markdown"]),
     "/tour": ([("photo_path", "File"), ("model_name", "Dropdown"), ("size", "Slider"),
                ("names", "Textbox"), ("tour_steps_", "Slider")], ["Html", "Gallery", "File"]),

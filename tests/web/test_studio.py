@@ -64,6 +64,35 @@ def test_progress_shows_the_fraction_and_the_time_left():
     assert "ETA 1:05" in progress_html(Progress(2, 4, "step 2", 65.2))
 
 
+def test_pictures_coming_often_do_not_starve_the_status_line(tmp_path):
+    """Progress is shown at most five times a second, however often a picture arrives (a
+    small video's frames come ten times a second)."""
+    import time
+
+    from inceptionism.web.work import Preview
+
+    studio = Studio(root=tmp_path, slots=Slots(0))
+
+    def work(emit, token):
+        for i in range(12):
+            emit(Progress(i, 100, f"frame {i}", None))
+            emit(Preview(None, f"frame {i}"))
+            time.sleep(0.1)
+        return "made"
+
+    def view(event):
+        if isinstance(event, Progress):
+            return DreamView(progress_html(event), *"xyz")
+        if isinstance(event, Preview):
+            return DreamView(gr.skip(), "picture", gr.skip(), gr.skip())
+        return DreamView("done", *"xyz")
+
+    views = list(run_in_line(studio, studio.token("a"), work, DreamView, view))
+    shown = [v.status for v in views if "frame" in str(v.status)]
+    assert 4 <= len(shown) <= 8, shown  # about 1.2 s of work: one every 0.2 s
+    assert sum(v.result == "picture" for v in views) == 12
+
+
 class User(Visitor):
     """A logged-in visitor: Gradio's request carries the user name, in any browser tab."""
 

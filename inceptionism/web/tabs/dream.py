@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import gradio as gr
+from PIL import Image
 
 from ...settings import DEFAULT_MODEL, PRESETS, DreamConfig
 from ...errors import InceptionismError
@@ -71,6 +72,7 @@ class DreamForm:
     jitter_: int = control("jitter", D.jitter)
     seed_: int = control("seed", D.seed)
     guide_path: str | None = control("guide")
+    preset_name: str = control("preset", NO_PRESET)  # stored if the settings are still its own
     extra_: dict = control("extra", factory=dict)
 
     def config(self) -> DreamConfig:
@@ -86,6 +88,14 @@ class DreamForm:
         config = dataclasses.replace(config, **kept)
         config.validate()
         return config
+
+    def preset(self, config: DreamConfig) -> str | None:
+        """The preset picked, if the settings are still the ones it sets (a slider moved
+        since makes it another look, stored without a preset's name)."""
+        preset = PRESETS.get(self.preset_name)
+        if preset is None or preset.apply(config) != config:
+            return None
+        return preset.name
 
 
 class DreamView(NamedTuple):
@@ -145,7 +155,8 @@ class Rerun(NamedTuple):
     jitter: Any
     seed: Any
     extra: Any  # the settings kept that have no control (tile size, ...)
-    notes: Any
+    rerun: Any  # cleared when the file holds nothing to re-run, for another try
+    rerun_note: Any  # what was loaded, or why not: right under the Re-run slot
 
 
 # --- the components --------------------------------------------------------------------------
@@ -174,7 +185,10 @@ def _photo_controls() -> Components:
         rerun=gr.File(label="Re-run: drop an earlier output here (its settings fill the "
                             "controls)", file_types=["image"], type="filepath", elem_id="rerun",
                       height=120),
-        model=gr.Dropdown(model_names(), value=DEFAULT_MODEL, label="Model", elem_id="model"),
+        rerun_note=gr.Markdown(elem_id="rerun-note"),
+        model=gr.Dropdown(model_names(), value=DEFAULT_MODEL, label="Model", elem_id="model",
+                          info="The models whose weights are on this machine (`inceptionism "
+                               "models` lists them all)."),
         preset=gr.Dropdown([NO_PRESET, *PRESETS], value=NO_PRESET, label="Preset",
                            elem_id="preset"),
         layers=gr.Dropdown(layer_choices(DEFAULT_MODEL), multiselect=True,
@@ -222,8 +236,9 @@ def _result_column() -> Components:
     ui.update(
         status=gr.HTML(status_html(None, "Upload a photo, then press Dream.", "idle"),
                        elem_id="status"),
+        # No download button of its own: a preview has no parameters; the PNG below has.
         result=gr.Image(label="Dream", interactive=False, type="filepath", format="png",
-                        elem_id="result", height=420),
+                        elem_id="result", height=420, buttons=["fullscreen"]),
         download=gr.File(label="Download (PNG with its parameters)", interactive=False,
                          elem_id="download"),
         notes=gr.Markdown(elem_id="notes"),
@@ -235,8 +250,14 @@ def create_event_handlers(studio: Studio, ui: Components) -> None:
     """Bind the handlers below to the tab's components ``ui``."""
     private = dict(api_visibility="private")
     ui["photo"].change(bind(check_photo, studio), ui["photo"], outputs(PhotoView, ui), **private)
+    for by_hand in (ui["photo"].upload, ui["photo"].clear):
+        by_hand(clear_sample, None, ui["sample"], **private)
     ui["sample"].change(bind(pick_sample, studio), ui["sample"], ui["photo"], **private)
     ui["layers"].input(pick_layers, ui["layers"], ui["objective"], **private)
+    for typed in (ui["objective"].input, ui["objective"].blur):  # keys, and a paste left
+        # The last text typed wins: keys pressed while one answer is on its way wait for it.
+        typed(sync_layers, [ui["model"], ui["objective"]], ui["layers"],
+              trigger_mode="always_last", **private)
     ui["model"].input(pick_model, ui["model"], outputs(ModelPick, ui), **private)
     ui["preset"].input(pick_preset, ui["preset"], outputs(Settings, ui), **private)
     ui["rerun"].change(bind(load_rerun, studio), ui["rerun"], outputs(Rerun, ui), **private)
@@ -276,9 +297,22 @@ def pick_sample(studio: Studio, name: str | None, request: gr.Request | None = N
     return str(target)
 
 
+def clear_sample() -> Any:
+    """A photo uploaded or cleared by hand: no sample is picked any more."""
+    return gr.update(value=None)
+
+
 def pick_layers(chosen: list[str] | None) -> Any:
     """The layers picked in the list become the objective."""
     return ",".join(chosen) if chosen else gr.skip()
+
+
+def sync_layers(model: str, objective: str | None) -> Any:
+    """The objective typed becomes the layers picked in the list: each of its terms that
+    names a layer of ``model`` (``b10:0.7`` is b10; a class or channel term has no chip)."""
+    names = set(layer_names(model))
+    terms = [t.split(":")[0].strip() for t in (objective or "").split(",")]
+    return gr.update(value=list(dict.fromkeys(t for t in terms if t in names)))
 
 
 def pick_model(name: str) -> ModelPick:
@@ -299,18 +333,17 @@ def pick_preset(name: str) -> Settings:
 
 
 def load_rerun(studio: Studio, path: str | None) -> Rerun:
-    """Every control from a dropped earlier output's stored parameters."""
+    """Every control from a dropped earlier output's stored parameters. A file without them
+    leaves the controls as they are and says why under the slot (and in a notice)."""
     if not path:
         return updates(Rerun)
     name = Path(path).name
     try:
-        recipe = Recipe.from_metadata(read_metadata(Path(path)), Path(name))
-        choices = layer_choices(recipe.model)  # refuses a model this studio does not have
+        recipe = _recipe(studio, Path(path))
     except InceptionismError as exc:
-        raise studio.error(str(exc)) from None
-    if recipe.weights_file:
-        raise studio.error(f"{name} was dreamed with a weights file of its own; the studio "
-                           "uses each model's own weights only.")
+        message = studio.public(str(exc))
+        gr.Warning(message)
+        return updates(Rerun, rerun=None, rerun_note=f"Not loaded: {message}")
     c = recipe.config
     names = set(layer_names(recipe.model))
     text = f"Settings from {name} (seed {c.seed})."
@@ -318,22 +351,36 @@ def load_rerun(studio: Studio, path: str | None) -> Rerun:
         text += (f" It was guided by {Path(recipe.guide).name}: upload that image as the "
                  "guide to dream it again.")
     return Rerun(
-        model=recipe.model, objective=recipe.objective, preset=NO_PRESET,
-        layers=gr.update(choices=choices,
+        model=recipe.model, objective=recipe.objective,
+        preset=recipe.preset if recipe.preset in PRESETS else NO_PRESET,
+        layers=gr.update(choices=layer_choices(recipe.model),
                          value=[t for t in recipe.objective.split(",") if t in names]),
         steps=c.steps, octaves=c.octaves, octave_scale=c.octave_scale, step_size=c.step_size,
         smoothing=c.smoothing, growth=c.smoothing_growth, cascade=c.smoothing_cascade,
         pyramid=c.pyramid, blend=c.blend, jitter=c.jitter, seed=c.seed,
         extra={"tile_size": c.tile_size, "min_size": c.min_size, "precision": c.precision,
                "lapnorm": c.lapnorm},
-        notes=text)
+        rerun=gr.skip(), rerun_note=text)
+
+
+def _recipe(studio: Studio, path: Path) -> Recipe:
+    """The stored recipe of ``path``, if this studio can dream it again."""
+    recipe = Recipe.from_metadata(read_metadata(path), Path(path.name))
+    if recipe.weights_file:
+        raise InceptionismError(f"{path.name} was dreamed with a weights file of its own; the "
+                                "studio uses each model's own weights only.")
+    if recipe.model not in model_names():
+        raise InceptionismError(f"{path.name} was dreamed with {recipe.model}, whose weights "
+                                "are not on this machine.")
+    return recipe
 
 
 def dream(studio: Studio, request: gr.Request | None = None,
           **controls: Any) -> Iterator[DreamView]:
     """The Dream button (``/dream``): dream on the photo with the settings (a
     :class:`DreamForm`, by name), streaming the status and a preview after each octave,
-    then the PNG with its parameters."""
+    then the PNG with its parameters. The previous result and its download go at once, so
+    a stopped dream never offers another's."""
     form = DreamForm(**controls)
     if not form.photo_path:
         raise studio.error("Upload a photo first.")
@@ -342,6 +389,7 @@ def dream(studio: Studio, request: gr.Request | None = None,
     try:
         config = form.config()
         limits.check_steps(config.steps)
+        size = load_image(Path(form.photo_path), max_pixels=limits.max_pixels).size
     except (InceptionismError, ValueError, TypeError) as exc:
         raise studio.error(str(exc)) from None
     token = studio.token(owner)
@@ -350,10 +398,11 @@ def dream(studio: Studio, request: gr.Request | None = None,
     job = DreamRequest(input=photo, output=output, model=form.model_name,
                        objective=form.objective_text,
                        guide=Path(form.guide_path) if form.guide_path else None,
-                       device=studio.device, config=config, max_pixels=limits.max_pixels,
-                       download_progress=False)
+                       device=studio.device, config=config, preset=form.preset(config),
+                       max_pixels=limits.max_pixels, download_progress=False)
+    yield updates(DreamView, result=None, download=None, notes="")
     yield from run_in_line(studio, token, partial(_dream_work, studio, job), DreamView,
-                           partial(_dream_view, studio, output))
+                           _DreamView(studio, output, size))
 
 
 class _DreamProgress:
@@ -386,22 +435,33 @@ def _dream_work(studio: Studio, job: DreamRequest, emit: Emit, token) -> tuple:
     return result, time.perf_counter() - t0
 
 
-def _dream_view(studio: Studio, output: Path, event) -> DreamView:
-    """One event of the dream's thread as page updates."""
-    if isinstance(event, Progress):
-        return updates(DreamView, status=progress_html(event))
-    if isinstance(event, Preview):
-        path = output.with_name(f"preview-{uuid.uuid4().hex[:8]}.png")
-        event.image.save(path)
-        return updates(DreamView, result=str(path), notes=f"Preview {event.caption}.")
-    if isinstance(event, Done):
-        r, seconds = event.result
-        text = " ".join(f"Note: {n}" for n in r.notes)
-        return DreamView(status_html(1.0, f"Done in {seconds:.1f} s: {r.image.width}x"
-                                          f"{r.image.height}, objective {r.recipe.objective}.",
-                                     "done"),
-                         str(output), str(output), studio.public(text))
-    if event.cancelled:
-        return updates(DreamView, status=status_html(None, "Stopped. Press Dream to start again.",
-                                                     "stopped"), notes="Stopped.")
-    raise studio.error(event.message)
+class _DreamView:
+    """The dream's events as page updates. Each preview is shown at the photo's size, so the
+    picture keeps its place from the first octave to the result."""
+
+    def __init__(self, studio: Studio, output: Path, size: tuple[int, int]):
+        self.studio, self.output, self.size = studio, output, size
+        self.preview: str | None = None  # the caption of the preview shown
+
+    def __call__(self, event) -> DreamView:
+        if isinstance(event, Progress):
+            return updates(DreamView, status=progress_html(event))
+        if isinstance(event, Preview):
+            path = self.output.with_name(f"preview-{uuid.uuid4().hex[:8]}.png")
+            event.image.resize(self.size, Image.Resampling.BICUBIC).save(path)
+            self.preview = event.caption
+            return updates(DreamView, result=str(path), notes=f"Preview {event.caption}.")
+        if isinstance(event, Done):
+            r, seconds = event.result
+            text = " ".join(f"Note: {n}" for n in r.notes)
+            return DreamView(status_html(1.0, f"Done in {seconds:.1f} s: {r.image.width}x"
+                                              f"{r.image.height}, objective "
+                                              f"{r.recipe.objective}.", "done"),
+                             str(self.output), str(self.output), self.studio.public(text))
+        if event.cancelled:
+            shown = f"The picture is the preview {self.preview}" if self.preview else \
+                "Nothing was dreamed yet"
+            return updates(DreamView, status=status_html(
+                None, "Stopped. Press Dream to start again.", "stopped"),
+                notes=f"Stopped. {shown}; only a finished dream has a PNG to download.")
+        raise self.studio.error(event.message)

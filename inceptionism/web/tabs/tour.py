@@ -1,6 +1,9 @@
 """The Layer tour tab: the Dream tab's photo, shrunk and dreamed at every layer, shallow to
 deep, as a gallery and a contact sheet; a click on a tile dreams with that layer in the Dream
 tab. The tour button's handler is ``/tour`` in the HTTP API.
+
+Each tile joins the gallery as soon as its layer is dreamed; a new tour first clears the last
+one's, and a stopped tour keeps the tiles it made.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from ..studio import (
     stop,
     updates,
 )
-from ..work import Done, Emit, Progress
+from ..work import Done, Emit, Preview, Progress
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ def create_ui() -> Components:
                   tour_stop=gr.Button("Stop", variant="stop", elem_id="tour-stop"))
     ui.update(
         tour_status=gr.HTML(status_html(None, "", "idle"), elem_id="tour-status"),
-        gallery=gr.Gallery(label="Layers", columns=5, allow_preview=False,
+        gallery=gr.Gallery(label="Layers", columns=5, allow_preview=False, fit_columns=False,
                            elem_id="tour-gallery", interactive=False, object_fit="contain"),
         sheet=gr.File(label="Contact sheet", interactive=False, elem_id="tour-sheet"),
         tiles=gr.State([]),
@@ -119,8 +122,9 @@ def tour(studio: Studio, request: gr.Request | None = None,
                       model=form.model_name, device=studio.device, layers=picked,
                       size=int(form.size), max_pixels=limits.max_pixels,
                       config=dataclasses.replace(TOUR_CONFIG, steps=int(form.tour_steps_)))
-    yield from run_in_line(studio, token, partial(_tour_work, studio, job, folder), TourView,
-                           partial(_tour_view, studio, job.output))
+    yield TourView(gr.skip(), [], None, [])
+    yield from run_in_line(studio, token, partial(_tour_work, studio, job), TourView,
+                           _TourView(studio, folder, job.output))
 
 
 def use_tile(tiles: list[str], evt: gr.SelectData) -> TilePick:
@@ -145,28 +149,44 @@ class _TourProgress:
                            self.eta.update(done, total)))
 
 
-def _tour_work(studio: Studio, job: TourRequest, folder: Path, emit: Emit,
-               token) -> list[tuple[str, str]]:
-    """Run in the job's thread: the tour, each tile saved; (file, layer) pairs."""
-    result = run_tour(job, Hooks(on_step=_TourProgress(emit).step, cancel=token),
-                      dreamer=studio.dreamer(job.model))
-    tiles = []
-    for name, image in result.dreams:
-        path = folder / f"tile-{uuid.uuid4().hex[:8]}.png"
-        image.save(path)
-        tiles.append((str(path), name))
-    return tiles
+def _tour_work(studio: Studio, job: TourRequest, emit: Emit, token) -> int:
+    """Run in the job's thread: the tour, each tile sent as a :class:`Preview` as soon as it
+    is dreamed; the number of layers."""
+    def tile(name: str, image) -> None:
+        emit(Preview(image, name))
+
+    hooks = Hooks(on_step=_TourProgress(emit).step, on_tile=tile, cancel=token)
+    return len(run_tour(job, hooks, dreamer=studio.dreamer(job.model)).dreams)
 
 
-def _tour_view(studio: Studio, sheet: Path, event) -> TourView:
-    """One event of the tour's thread as page updates."""
-    if isinstance(event, Progress):
-        return updates(TourView, tour_status=progress_html(event))
-    if isinstance(event, Done):
-        tiles = event.result
-        return TourView(status_html(1.0, f"Done: {len(tiles)} layers. Click a tile to dream "
-                                         "with it.", "done"),
-                        tiles, str(sheet), [n for _, n in tiles])
-    if event.cancelled:
-        return updates(TourView, tour_status=status_html(None, "Stopped.", "stopped"))
-    raise studio.error(event.message)
+class _TourView:
+    """The tour's events as page updates; the tiles so far, each saved in the job's folder."""
+
+    def __init__(self, studio: Studio, folder: Path, sheet: Path):
+        self.studio, self.folder, self.sheet = studio, folder, sheet
+        self.tiles: list[tuple[str, str]] = []  # (file, layer)
+
+    def _gallery(self, status: Any, sheet: Any = None) -> TourView:
+        sheet = gr.skip() if sheet is None else sheet
+        return TourView(status, list(self.tiles), sheet, [n for _, n in self.tiles])
+
+    def __call__(self, event) -> TourView:
+        if isinstance(event, Progress):
+            return updates(TourView, tour_status=progress_html(event))
+        if isinstance(event, Preview):
+            path = self.folder / f"tile-{uuid.uuid4().hex[:8]}.png"
+            event.image.save(path)
+            self.tiles.append((str(path), event.caption))
+            return self._gallery(gr.skip())
+        if isinstance(event, Done):
+            n = len(self.tiles)
+            return self._gallery(status_html(1.0, f"Done: {n} {'layer' if n == 1 else 'layers'}"
+                                                  ". Click a tile to dream with it.", "done"),
+                                 str(self.sheet))
+        if event.cancelled:
+            n = len(self.tiles)
+            text = ("Stopped before the first layer was done." if n == 0 else
+                    f"Stopped after {n} {'layer' if n == 1 else 'layers'}; the tiles made "
+                    "stay below (no contact sheet).")
+            return updates(TourView, tour_status=status_html(None, text, "stopped"))
+        raise self.studio.error(event.message)

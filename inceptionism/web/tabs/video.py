@@ -1,12 +1,16 @@
 """The Video tab: a zoom loop from the Dream tab's photo (with its objective), or a dream over
 a short clip. Its two buttons' handlers are ``/zoom`` and ``/video`` in the HTTP API; both
 take the same inputs.
+
+A new render first clears the last video; the status follows each frame's dream steps, so a
+large frame shows progress from its first step; a stopped render says how far it got and
+offers no video. A zoom loop closes (its last quarter fades back to the first frame) unless
+asked not to, and the video plays round.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -15,7 +19,7 @@ from typing import Any, NamedTuple
 
 import gradio as gr
 
-from ...settings import DEFAULT_MODEL, FRAME_CONFIG, FlowConfig, ZoomMotion
+from ...settings import DEFAULT_MODEL, FRAME_CONFIG, FlowConfig, ZoomMotion, parse_size
 from ...errors import InceptionismError
 from ...io.images import to_pil
 from ...jobs import Hooks, VideoRequest, ZoomRequest, run_video, run_zoom
@@ -38,7 +42,6 @@ from ..work import Done, Emit, Preview, Progress
 
 MAX_FRAMES = 240  # longest video the page renders
 ENCODING = "encoding the video"
-_SIDE = re.compile(r"[0-9]{1,9}", re.ASCII)  # the CLI's rule: ASCII digits, 9 at most
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class VideoForm:
     fps_: float = control("fps", 24)
     steps_: int = control("frame_steps", FRAME_CONFIG.steps)
     carry_: float = control("carry", FlowConfig.carry)
+    loop_: bool = control("loop", True)  # the zoom's last quarter fades back to its start
 
 
 class VideoView(NamedTuple):
@@ -81,6 +85,8 @@ def create_ui() -> Components:
             fps=gr.Slider(1, 60, 24, step=1, label="Frames per second", elem_id="fps"),
             frame_steps=gr.Slider(1, 20, FRAME_CONFIG.steps, step=1, label="Steps per octave",
                                   elem_id="frame-steps"),
+            loop=gr.Checkbox(True, label="Loop: the last quarter fades back to the first frame",
+                             elem_id="loop"),
         )
     with gr.Row():
         ui.update(zoom_btn=gr.Button("Render zoom loop", variant="primary", elem_id="zoom-btn"),
@@ -97,7 +103,8 @@ def create_ui() -> Components:
     with gr.Row():
         ui.update(frame_view=gr.Image(label="Latest frame", interactive=False, type="pil",
                                       elem_id="frame-view", height=240),
-                  video_out=gr.Video(label="Video", interactive=False, elem_id="video-out"))
+                  video_out=gr.Video(label="Video", interactive=False, elem_id="video-out",
+                                     loop=True))
     return ui
 
 
@@ -113,17 +120,15 @@ def create_event_handlers(studio: Studio, ui: Components, dream_ui: Components) 
 
 
 def frame_size(text: str | None) -> tuple[int, int] | None:
-    """A ``WxH`` frame size as (width, height), by the command line's rule; empty: None (the
-    photo's own). Whether its pixels are too many is the zoom job's check."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    w, sep, h = text.lower().partition("x")
-    if not sep or not _SIDE.fullmatch(w) or not _SIDE.fullmatch(h):
-        raise InceptionismError(f"'{text}' is not a frame size like 640x360.")
-    if int(w) < 2 or int(h) < 2:
-        raise InceptionismError(f"'{text}' is too small: frames need at least 2 pixels a side.")
-    return int(w), int(h)
+    """A ``WxH`` frame size as (width, height), read by the library's one rule
+    (:func:`inceptionism.settings.parse_size`); empty: None (the photo's own). Whether its
+    pixels are too many is the zoom job's check."""
+    return parse_size(text)
+
+
+def loop_frames(frames: int, loop: bool) -> int:
+    """How many frames close a zoom loop: its last quarter (at least one), or none."""
+    return min(max(1, frames // 4), frames - 1) if loop and frames > 1 else 0
 
 
 def zoom(studio: Studio, request: gr.Request | None = None,
@@ -137,9 +142,10 @@ def zoom(studio: Studio, request: gr.Request | None = None,
         size = frame_size(form.size_text)
     except InceptionismError as exc:
         raise studio.error(str(exc)) from None
-    job = ZoomRequest(input=Path(form.photo_path), frames=int(form.frames_),
+    frames = int(form.frames_)
+    job = ZoomRequest(input=Path(form.photo_path), frames=frames,
                       motion=ZoomMotion(zoom=float(form.zoom_), rotate=float(form.rotate_)),
-                      fps=float(form.fps_), size=size,
+                      fps=float(form.fps_), size=size, loop=loop_frames(frames, bool(form.loop_)),
                       **_common(studio, form, "zoom", session_of(request)))
     yield from _render(studio, session_of(request), job, run_zoom)
 
@@ -175,19 +181,39 @@ def _common(studio: Studio, form: VideoForm, kind: str, owner: str) -> dict:
 
 def _render(studio: Studio, session: str, job, run: Callable) -> Iterator[VideoView]:
     token = studio.token(session)
+    yield VideoView(gr.skip(), None, None)  # the last render's frame and video go at once
     yield from run_in_line(studio, token, partial(_video_work, studio, job, run), VideoView,
-                           partial(_video_view, studio, job.outputs[0]))
+                           _VideoView(studio, job.outputs[0]))
 
 
-class _FrameProgress:
-    """Each stored frame as a progress event and a preview."""
+class FrameProgress:
+    """Each dream step as progress within its frame (a large frame shows progress from its
+    first step), each stored frame as a preview."""
 
-    def __init__(self, emit: Emit):
+    def __init__(self, emit: Emit, frames: int | None):
         self.emit = emit
         self.eta = Eta()
+        self.frames = frames  # None: a clip's length, known once its first frame is stored
+        self.frame_index = 0  # the frame being dreamed
+
+    def step(self, info) -> None:
+        done, total = info.work
+        where = f"octave {info.octave + 1}/{info.octaves}, step {info.step + 1}/{info.steps}"
+        if not self.frames:
+            h, w = info.sizes[-1] if info.sizes else info.size
+            self.emit(Progress(done, total, f"first frame ({w}x{h}), {where}",
+                               self.eta.update(done, total)))
+            return
+        at = self.frame_index + done / total
+        self.emit(Progress(round(at * total), self.frames * total,
+                           f"frame {self.frame_index + 1}/{self.frames}, {where}",
+                           self.eta.update(at, self.frames)))
 
     def frame(self, info) -> None:
         done = info.index + 1
+        if self.frames is None:  # the first frame's own estimate was in its pixel-steps
+            self.eta = Eta()
+        self.frame_index, self.frames = done, info.frames
         self.emit(Progress(done, info.frames, f"frame {done}/{info.frames}",
                            self.eta.update(done, info.frames)))
         if info.image is not None:
@@ -199,23 +225,35 @@ class _FrameProgress:
 
 def _video_work(studio: Studio, job, run: Callable, emit: Emit, token):
     """Run in the job's thread: the frames, then the video."""
-    report = _FrameProgress(emit)
-    hooks = Hooks(on_frame=report.frame, on_encode=report.encode, cancel=token)
+    report = FrameProgress(emit, job.frames)
+    size = getattr(job, "size", None)  # a zoom's frame size, when not the photo's
+    emit(Progress(0, 1, f"preparing the {size[0]}x{size[1]} frames" if size else
+                  "preparing the frames", None))
+    hooks = Hooks(on_step=report.step, on_frame=report.frame, on_encode=report.encode,
+                  cancel=token)
     return run(job, hooks, dreamer=studio.dreamer(job.model))
 
 
-def _video_view(studio: Studio, output: Path, event) -> VideoView:
-    """One event of the video's thread as page updates."""
-    if isinstance(event, Progress):
-        text = status_html(1.0, "Encoding the video…") if event.text == ENCODING else \
-            progress_html(event)
-        return updates(VideoView, video_status=text)
-    if isinstance(event, Preview):
-        return updates(VideoView, frame_view=event.image)
-    if isinstance(event, Done):
-        r = event.result
-        return updates(VideoView, video_status=status_html(
-            1.0, f"Done: {r.frames} frames at {r.fps:g} fps.", "done"), video_out=str(output))
-    if event.cancelled:
-        return updates(VideoView, video_status=status_html(None, "Stopped.", "stopped"))
-    raise studio.error(event.message)
+class _VideoView:
+    """The video's events as page updates."""
+
+    def __init__(self, studio: Studio, output: Path):
+        self.studio, self.output = studio, output
+
+    def __call__(self, event) -> VideoView:
+        if isinstance(event, Progress):
+            text = status_html(1.0, "Encoding the video…") if event.text == ENCODING else \
+                progress_html(event)
+            return updates(VideoView, video_status=text)
+        if isinstance(event, Preview):
+            return updates(VideoView, frame_view=event.image)
+        if isinstance(event, Done):
+            r = event.result
+            return updates(VideoView, video_status=status_html(
+                1.0, f"Done: {r.frames} frames at {r.fps:g} fps.", "done"),
+                video_out=str(self.output))
+        if event.cancelled:
+            return updates(VideoView, video_status=status_html(
+                None, "Stopped; no video was made (only a finished render has one).",
+                "stopped"))
+        raise self.studio.error(event.message)
