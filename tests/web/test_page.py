@@ -27,7 +27,8 @@ SETTINGS = [("steps_", "Slider"), ("octaves_", "Slider"), ("scale_", "Slider"),
 VIDEO = [("photo_path", "File"), ("clip_path", "File"), ("objective_text", "Textbox"),
          ("model_name", "Dropdown"), ("frames_", "Slider"), ("zoom_", "Slider"),
          ("rotate_", "Slider"), ("size_text", "Textbox"), ("fps_", "Slider"),
-         ("steps_", "Slider"), ("carry_", "Slider"), ("loop_", "Checkbox")]
+         ("steps_", "Slider"), ("carry_", "Slider"), ("loop_", "Checkbox"),
+         ("steady_", "Slider")]
 # What gradio_client callers rely on: each endpoint's parameters (name and component, in
 # order) and what it returns.
 API = {

@@ -135,3 +135,22 @@ def test_a_blank_objective_is_the_zoom_jobs_refusal(studio, tmp_path):
         list(zoom(studio, photo_path=str(photo), objective_text=" ", frames_=2, steps_=1))
     assert info.value.message == EMPTY
     assert studio.slots.queued == 0
+
+
+def test_the_steadiness_slider_sets_the_clips_temporal_term(studio, monkeypatch):
+    from inceptionism.errors import InceptionismError
+    from inceptionism.web.tabs import video as tab
+
+    seen = []
+
+    def run(job, *args, **kwargs):
+        seen.append(job.flow)
+        raise InceptionismError("Stopped here.")
+
+    monkeypatch.setattr(tab, "run_video", run)
+    with pytest.raises(gr.Error, match="Stopped here."):
+        list(clip(studio, Visitor("steady"), clip_path="clip.mp4", carry_=0.6, steady_=0))
+    with pytest.raises(gr.Error, match="Stopped here."):
+        list(clip(studio, Visitor("steady"), clip_path="clip.mp4"))
+    assert (seen[0].carry, seen[0].temporal) == (0.6, 0)
+    assert (seen[1].carry, seen[1].temporal) == (0.99, 200)

@@ -61,6 +61,7 @@ class VideoForm:
     steps_: int = control("frame_steps", FRAME_CONFIG.steps)
     carry_: float = control("carry", FlowConfig.carry)
     loop_: bool = control("loop", True)  # the zoom's last quarter fades back to its start
+    steady_: float = control("steady", FlowConfig.temporal)  # a clip's temporal term; 0: off
 
 
 class VideoView(NamedTuple):
@@ -94,9 +95,12 @@ def create_ui() -> Components:
     ui["clip"] = gr.File(label="A short clip to dream over", file_types=["video"],
                          type="filepath", elem_id="clip", height=120)
     with gr.Row():
-        ui.update(carry=gr.Slider(0, 1, FlowConfig.carry, step=0.05,
+        ui.update(carry=gr.Slider(0, 1, FlowConfig.carry, step=0.01,
                                   label="Carry (share of the dream carried to the next frame)",
                                   elem_id="carry"),
+                  steady=gr.Slider(0, 1000, FlowConfig.temporal, step=10,
+                                   label="Steadiness (holds the dream on the scene; 0: off, "
+                                         "then carry about 0.6)", elem_id="steady"),
                   clip_btn=gr.Button("Dream over the clip", variant="primary",
                                      elem_id="clip-btn"))
     ui["video_status"] = gr.HTML(status_html(None, "", "idle"), elem_id="video-status")
@@ -158,7 +162,7 @@ def clip(studio: Studio, request: gr.Request | None = None,
     if not form.clip_path:
         raise studio.error("Upload a clip first.")
     job = VideoRequest(input=Path(form.clip_path), frames=int(form.frames_),
-                       flow=FlowConfig(carry=float(form.carry_)),
+                       flow=FlowConfig(carry=float(form.carry_), temporal=float(form.steady_)),
                        **_common(studio, form, "video", session_of(request)))
     yield from _render(studio, session_of(request), job, run_video)
 
