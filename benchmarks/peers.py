@@ -79,7 +79,7 @@ def worker(args) -> None:
     layers = args.layers.split(",")
     model, weights = bench_model(args.model)
     result = {"peer": args.worker, "model": args.model, "weights": weights, "precision": args.precision,
-              "threads": torch.get_num_threads(), "threads_reason": choice.reason,
+              "threads": choice.threads, "threads_reason": choice.reason,  # tile workers
               "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
               "gomp_spincount": os.environ.get("GOMP_SPINCOUNT"), "rss_model_mib": vm("VmRSS")}
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)

@@ -11,8 +11,11 @@ oneDNN's kernels took for the network's convolutions, as a share of the matmul r
 in the same process: the most a step built on those kernels could reach if nothing else
 took time.
 
-Shares are of the profiled step's self CPU time on the thread that runs it (the main
-thread: OpenMP workers' time is inside the ops it calls). With ``--onednn`` the oneDNN
+Shares are of the profiled step's self CPU time. torch's profiler sees only the thread
+that starts it, so the profiled step runs its tiles in that thread, one after another
+(the warm steps before it use the tile workers); run with ``INCEPTIONISM_THREADS=1`` to make
+the warm steps, the oneDNN child and the matmul rate single-threaded too, so that all the
+figures are of one core. With ``--onednn`` the oneDNN
 verbose lines of the profiled step are summed per primitive kind and implementation: the
 time convolutions spend in oneDNN's kernels, and in weight and layout reorders.
 """
@@ -25,10 +28,13 @@ import os
 import random
 import sys
 import time
+from unittest import mock
 
 GROUPS = {  # row label -> aten ops (self time)
-    "convolutions, forward (oneDNN)": ("aten::mkldnn_convolution",),
-    "convolutions, input-gradient backward": ("aten::convolution_backward",),
+    # models/fused.py: conv + ReLU as one oneDNN op; 1x1 convolutions as matrix products
+    "convolutions, forward (oneDNN)": ("aten::mkldnn_convolution", "mkldnn::_convolution_pointwise",
+                                       "aten::addmm"),
+    "convolutions, input-gradient backward": ("aten::convolution_backward", "aten::mm"),
     "ReLU forward (clamp_min) and backward (threshold_backward)": (
         "aten::clamp_min", "aten::clamp_min_", "aten::threshold_backward"),
     "pooling, forward and backward": (
@@ -88,13 +94,14 @@ def main() -> None:
         t = time.perf_counter()
         ascent_step(fast, image, objective, config, rng)
         times.append(time.perf_counter() - t)
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
+    with mock.patch("inceptionism.engine.runtime.tile_pool", return_value=None), \
+            profile(activities=[ProfilerActivity.CPU]) as prof:
         ascent_step(fast, image, objective, config, rng)
     events = prof.key_averages()
     total = sum(e.self_cpu_time_total for e in events)
     by_name = {e.key: e.self_cpu_time_total for e in events}
     print(f"{args.model} {args.layers} {w}x{h} {args.precision}, tiles {args.tile_size}, "
-          f"tile batch {getattr(fast, 'tile_batch', 1)}, threads {torch.get_num_threads()} ({choice.reason}); "
+          f"tile workers {choice.threads} ({choice.reason}); "
           f"warm steps {', '.join(f'{t:.3f}' for t in times)} s; profiled step "
           f"{total / 1e6:.3f} s of self CPU time")
     counted = 0.0
