@@ -361,6 +361,7 @@ class AtlasRequest:
     preprocess: str | None = None
     restart: bool = False  # delete the cells of another recipe found in the folder
     overwrite: bool = False  # replace an existing OUTPUT
+    max_cells: int | None = None  # a server's bound on the channels one atlas draws (None: any)
 
 
 def default_cells(output: Path) -> Path:
@@ -428,6 +429,9 @@ def run_atlas(request: AtlasRequest, hooks: Hooks | None = None) -> AtlasResult:
     model.net.check_layers([request.layer])  # one sentence for an unknown layer
     width = len(layer_channels(model, request.layer, max(64, model.min_input_size)))
     channels = atlas_channels(request, model, width)
+    if request.max_cells is not None and len(channels) > request.max_cells:
+        raise InceptionismError(f"This atlas would draw {len(channels)} channels; at most "
+                                f"{request.max_cells} are drawn here at a time: list fewer.")
     recipe = AtlasRecipe(model=request.model, layer=request.layer, channels=channels,
                          size=request.size, steps=request.steps, param=request.param,
                          transforms=request.transforms, seed=request.seed, lr=request.lr)

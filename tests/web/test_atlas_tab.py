@@ -37,7 +37,7 @@ def test_an_atlas_of_listed_channels_gives_labelled_cells_and_the_sheet(studio):
         with Image.open(path) as cell:
             assert cell.size == (32, 32)
     assert Path(last.atlas_sheet).name == "atlas.png" and Path(last.atlas_sheet).is_file()
-    assert all(is_skip(v.atlas_gallery) for v in views[:-1])
+    assert views[0].atlas_gallery == [] and all(is_skip(v.atlas_gallery) for v in views[1:-1])
 
 
 def test_the_strongest_channels_of_the_photo(studio, tmp_path):
@@ -88,3 +88,34 @@ def test_in_the_browser_a_cell_click_dreams_the_photo_with_its_channel(page, tmp
         "document.querySelector('#objective textarea, #objective input').value === 'b8/2'")
     page.wait_for_function("document.querySelector('#status').innerText.includes('Done')")
     page.screenshot(path=str(tmp_path.parent / "atlas-dreamed.png"))
+
+
+def test_a_new_atlas_clears_the_last_ones_cells_first(studio):
+    first = list(atlas(studio, Visitor("again"), channels="0", **SMALL))[-1]
+    assert first.atlas_gallery and first.atlas_sheet
+    views = atlas(studio, Visitor("again"), channels="1", **SMALL)
+    cleared = next(views)
+    assert (cleared.atlas_gallery, cleared.atlas_sheet, cleared.atlas_cells) == ([], None, [])
+    list(views)
+
+
+def test_the_studio_bounds_an_atlas_also_through_its_api(studio):
+    with pytest.raises(gr.Error, match="Steps per cell must be a whole number from 1 to 512"):
+        list(atlas(studio, Visitor("big"), channels="0", layer="b1", size=32,
+                   atlas_steps_=100_000))
+    with pytest.raises(gr.Error, match="would draw 192 channels; at most 64"):
+        list(atlas(studio, Visitor("big"), channels="all", layer="b14", size=32,
+                   atlas_steps_=8))
+
+
+def test_with_accounts_an_atlas_lies_in_its_users_folder(tmp_path):
+    from inceptionism.web.accounts import Accounts, set_account
+    from inceptionism.web.slots import Slots
+    from inceptionism.web.studio import Studio
+
+    set_account(tmp_path / "accounts", "ann", "pw-ann")
+    studio = Studio(root=tmp_path / "root", slots=Slots(1), accounts=Accounts(tmp_path / "accounts"))
+    user = Visitor("tab")
+    user.username = "ann"
+    last = list(atlas(studio, user, channels="0", **SMALL))[-1]
+    assert Path(last.atlas_sheet).is_relative_to(studio.root / "uploads" / "users" / "ann")

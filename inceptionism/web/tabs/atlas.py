@@ -19,10 +19,11 @@ from typing import Any, NamedTuple
 
 import gradio as gr
 
+from ...errors import InceptionismError
 from ...jobs import Hooks
 from ...jobs.atlas import AtlasRequest, run_atlas
 from ...progress import Eta
-from ...settings import DEFAULT_MODEL
+from ...settings import DEFAULT_MODEL, Number
 from ..studio import (
     Components,
     Studio,
@@ -41,6 +42,11 @@ from ..work import Done, Emit, Progress
 from . import dream as dream_tab
 
 PICKS = ("listed", "strongest for the photo", "weakest for the photo")
+# What one atlas of the studio may ask (the command line draws any number): the page's
+# sliders' bounds, so that a stranger's job stays about as long as a dream.
+MAX_CELLS = 64
+STEPS = Number("steps per cell", 1, 512, whole=True)
+CELL = Number("cell size", 32, 256, whole=True)
 
 
 @dataclass(frozen=True)
@@ -91,13 +97,14 @@ def create_ui() -> Components:
                                 elem_id="atlas-pick"),
             atlas_channels=gr.Textbox("0-7", label="Listed channels (e.g. 0-7 or 3,12,40; all)",
                                       elem_id="atlas-channels"),
-            atlas_count=gr.Slider(1, 64, 8, step=1, label="How many (strongest/weakest)",
+            atlas_count=gr.Slider(1, MAX_CELLS, 8, step=1, label="How many (strongest/weakest)",
                                   elem_id="atlas-count"),
         )
     with gr.Row():
         ui.update(
-            atlas_size=gr.Slider(32, 256, 64, step=16, label="Cell size", elem_id="atlas-size"),
-            atlas_steps=gr.Slider(8, 512, 48, step=8, label="Steps per cell",
+            atlas_size=gr.Slider(CELL.low, CELL.high, 64, step=16, label="Cell size",
+                                 elem_id="atlas-size"),
+            atlas_steps=gr.Slider(8, STEPS.high, 48, step=8, label="Steps per cell",
                                   elem_id="atlas-steps"),
         )
     with gr.Row():
@@ -140,7 +147,8 @@ def atlas_request(form: AtlasForm, folder: Path, device: str) -> AtlasRequest:
         channels="all" if picked else (form.channels or ""),
         photo=Path(form.photo_path) if picked and form.photo_path else None,
         **({picked: int(form.count)} if picked else {}),
-        size=int(form.size), steps=int(form.atlas_steps_), device=device)
+        size=int(form.size), steps=int(form.atlas_steps_), device=device,
+        max_cells=MAX_CELLS)
 
 
 def atlas(studio: Studio, request: gr.Request | None = None,
@@ -153,8 +161,16 @@ def atlas(studio: Studio, request: gr.Request | None = None,
     if form.pick != PICKS[0] and not form.photo_path:
         raise studio.error("Upload a photo in the Dream tab first: its strongest or weakest "
                            "channels are drawn.")
-    token = studio.token(session_of(request))
-    job = atlas_request(form, studio.new_folder(), studio.device)
+    owner = session_of(request)
+    try:  # the page's own bounds, also for callers of the HTTP API
+        STEPS.check(int(form.atlas_steps_))
+        CELL.check(int(form.size))
+    except InceptionismError as exc:
+        raise studio.error(str(exc)) from None
+    token = studio.token(owner)
+    job = atlas_request(form, studio.new_folder(owner), studio.device)
+    # A new atlas clears the last one's cells and sheet: a stopped one leaves none of them.
+    yield updates(AtlasView, atlas_gallery=[], atlas_sheet=None, atlas_cells=[])
     yield from run_in_line(studio, token, partial(_atlas_work, job), AtlasView,
                            partial(_atlas_view, studio, job))
 
