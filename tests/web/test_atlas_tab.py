@@ -37,7 +37,10 @@ def test_an_atlas_of_listed_channels_gives_labelled_cells_and_the_sheet(studio):
         with Image.open(path) as cell:
             assert cell.size == (32, 32)
     assert Path(last.atlas_sheet).name == "atlas.png" and Path(last.atlas_sheet).is_file()
-    assert views[0].atlas_gallery == [] and all(is_skip(v.atlas_gallery) for v in views[1:-1])
+    # Cleared first, then each cell as it is drawn.
+    assert views[0].atlas_gallery == []
+    shown = [v.atlas_gallery for v in views[1:-1] if not is_skip(v.atlas_gallery)]
+    assert shown == [last.atlas_gallery[:n] for n in (1, 2, 3)]
 
 
 def test_the_strongest_channels_of_the_photo(studio, tmp_path):
@@ -119,3 +122,19 @@ def test_with_accounts_an_atlas_lies_in_its_users_folder(tmp_path):
     user.username = "ann"
     last = list(atlas(studio, user, channels="0", **SMALL))[-1]
     assert Path(last.atlas_sheet).is_relative_to(studio.root / "uploads" / "users" / "ann")
+
+
+def test_cells_show_as_they_are_drawn_and_a_stopped_atlas_keeps_them(studio):
+    from inceptionism.web.studio import stop
+
+    job = atlas(studio, Visitor("stopper"), channels="0,1,2", layer="b1", size=32,
+                atlas_steps_=400)  # a second or more a cell: Stop comes before the second
+    for view in job:
+        if view.atlas_gallery and not is_skip(view.atlas_gallery):
+            break
+    assert [c for _, c in view.atlas_gallery] == ["channel 0"]
+    assert view.atlas_cells == [["b1", 0]] and is_skip(view.atlas_sheet)
+    stop(studio, Visitor("stopper"))
+    rest = list(job)
+    assert "Stopped after 1 channel; the cells made stay below" in rest[-1].atlas_status
+    assert all(is_skip(v.atlas_sheet) for v in rest)

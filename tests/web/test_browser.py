@@ -432,3 +432,18 @@ def test_the_video_tab_reads_sizes_shows_progress_loops_and_clears_when_stopped(
     page.click("#zoom-btn")
     page.get_by_text("A 4000x4000 frame is 16 megapixels, more than the limit").first.wait_for(
         timeout=30_000)
+
+
+def test_the_atlas_shows_cells_as_they_come_and_keeps_them_when_stopped(page, tmp_path):
+    page.get_by_role("tab", name="Channel atlas").click()
+    page.fill("#atlas-channels textarea, #atlas-channels input", "0-7")
+    set_value(page, "atlas-size", 64)
+    set_value(page, "atlas-steps", 512)  # seconds a cell: Stop comes long before the last
+    page.click("#atlas-btn")
+    page.wait_for_function("document.querySelectorAll('#atlas-gallery button img').length >= 1"
+                           " && !document.querySelector('#atlas-status').innerText.includes('Done')")
+    page.click("#atlas-stop")
+    wait_text(page, "#atlas-status", "Stopped after")
+    assert page.locator("#atlas-gallery button img").count() >= 1
+    assert page.locator("#atlas-sheet a").count() == 0
+    page.screenshot(path=str(docs_or_tmp(tmp_path, "studio-stopped-atlas.png")))

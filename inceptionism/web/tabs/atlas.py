@@ -21,7 +21,7 @@ import gradio as gr
 
 from ...errors import InceptionismError
 from ...jobs import Hooks
-from ...jobs.atlas import AtlasRequest, run_atlas
+from ...jobs.atlas import AtlasRequest, cell_path, default_cells, run_atlas
 from ...progress import Eta
 from ...settings import DEFAULT_MODEL, Number
 from ..studio import (
@@ -112,7 +112,7 @@ def create_ui() -> Components:
                   atlas_stop=gr.Button("Stop", variant="stop", elem_id="atlas-stop"))
     ui.update(
         atlas_status=gr.HTML(status_html(None, "", "idle"), elem_id="atlas-status"),
-        atlas_gallery=gr.Gallery(label="Channels", columns=8, allow_preview=False,
+        atlas_gallery=gr.Gallery(label="Channels", columns=8, allow_preview=False, fit_columns=False,
                                  elem_id="atlas-gallery", interactive=False,
                                  object_fit="contain"),
         atlas_sheet=gr.File(label="Sheet", interactive=False, elem_id="atlas-sheet"),
@@ -172,7 +172,7 @@ def atlas(studio: Studio, request: gr.Request | None = None,
     # A new atlas clears the last one's cells and sheet: a stopped one leaves none of them.
     yield updates(AtlasView, atlas_gallery=[], atlas_sheet=None, atlas_cells=[])
     yield from run_in_line(studio, token, partial(_atlas_work, job), AtlasView,
-                           partial(_atlas_view, studio, job))
+                           _AtlasView(studio, job))
 
 
 def use_cell(cells: list, evt: gr.SelectData) -> CellPick:
@@ -181,15 +181,25 @@ def use_cell(cells: list, evt: gr.SelectData) -> CellPick:
     return CellPick(gr.Tabs(selected="dream"), [], f"{layer}/{channel}")
 
 
-class _AtlasProgress:
-    """Every step of every cell as progress (each cell costs the same)."""
+@dataclass(frozen=True)
+class _Cell:
+    """A finished cell, sent to the page as soon as it is stored."""
 
-    def __init__(self, emit: Emit):
-        self.emit = emit
+    path: str
+    channel: int
+
+
+class _AtlasProgress:
+    """Every step of every cell as progress (each cell costs the same), and each finished
+    cell as a :class:`_Cell`."""
+
+    def __init__(self, emit: Emit, folder: Path):
+        self.emit, self.folder = emit, folder
         self.eta = Eta()
 
     def step(self, info) -> None:
         if info.step is None:
+            self.emit(_Cell(str(cell_path(self.folder, info.channel)), info.channel))
             return
         done = info.cell * info.step.steps + info.step.step
         total = info.cells * info.step.steps
@@ -198,21 +208,41 @@ class _AtlasProgress:
 
 
 def _atlas_work(job: AtlasRequest, emit: Emit, token) -> list[tuple[str, str]]:
-    """Run in the job's thread: the atlas; (cell file, caption) pairs."""
-    result = run_atlas(job, Hooks(on_step=_AtlasProgress(emit).step, cancel=token))
+    """Run in the job's thread: the atlas, each cell sent as it is stored; (cell file,
+    caption) pairs of all the cells."""
+    folder = job.cells or default_cells(job.output)
+    result = run_atlas(job, Hooks(on_step=_AtlasProgress(emit, folder).step, cancel=token))
     return [(str(path), f"channel {int(path.stem.split('-')[1])}") for path in result.cells]
 
 
-def _atlas_view(studio: Studio, job: AtlasRequest, event) -> AtlasView:
-    """One event of the atlas's thread as page updates."""
-    if isinstance(event, Progress):
-        return updates(AtlasView, atlas_status=progress_html(event))
-    if isinstance(event, Done):
-        cells = event.result
-        channels = [[job.layer, int(caption.split()[1])] for _, caption in cells]
-        return AtlasView(status_html(1.0, f"Done: {len(cells)} channels of {job.layer}. Click "
-                                          "a cell to dream the photo with it.", "done"),
-                         cells, str(job.output), channels)
-    if event.cancelled:
-        return updates(AtlasView, atlas_status=status_html(None, "Stopped.", "stopped"))
-    raise studio.error(event.message)
+class _AtlasView:
+    """The atlas's events as page updates: the cells so far, then the sheet."""
+
+    def __init__(self, studio: Studio, job: AtlasRequest):
+        self.studio, self.job = studio, job
+        self.cells: list[tuple[str, str]] = []  # (file, "channel N")
+
+    def __call__(self, event) -> AtlasView:
+        job = self.job
+        if isinstance(event, Progress):
+            return updates(AtlasView, atlas_status=progress_html(event))
+        if isinstance(event, _Cell):
+            self.cells.append((event.path, f"channel {event.channel}"))
+            return updates(AtlasView, atlas_gallery=list(self.cells),
+                           atlas_cells=[[job.layer, c] for c in self._channels()])
+        if isinstance(event, Done):
+            self.cells = list(event.result)
+            return AtlasView(status_html(1.0, f"Done: {len(self.cells)} channels of {job.layer}. "
+                                              "Click a cell to dream the photo with it.", "done"),
+                             list(self.cells), str(job.output),
+                             [[job.layer, c] for c in self._channels()])
+        if event.cancelled:
+            n = len(self.cells)
+            text = ("Stopped before the first channel was done." if n == 0 else
+                    f"Stopped after {n} {'channel' if n == 1 else 'channels'}; the cells made "
+                    "stay below (no sheet).")
+            return updates(AtlasView, atlas_status=status_html(None, text, "stopped"))
+        raise self.studio.error(event.message)
+
+    def _channels(self) -> list[int]:
+        return [int(caption.split()[1]) for _, caption in self.cells]
