@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import platform
@@ -193,20 +194,15 @@ def time_interleaved(variants: dict, image, objective, repeats: int) -> dict[str
     return times
 
 
+@functools.cache
 def _count_fused_convolutions() -> None:
     """Teach torch's flop counter the fused CPU convolution (models/fused.py), once."""
     import torch
     from torch.utils.flop_counter import conv_flop_count, register_flop_formula
 
-    op = torch.ops.mkldnn._convolution_pointwise
-    if getattr(_count_fused_convolutions, "done", False):
-        return
-
-    @register_flop_formula(op)
+    @register_flop_formula(torch.ops.mkldnn._convolution_pointwise)
     def _(x_shape, w_shape, *args, out_shape=None, **kwargs) -> int:
         return conv_flop_count(x_shape, w_shape, out_shape, transposed=False)
-
-    _count_fused_convolutions.done = True
 
 
 def count_flops(step: Callable, model, image, objective, config) -> int:

@@ -116,7 +116,8 @@ class AtlasStep:
     cell: int  # 0-based among the cells this run computes
     cells: int  # cells this run computes (finished ones are skipped)
     channel: int
-    step: VisualizeStep | None  # None: the cell is finished and stored
+    step: VisualizeStep | None  # None: the cell is finished and stored ...
+    path: Path | None = None  # ... in this file
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,7 @@ def atlas(
         for i, (c, png) in enumerate(pool.results(iter(todo))):
             atomic_write(cell_path(folder, c), lambda tmp, png=png: tmp.write_bytes(png))
             if callback is not None:
-                callback(AtlasStep(i, len(todo), c, None))
+                callback(AtlasStep(i, len(todo), c, None, cell_path(folder, c)))
     image = atlas_sheet(folder, recipe, columns)
     sheet = folder / SHEET if sheet is None else Path(sheet)
     atomic_write(folder / SHEET, lambda tmp: image.save(tmp, format="PNG"))

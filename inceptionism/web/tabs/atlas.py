@@ -21,7 +21,7 @@ import gradio as gr
 
 from ...errors import InceptionismError
 from ...jobs import Hooks
-from ...jobs.atlas import AtlasRequest, cell_path, default_cells, run_atlas
+from ...jobs.atlas import AtlasRequest, run_atlas
 from ...progress import Eta
 from ...settings import DEFAULT_MODEL, Number
 from ..studio import (
@@ -193,13 +193,13 @@ class _AtlasProgress:
     """Every step of every cell as progress (each cell costs the same), and each finished
     cell as a :class:`_Cell`."""
 
-    def __init__(self, emit: Emit, folder: Path):
-        self.emit, self.folder = emit, folder
+    def __init__(self, emit: Emit):
+        self.emit = emit
         self.eta = Eta()
 
     def step(self, info) -> None:
         if info.step is None:
-            self.emit(_Cell(str(cell_path(self.folder, info.channel)), info.channel))
+            self.emit(_Cell(str(info.path), info.channel))
             return
         done = info.cell * info.step.steps + info.step.step
         total = info.cells * info.step.steps
@@ -210,8 +210,7 @@ class _AtlasProgress:
 def _atlas_work(job: AtlasRequest, emit: Emit, token) -> list[tuple[str, str]]:
     """Run in the job's thread: the atlas, each cell sent as it is stored; (cell file,
     caption) pairs of all the cells."""
-    folder = job.cells or default_cells(job.output)
-    result = run_atlas(job, Hooks(on_step=_AtlasProgress(emit, folder).step, cancel=token))
+    result = run_atlas(job, Hooks(on_step=_AtlasProgress(emit).step, cancel=token))
     return [(str(path), f"channel {int(path.stem.split('-')[1])}") for path in result.cells]
 
 
