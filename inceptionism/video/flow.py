@@ -148,13 +148,13 @@ def carry_over(prev_dream: Tensor, prev_frame: Tensor, frame: Tensor, config: Fl
     """Where frame t's dream starts, and what holds it (see the module's docstring).
 
     1. A jump in the colour histograms is a cut: frame t is dreamed afresh.
-    2. Without the temporal term, the start is :func:`carry`'s (as before it existed).
+    2. Without the temporal term, the start is :func:`carry`'s.
     3. With it, the flows both ways (Dense Inverse Search) give the consistency mask; too
        few pixels with a past is a cut too. Else the start *and* the target are frame t
-       plus ``carry`` times the previous detail warped along the flow (bicubic: a bilinear warp at sub-pixel motion
-       blurs the detail a little more every frame, and the term would hold on to the blur;
-       measured, the dream kept 0.66x the per-frame strength on a turning clip, 1.08x
-       bicubic), where the mask is 1, and frame t where it is 0.
+       plus ``carry`` times the previous detail warped along the flow (bicubic: a bilinear
+       warp at sub-pixel motion blurs the detail a little more every frame, and the term
+       would hold on to the blur; measured, the dream kept 0.66x the per-frame strength on a
+       turning clip, 1.08x bicubic), where the mask is 1, and frame t where it is 0.
     """
     change = histogram_distance(prev_frame, frame) if config.cut < 1 else 0.0
     if change > config.cut:
