@@ -13,15 +13,37 @@ Layers (each imports only those below it): front ends (cli/, web/) -> jobs -> ap
 engine, parallel -> models -> io, settings, errors.
 """
 
-from ..engine.loop import CancelToken, OctaveInfo, StepInfo
-from ..errors import Cancelled
-from .atlas import AtlasRequest, AtlasResult, run_atlas
-from .base import Hooks
-from .batch import BatchRequest, BatchResult, run_batch
-from .recipe import Recipe, output_metadata
-from .still import DreamRequest, DreamResult, run_dream
-from .tour import TourRequest, TourResult, run_tour
-from .video import VideoRequest, VideoResult, ZoomRequest, run_video, run_zoom
+from __future__ import annotations
+
+import importlib
+
+# Each name is imported from its module on first use (PEP 562), so a command loads only
+# its own job: the zoom does not import the batch runner, Ray's glue or the contact sheet.
+_HOMES = {
+    "CancelToken": "..engine.loop", "OctaveInfo": "..engine.loop", "StepInfo": "..engine.loop",
+    "Cancelled": "..errors",
+    "AtlasRequest": ".atlas", "AtlasResult": ".atlas", "run_atlas": ".atlas",
+    "Hooks": ".base",
+    "BatchRequest": ".batch", "BatchResult": ".batch", "run_batch": ".batch",
+    "Recipe": ".recipe", "output_metadata": ".recipe",
+    "DreamRequest": ".still", "DreamResult": ".still", "run_dream": ".still",
+    "TourRequest": ".tour", "TourResult": ".tour", "run_tour": ".tour",
+    "VideoRequest": ".video", "VideoResult": ".video", "ZoomRequest": ".video",
+    "run_video": ".video", "run_zoom": ".video",
+}
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "AtlasRequest",

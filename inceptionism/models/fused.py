@@ -36,62 +36,66 @@ from torch import Tensor, nn
 ACTIVATIONS = {None: ("none", []), "relu": ("relu", []), "relu6": ("hardtanh", [0.0, 6.0])}
 
 
-def _rows(x: Tensor) -> Tensor:
-    """A channels-last (N, C, H, W) tensor as its (N*H*W, C) matrix: a view when the memory
-    already is channels-last, else one copy."""
-    return x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])
+class _Spec:
+    """What a :class:`FusedConv` passes its autograd function: fixed at construction, so a
+    step's hundreds of calls do no per-call bookkeeping."""
 
+    __slots__ = ("stride", "padding", "dilation", "groups", "act", "attr", "scalars",
+                 "pointwise")
 
-def _image(rows: Tensor, like: tuple[int, int, int, int]) -> Tensor:
-    """(N*H*W, C) back to a channels-last (N, C, H, W) view."""
-    n, _, h, w = like
-    return rows.view(n, h, w, rows.shape[1]).permute(0, 3, 1, 2)
+    def __init__(self, conv: nn.Conv2d, act: str | None):
+        self.stride, self.padding = list(conv.stride), list(conv.padding)
+        self.dilation, self.groups = list(conv.dilation), conv.groups
+        self.act = act
+        self.attr, self.scalars = ACTIVATIONS[act]
+        # A 1x1 convolution is a matrix product over channels-last rows: no im2col, no reorders.
+        self.pointwise = (tuple(conv.weight.shape[2:]) == (1, 1) and conv.groups == 1
+                          and self.stride == [1, 1] and self.padding == [0, 0])
 
 
 class _ConvAct(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None, stride, padding, dilation,
-                groups: int, act: str | None) -> Tensor:
-        pointwise = (weight.shape[2:] == (1, 1) and groups == 1 and stride == [1, 1]
-                     and padding == [0, 0])
-        if pointwise:  # a matrix product over channels-last rows: no im2col, no reorders
-            w = weight.view(weight.shape[0], -1)
-            rows = _rows(x)
-            out = torch.addmm(bias, rows, w.t()) if bias is not None else rows @ w.t()
-            if act == "relu":
+    def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None, spec: _Spec) -> Tensor:
+        if spec.pointwise:
+            n, _, h, w = x.shape
+            rows = x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])  # a view when channels-last
+            out = (torch.addmm(bias, rows, weight.view(weight.shape[0], -1).t()) if bias is not None
+                   else rows @ weight.view(weight.shape[0], -1).t())
+            if spec.act == "relu":
                 out.relu_()
-            elif act == "relu6":
+            elif spec.act == "relu6":
                 out.clamp_(0, 6)
-            y = _image(out, (x.shape[0], weight.shape[0], x.shape[2], x.shape[3]))
+            y = out.view(n, h, w, weight.shape[0]).permute(0, 3, 1, 2)
         else:
-            attr, scalars = ACTIVATIONS[act]
-            y = torch.ops.mkldnn._convolution_pointwise(x, weight, bias, padding, stride, dilation,
-                                                        groups, attr, scalars, "")
-        ctx.save_for_backward(weight, y if act else None)
-        ctx.geometry = (x.shape, act, stride, padding, dilation, groups, pointwise)
+            y = torch.ops.mkldnn._convolution_pointwise(
+                x, weight, bias, spec.padding, spec.stride, spec.dilation, spec.groups,
+                spec.attr, spec.scalars, "")
+        ctx.save_for_backward(weight, y if spec.act else None)
+        ctx.spec, ctx.shape = spec, x.shape
         return y
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         weight, y = ctx.saved_tensors
-        shape, act, stride, padding, dilation, groups, pointwise = ctx.geometry
-        if pointwise:
+        spec, shape = ctx.spec, ctx.shape
+        if spec.pointwise:
             grad = grad.contiguous(memory_format=torch.channels_last)
-        if act == "relu":  # where y = 0 the input was <= 0: no gradient
+        if spec.act == "relu":  # where y = 0 the input was <= 0: no gradient
             grad = torch.ops.aten.threshold_backward(grad, y, 0)
-        elif act == "relu6":  # y = clamp(input, 0, 6): 0 or 6 exactly where it was cut
+        elif spec.act == "relu6":  # y = clamp(input, 0, 6): 0 or 6 exactly where it was cut
             grad = torch.ops.aten.hardtanh_backward(grad, y, 0.0, 6.0)
-        if pointwise:
-            rows = _rows(grad.contiguous(memory_format=torch.channels_last))
-            grad_x = _image(rows @ weight.view(weight.shape[0], -1), shape)
+        if spec.pointwise:  # the activation's backward keeps the channels-last layout
+            n, _, h, w = shape
+            rows = grad.permute(0, 2, 3, 1).reshape(-1, grad.shape[1])
+            grad_x = (rows @ weight.view(weight.shape[0], -1)).view(n, h, w, shape[1]).permute(0, 3, 1, 2)
         else:
             # Only the input's shape and layout are read (no weight gradient is asked for);
             # an unwritten channels-last tensor makes the gradient channels-last too.
             dummy = torch.empty(shape, dtype=grad.dtype, memory_format=torch.channels_last)
             grad_x = torch.ops.aten.convolution_backward(
-                grad, dummy, weight, None, stride, padding, dilation, False, [0, 0], groups,
-                (True, False, False))[0]
-        return grad_x, None, None, None, None, None, None, None
+                grad, dummy, weight, None, spec.stride, spec.padding, spec.dilation, False,
+                [0, 0], spec.groups, (True, False, False))[0]
+        return grad_x, None, None, None
 
 
 class FusedConv(nn.Module):
@@ -105,9 +109,8 @@ class FusedConv(nn.Module):
             raise ValueError(f"unknown activation {act!r}")
         self.weight = conv.weight
         self.bias = conv.bias
-        self.stride, self.padding = list(conv.stride), list(conv.padding)
-        self.dilation, self.groups = list(conv.dilation), conv.groups
-        self.act = act
+        self.act, self.groups = act, conv.groups  # groups: how a depthwise layer is told
+        self.spec = _Spec(conv, act)
         self._low: dict[torch.dtype, tuple[Tensor, Tensor | None]] = {}
 
     @staticmethod
@@ -117,8 +120,6 @@ class FusedConv(nn.Module):
                 and all(isinstance(p, int) for p in conv.padding))
 
     def _weights(self, dtype: torch.dtype) -> tuple[Tensor, Tensor | None]:
-        if dtype == self.weight.dtype:
-            return self.weight, self.bias
         if dtype not in self._low:  # made once; two workers racing make the same copy
             self._low[dtype] = (self.weight.to(dtype),
                                 None if self.bias is None else self.bias.to(dtype))
@@ -127,13 +128,14 @@ class FusedConv(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if torch.is_autocast_enabled("cpu"):
             x = x.to(torch.get_autocast_dtype("cpu"))
+        if x.dtype == self.weight.dtype:
+            return _ConvAct.apply(x, self.weight, self.bias, self.spec)
         weight, bias = self._weights(x.dtype)
-        return _ConvAct.apply(x, weight, bias, self.stride, self.padding, self.dilation,
-                              self.groups, self.act)
+        return _ConvAct.apply(x, weight, bias, self.spec)
 
     def extra_repr(self) -> str:
-        return (f"{self.weight.shape[1] * self.groups}, {self.weight.shape[0]}, "
-                f"kernel_size={tuple(self.weight.shape[2:])}, stride={tuple(self.stride)}, "
+        return (f"{self.weight.shape[1] * self.spec.groups}, {self.weight.shape[0]}, "
+                f"kernel_size={tuple(self.weight.shape[2:])}, stride={tuple(self.spec.stride)}, "
                 f"act={self.act}")
 
 

@@ -22,7 +22,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
@@ -102,6 +101,8 @@ def guarded(root: Path, accounts):
     from .guard import FileGuard, Grants
 
     async def login(name: str, password: str) -> bool:
+        import asyncio  # here: every command imports this module's defaults, few serve
+
         return await asyncio.to_thread(accounts, name, password)
 
     grants = Grants(root)

@@ -80,8 +80,8 @@ def test_one_thread_restores_the_callers_count():
 def test_a_dream_is_bit_identical_with_1_2_and_3_threads(tmp_path, model, layers):
     """The same recipe, with 1, 2 and 3 tile workers, each process also setting torch's own
     thread count to that number before dreaming (what a caller may do), gives the same bits.
-    The dream has 6 tiles at its largest octave and 2 at its smallest, so the workers really
-    share them. Lite0 with its own weights; GoogLeNet and Inception v3 (max pools, whose
+    The dream has 6 tiles at its largest octave, then 4 and 4, so the workers really share
+    them, and one at its smallest (run on a fixed two threads whatever the count). Lite0 with its own weights; GoogLeNet and Inception v3 (max pools, whose
     backward picks one of equal inputs, and larger convolutions) with synthetic ones."""
     weights = "None"
     if model != "efficientnet_lite0":
@@ -97,7 +97,7 @@ def test_a_dream_is_bit_identical_with_1_2_and_3_threads(tmp_path, model, layers
         "n = int(sys.argv[1]); runtime.use_threads(n); torch.set_num_threads(n); "
         f"d = Dreamer({model!r}, weights={weights}); "
         "img = Image.open(sys.argv[2]).convert('RGB').resize((400, 300)); "
-        f"out = d.dream(img, {layers!r}, DreamConfig(steps=2, octaves=2, tile_size=150, min_size=75)); "
+        f"out = d.dream(img, {layers!r}, DreamConfig(steps=2, octaves=4, tile_size=150, min_size=75)); "
         "np.save(sys.argv[3], np.asarray(out))"
     )
     from ..conftest import sample_path
@@ -111,3 +111,22 @@ def test_a_dream_is_bit_identical_with_1_2_and_3_threads(tmp_path, model, layers
                                         if k not in (THREADS_ENV, "OMP_NUM_THREADS")})
         outs.append(np.load(target))
     assert np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], outs[2])
+
+
+def test_dreams_running_at_once_in_one_process_give_their_solo_bits():
+    """A server dreams several recipes at once: a lone tile's two threads (MKL's count
+    included) must not leak into another dream's single-threaded tile workers."""
+    code = (
+        "import numpy as np; from concurrent.futures import ThreadPoolExecutor; from PIL import Image; "
+        "from importlib import resources; from inceptionism import Dreamer, DreamConfig; "
+        "from inceptionism.engine import runtime; runtime.use_threads(2); d = Dreamer(); "
+        "photo = Image.open(resources.files('inceptionism.data') / 'chelsea.png').convert('RGB'); "
+        "lone = lambda: np.asarray(d.dream(photo.resize((140, 100)), 'b12', "
+        "DreamConfig(steps=6, octaves=1, tile_size=150))); "
+        "tiled = lambda: np.asarray(d.dream(photo.resize((256, 192)), 'b15', "
+        "DreamConfig(steps=3, octaves=1, tile_size=64))); "
+        "solo = (lone(), tiled()); pool = ThreadPoolExecutor(2); "
+        "same = [all(np.array_equal(a, b) for a, b in zip(solo, (f.result() for f in "
+        "[pool.submit(lone), pool.submit(tiled)]))) for _ in range(3)]; print(same)"
+    )
+    assert run_python(code).splitlines()[-1] == "[True, True, True]"
