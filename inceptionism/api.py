@@ -126,7 +126,7 @@ class Dreamer:
         # Where the weights came from, as recorded with outputs and in video fingerprints.
         self.weights_source = str(weights) if weights is not None else self.spec.weights.describe()
         if fast:
-            self.model = optimize(self.model)
+            self.model = optimize(self.model, consume=True)  # loaded just now, for this alone
 
     @classmethod
     def from_module(

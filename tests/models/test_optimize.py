@@ -29,6 +29,21 @@ def test_folded_network_has_no_batchnorm_and_same_outputs(lite0):
         assert (want[name] - got[name]).abs().max() / scale < 1e-4, name
 
 
+def test_a_consumed_model_optimizes_to_the_same_network():
+    """What a Dreamer does with the model it has just loaded (its modules reused, not
+    copied) gives the copy's network exactly, on a fresh load each."""
+    from inceptionism.models.registry import load_model
+
+    x = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(0))
+    outs = []
+    for consume in (False, True):
+        fast = optimize(load_model("efficientnet_lite0"), consume=consume)
+        xi = x.clone().contiguous(memory_format=fast.memory_format).requires_grad_(True)
+        loss = fast.features(xi, ["b10"])["b10"].pow(2).mean()
+        outs.append(torch.autograd.grad(loss, xi)[0])
+    assert torch.equal(outs[0], outs[1])
+
+
 def test_optimized_model_gradients_match(lite0, chelsea):
     fast = optimize(lite0)
     assert fast.memory_format == torch.channels_last
