@@ -87,7 +87,8 @@ class _ConvAct(torch.autograd.Function):
         if spec.pointwise:  # the activation's backward keeps the channels-last layout
             n, _, h, w = shape
             rows = grad.permute(0, 2, 3, 1).reshape(-1, grad.shape[1])
-            grad_x = (rows @ weight.view(weight.shape[0], -1)).view(n, h, w, shape[1]).permute(0, 3, 1, 2)
+            grad_x = (rows @ weight.view(weight.shape[0], -1)).view(n, h, w, shape[1])
+            grad_x = grad_x.permute(0, 3, 1, 2)
         else:
             # Only the input's shape and layout are read (no weight gradient is asked for);
             # an unwritten channels-last tensor makes the gradient channels-last too.

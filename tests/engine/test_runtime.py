@@ -81,8 +81,9 @@ def test_a_dream_is_bit_identical_with_1_2_and_3_threads(tmp_path, model, layers
     """The same recipe, with 1, 2 and 3 tile workers, each process also setting torch's own
     thread count to that number before dreaming (what a caller may do), gives the same bits.
     The dream has 6 tiles at its largest octave, then 4 and 4, so the workers really share
-    them, and one at its smallest (run on a fixed two threads whatever the count). Lite0 with its own weights; GoogLeNet and Inception v3 (max pools, whose
-    backward picks one of equal inputs, and larger convolutions) with synthetic ones."""
+    them, and one at its smallest (run on a fixed two threads whatever the count). Lite0
+    with its own weights; GoogLeNet and Inception v3 (max pools, whose backward picks one of
+    equal inputs, and larger convolutions) with synthetic ones."""
     weights = "None"
     if model != "efficientnet_lite0":
         import torch
