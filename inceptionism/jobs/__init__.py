@@ -31,6 +31,7 @@ _HOMES = {
     "VideoRequest": ".video", "VideoResult": ".video", "ZoomRequest": ".video",
     "run_video": ".video", "run_zoom": ".video",
 }
+__all__ = sorted(_HOMES)
 
 
 def __getattr__(name: str):
@@ -43,31 +44,3 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted(__all__)
-
-
-__all__ = [
-    "AtlasRequest",
-    "AtlasResult",
-    "BatchRequest",
-    "BatchResult",
-    "CancelToken",
-    "Cancelled",
-    "DreamRequest",
-    "DreamResult",
-    "Hooks",
-    "OctaveInfo",
-    "Recipe",
-    "StepInfo",
-    "TourRequest",
-    "TourResult",
-    "VideoRequest",
-    "VideoResult",
-    "ZoomRequest",
-    "output_metadata",
-    "run_atlas",
-    "run_batch",
-    "run_dream",
-    "run_tour",
-    "run_video",
-    "run_zoom",
-]

@@ -201,7 +201,6 @@ def run_zoom(request: ZoomRequest, hooks: Hooks | None = None,
     if request.size is not None and request.size != image.size:
         fitted = ImageOps.fit(to_pil(rgb), request.size, method=Image.Resampling.BICUBIC)
         rgb, _ = pil_to_rgb(fitted)
-        del fitted
     del image  # the photo at full size is not needed while the frames are dreamed
     mask = _mask(request, (rgb.shape[1], rgb.shape[0]))
 

@@ -110,7 +110,8 @@ class FusedConv(nn.Module):
             raise ValueError(f"unknown activation {act!r}")
         self.weight = conv.weight
         self.bias = conv.bias
-        self.act, self.groups = act, conv.groups  # groups: how a depthwise layer is told
+        self.act = act
+        self.groups = conv.groups  # engine.loop.resolve_precision tells depthwise networks by it
         self.spec = _Spec(conv, act)
         self._low: dict[torch.dtype, tuple[Tensor, Tensor | None]] = {}
 

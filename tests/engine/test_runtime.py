@@ -114,20 +114,28 @@ def test_a_dream_is_bit_identical_with_1_2_and_3_threads(tmp_path, model, layers
     assert np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], outs[2])
 
 
-def test_dreams_running_at_once_in_one_process_give_their_solo_bits():
-    """A server dreams several recipes at once: a lone tile's two threads (MKL's count
-    included) must not leak into another dream's single-threaded tile workers."""
+def test_a_lone_tile_runs_on_two_threads_and_tiles_on_one_also_side_by_side():
+    """What each convolution of a dream sees as its thread count: a lone tile's exactly
+    runtime.LONE_TILE_THREADS, the tiles of a tiled dream one each, while both dreams run at
+    once in one process (a server's case), and the tiled dream's pixels its solo ones."""
     code = (
-        "import numpy as np; from concurrent.futures import ThreadPoolExecutor; from PIL import Image; "
-        "from importlib import resources; from inceptionism import Dreamer, DreamConfig; "
-        "from inceptionism.engine import runtime; runtime.use_threads(2); d = Dreamer(); "
+        "import numpy as np, threading, torch; from concurrent.futures import ThreadPoolExecutor; "
+        "from PIL import Image; from importlib import resources; "
+        "from inceptionism import Dreamer, DreamConfig; from inceptionism.engine import runtime; "
+        "from inceptionism.models.fused import FusedConv; runtime.use_threads(2); d = Dreamer(); "
+        "seen = {}; conv = next(m for m in d.model.modules() if isinstance(m, FusedConv)); "
+        "conv.register_forward_hook(lambda m, i, o: seen.setdefault(i[0].shape[-1] > 64, set())"
+        ".add(torch.get_num_threads())); "
         "photo = Image.open(resources.files('inceptionism.data') / 'chelsea.png').convert('RGB'); "
-        "lone = lambda: np.asarray(d.dream(photo.resize((140, 100)), 'b12', "
-        "DreamConfig(steps=6, octaves=1, tile_size=150))); "
+        "lone = lambda: d.dream(photo.resize((140, 100)), 'b12', "
+        "DreamConfig(steps=6, octaves=1, tile_size=150)); "
         "tiled = lambda: np.asarray(d.dream(photo.resize((256, 192)), 'b15', "
         "DreamConfig(steps=3, octaves=1, tile_size=64))); "
-        "solo = (lone(), tiled()); pool = ThreadPoolExecutor(2); "
-        "same = [all(np.array_equal(a, b) for a, b in zip(solo, (f.result() for f in "
-        "[pool.submit(lone), pool.submit(tiled)]))) for _ in range(3)]; print(same)"
+        "solo = tiled(); pool = ThreadPoolExecutor(2); "
+        "same = [np.array_equal(solo, [pool.submit(lone), pool.submit(tiled)][1].result()) "
+        "for _ in range(3)]; pool.shutdown(); "
+        "print(sorted(seen[True]), sorted(seen[False]), same)"
     )
-    assert run_python(code).splitlines()[-1] == "[True, True, True]"
+    from inceptionism.engine.runtime import LONE_TILE_THREADS
+
+    assert run_python(code).splitlines()[-1] == f"[{LONE_TILE_THREADS}] [1] [True, True, True]"
