@@ -80,8 +80,10 @@ def test_working_size_counts_the_up_scaling():
     assert working_size(300, 451, config) == (300, 451)
     with pytest.raises(InceptionismError, match=r"6400000x64 .*409\.6 megapixels.*100 megapixels"):
         check_working_size(1, 100_000, config)
-    with pytest.raises(InceptionismError, match="1 pixel a side"):
+    with pytest.raises(InceptionismError, match="^An image needs at least 1 pixel a side"):
         check_working_size(0, 10, config)
+    with pytest.raises(InceptionismError, match="^A frame needs at least 1 pixel a side"):
+        check_working_size(10, 0, config, what="frame")
 
 
 def test_dream_refuses_before_any_work(tiny_model):

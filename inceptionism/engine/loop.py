@@ -211,7 +211,9 @@ def check_working_size(
     300 KB 100000x1 PNG up-scaled to a 64-pixel short side is 409.6 megapixels.
     """
     if height < 1 or width < 1:
-        raise InceptionismError(f"An {what} needs at least 1 pixel a side (got {width}x{height}).")
+        article = "An" if what[:1].lower() in "aeiou" else "A"
+        raise InceptionismError(f"{article} {what} needs at least 1 pixel a side "
+                                f"(got {width}x{height}).")
     h, w = working_size(height, width, config)
     if h * w > max_pixels:
         size = f"{width}x{height} {what}"
