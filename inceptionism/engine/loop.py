@@ -307,13 +307,11 @@ def objective_gradient(
 
     On the CPU each tile is computed on one thread, several tiles at once on the process's
     tile workers (:func:`~inceptionism.engine.runtime.tile_pool`), and their sums are added in tile
-    order, so the result does not depend on how many workers there are; an image that is one
-    tile is computed on a fixed :data:`~inceptionism.engine.runtime.LONE_TILE_THREADS`
-    threads instead, on any machine. On a GPU, tiles of
+    order, so the result does not depend on how many workers there are. On a GPU, tiles of
     one shape go through the network ``model.tile_batch`` at a time. Returns (gradient,
     objective value, mean absolute gradient).
     """
-    from .runtime import LONE_TILE_THREADS, fixed_threads, tile_pool
+    from .runtime import tile_pool
 
     height, width = image.shape[-2:]
     grad = torch.empty_like(image) if out is None else out
@@ -328,11 +326,7 @@ def objective_gradient(
     def run(group):
         return _group_gradient(model, image, objective, precision, blur, sigma, grad, group)
 
-    if on_cpu and len(groups) == 1:  # a fixed count, whatever the machine (runtime.py)
-        with fixed_threads(LONE_TILE_THREADS):
-            results = [run(groups[0])]
-    else:
-        results = list(pool.map(run, groups) if pool is not None else map(run, groups))
+    results = list(pool.map(run, groups) if pool is not None else map(run, groups))
     value = abs_sum = 0.0
     for group_value, group_abs in results:  # in tile order, whoever computed them
         value += group_value

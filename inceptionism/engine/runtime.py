@@ -16,23 +16,17 @@ on a small pool of worker threads (:func:`tile_pool`), each tile computed exactl
 be alone; the tiles' sums are added in a fixed order. The result is bit for bit the same
 with 1, 2, 3 or any number of workers (tested).
 
-What it gains (measured on 2 cores, docs/performance.md): a tile no longer pays OpenMP's
-fork and barrier at each of its hundreds of operations, and a busy core slows only the
-worker on it instead of stalling every operation at a barrier, so no load probe or thread
-follower is needed. Memory holds one tile's activations per busy worker.
+What it costs and what it gains (measured on 2 cores, docs/performance.md): an
+octave with a single tile runs on one core; a tile no longer pays OpenMP's fork and barrier
+at each of its hundreds of operations; and a busy core slows only the worker on it instead
+of stalling every operation at a barrier, so no load probe or thread follower is needed.
+Memory holds one tile's activations per busy worker.
 
-**A lone tile on a fixed two threads.** An octave that is one tile (a small frame of a zoom,
-the smallest octaves of most dreams) would leave all but one core idle; it runs instead on
-exactly :data:`LONE_TILE_THREADS` threads (:func:`fixed_threads`), on every machine, with
-every worker count: a count fixed by the recipe (one tile or several), never by the machine,
-so the pixels stay the same everywhere (a one-core machine time-slices the two threads).
-Measured on 2 cores, one and two threads taking turns in one process: a 192x144 step
-12.0 -> 9.2 ms, a 300x320 one 35 -> 21.6 ms.
-
-The count is the calling thread's own (OpenMP's per-thread setting, which MKL's matrix
-products follow too: measured, a thread set to 1 kept MKL's one-thread sums while another
-thread set 2, and the other way round), so one dream's lone tile never changes another
-dream's workers (tested).
+Tried and taken back: a lone tile on a fixed two threads (a count fixed by the recipe, so
+still the same pixels everywhere). Idle, a 192x144 step went 12.0 -> 9.2 ms; but with one
+core busy elsewhere it took 41-50 ms against one thread's 12.7-12.9 ms (one and two threads
+taking turns in one process), since every operation waits at a barrier for the thread that
+lost its core, and the studio's browser tests timed out beside Chromium.
 
 **Worker count.** ``INCEPTIONISM_THREADS=N`` (or ``OMP_NUM_THREADS``), else the CPUs this
 process may use, at most :data:`MAX_WORKERS` (each working tile holds its activations). It
@@ -102,29 +96,20 @@ def choose_threads(env: dict[str, str] | None = None, cpus: int | None = None) -
     return ThreadChoice(cpus, f"{cpus} usable CPUs")
 
 
-LONE_TILE_THREADS = 2  # threads of an octave that is one tile, on any machine (docstring)
-
-
 @contextmanager
-def fixed_threads(threads: int):
-    """Run the enclosed PyTorch operations of this thread on exactly ``threads`` threads
-    (see the module docstring), restoring this thread's count afterwards."""
-    import torch
-
-    before = torch.get_num_threads()
-    if before != threads:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        if before != threads:
-            torch.set_num_threads(before)
-
-
 def one_thread():
     """Run the enclosed PyTorch operations of this thread on one thread each (see the module
     docstring), restoring this thread's count afterwards."""
-    return fixed_threads(1)
+    import torch
+
+    before = torch.get_num_threads()
+    if before != 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if before != 1:
+            torch.set_num_threads(before)
 
 
 def _worker_init() -> None:

@@ -81,9 +81,9 @@ def test_a_dream_is_bit_identical_with_1_2_and_3_threads(tmp_path, model, layers
     """The same recipe, with 1, 2 and 3 tile workers, each process also setting torch's own
     thread count to that number before dreaming (what a caller may do), gives the same bits.
     The dream has 6 tiles at its largest octave, then 4 and 4, so the workers really share
-    them, and one at its smallest (run on a fixed two threads whatever the count). Lite0
-    with its own weights; GoogLeNet and Inception v3 (max pools, whose backward picks one of
-    equal inputs, and larger convolutions) with synthetic ones."""
+    them, and one at its smallest. Lite0 with its own weights; GoogLeNet and Inception v3
+    (max pools, whose backward picks one of equal inputs, and larger convolutions) with
+    synthetic ones."""
     weights = "None"
     if model != "efficientnet_lite0":
         import torch
@@ -113,29 +113,3 @@ def test_a_dream_is_bit_identical_with_1_2_and_3_threads(tmp_path, model, layers
         outs.append(np.load(target))
     assert np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], outs[2])
 
-
-def test_a_lone_tile_runs_on_two_threads_and_tiles_on_one_also_side_by_side():
-    """What each convolution of a dream sees as its thread count: a lone tile's exactly
-    runtime.LONE_TILE_THREADS, the tiles of a tiled dream one each, while both dreams run at
-    once in one process (a server's case), and the tiled dream's pixels its solo ones."""
-    code = (
-        "import numpy as np, threading, torch; from concurrent.futures import ThreadPoolExecutor; "
-        "from PIL import Image; from importlib import resources; "
-        "from inceptionism import Dreamer, DreamConfig; from inceptionism.engine import runtime; "
-        "from inceptionism.models.fused import FusedConv; runtime.use_threads(2); d = Dreamer(); "
-        "seen = {}; conv = next(m for m in d.model.modules() if isinstance(m, FusedConv)); "
-        "conv.register_forward_hook(lambda m, i, o: seen.setdefault(i[0].shape[-1] > 64, set())"
-        ".add(torch.get_num_threads())); "
-        "photo = Image.open(resources.files('inceptionism.data') / 'chelsea.png').convert('RGB'); "
-        "lone = lambda: d.dream(photo.resize((140, 100)), 'b12', "
-        "DreamConfig(steps=6, octaves=1, tile_size=150)); "
-        "tiled = lambda: np.asarray(d.dream(photo.resize((256, 192)), 'b15', "
-        "DreamConfig(steps=3, octaves=1, tile_size=64))); "
-        "solo = tiled(); pool = ThreadPoolExecutor(2); "
-        "same = [np.array_equal(solo, [pool.submit(lone), pool.submit(tiled)][1].result()) "
-        "for _ in range(3)]; pool.shutdown(); "
-        "print(sorted(seen[True]), sorted(seen[False]), same)"
-    )
-    from inceptionism.engine.runtime import LONE_TILE_THREADS
-
-    assert run_python(code).splitlines()[-1] == f"[{LONE_TILE_THREADS}] [1] [True, True, True]"
