@@ -8,6 +8,7 @@ shallow layer skip the rest of the network.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -103,6 +104,16 @@ class DreamNet(nn.Module):
     @property
     def layer_names(self) -> tuple[str, ...]:
         return self.net.stage_names
+
+    @functools.cached_property
+    def depthwise(self) -> bool:
+        """Whether the network has depthwise convolutions (EfficientNet-Lite's). Such a
+        network is limited by memory traffic and by the cost of launching its many small
+        operations, not by arithmetic: bfloat16 does not speed it up, and neither does
+        cutting a small image into more tiles (docs/performance.md)."""
+        return any(getattr(m, "groups", 1) > 1 and getattr(m, "weight", None) is not None
+                   and m.weight.dim() == 4 and m.weight.shape[1] == 1  # a plain or fused conv
+                   for m in self.modules())
 
     def normalize(self, x: Tensor) -> Tensor:
         if self.normalization.bgr:

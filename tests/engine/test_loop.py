@@ -3,7 +3,7 @@ import dataclasses
 import pytest
 import torch
 
-from inceptionism.engine.loop import StepInfo, dream, octave_sizes
+from inceptionism.engine.loop import StepInfo, dream, octave_sizes, tile_spans
 from inceptionism.engine.objectives import layer
 from inceptionism.errors import InceptionismError
 from inceptionism.settings import DreamConfig
@@ -55,6 +55,32 @@ def test_tiles_bound_what_the_network_sees(tiny_model):
         hook.remove()
     assert max(max(s) for s in seen) <= 64
     assert len(seen) == 2 * 3 * 4  # 2 steps x (3 x 4 tiles)
+
+
+def test_a_lone_tile_is_halved_for_a_compute_bound_network_only(tiny_model, lite0):
+    """An image that fits one tile is dreamed in two halves across its longer side (two
+    cores busy instead of one), unless the halves would be under ``min_size`` or the network
+    has depthwise convolutions (EfficientNet-Lite, measured slower in halves)."""
+    config = DreamConfig(tile_size=512, min_size=64)
+    assert tile_spans(315, 420, config, tiny_model) == ([(0, 315)], [(0, 210), (210, 420)])
+    assert tile_spans(421, 300, config, tiny_model) == ([(0, 210), (210, 421)], [(0, 300)])
+    assert tile_spans(315, 420, config, lite0) == ([(0, 315)], [(0, 420)])
+    assert tile_spans(100, 127, config, tiny_model) == ([(0, 100)], [(0, 127)])
+    assert tile_spans(600, 420, config, tiny_model) == ([(0, 300), (300, 600)], [(0, 420)])
+
+
+def test_the_halves_of_a_lone_tile_move_from_step_to_step(tiny_model):
+    seen = []
+    hook = tiny_model.net.c1.register_forward_hook(lambda m, i, o: seen.append(i[0].clone()))
+    try:
+        # Steps too small to change a pixel, and no jitter: only the grid moves.
+        dream(tiny_model, torch.rand(1, 3, 80, 160), layer("c3"),
+              DreamConfig(octaves=1, steps=3, tile_size=256, min_size=32, jitter=0,
+                          step_size=1e-12))
+    finally:
+        hook.remove()
+    assert [tuple(t.shape[-2:]) for t in seen] == [(80, 80)] * 6  # 3 steps x 2 halves
+    assert not torch.equal(seen[0], seen[2]) and not torch.equal(seen[2], seen[4])
 
 
 def test_tiled_and_untiled_give_the_same_kind_of_dream(lite0, chelsea):

@@ -86,3 +86,18 @@ def test_lapnorm_is_the_merge_of_its_bands_each_at_unit_rms():
     out = lapnorm(grad, 3)
     assert torch.allclose(out, lap_merge(unit), atol=1e-9)
     assert not torch.allclose(out, grad / grad.pow(2).mean().sqrt(), atol=1e-3)  # not plain RMS
+
+
+def test_blur_gives_the_bits_of_the_planar_convolution():
+    """The blur runs on a channels-last copy (oneDNN's depthwise kernels read it without a
+    reorder): the same bits as the two planar convolutions it replaces."""
+    import torch.nn.functional as F
+
+    x = torch.rand(1, 3, 61, 47, generator=torch.Generator().manual_seed(2))
+    for sigma in (0.5, 1.3):
+        k = gaussian_kernel1d(sigma)
+        r = k.numel() // 2
+        want = F.pad(x, (r, r, r, r), mode="reflect")
+        want = F.conv2d(want, k.view(1, 1, 1, -1).expand(3, 1, 1, -1), groups=3)
+        want = F.conv2d(want, k.view(1, 1, -1, 1).expand(3, 1, -1, 1), groups=3)
+        assert torch.equal(gaussian_blur(x, sigma), want)

@@ -346,3 +346,50 @@ def test_fused_convolutions_give_the_plain_networks_input_gradient(name, layers,
     else:
         cosine = torch.nn.functional.cosine_similarity(got.flatten(), want.flatten(), dim=0)
         assert cosine > 0.99
+
+
+@pytest.mark.parametrize("kind", ["3x3", "1x7", "1x1", "strided", "depthwise"])
+def test_packed_kernels_give_the_plain_kernels_gradient(kind, one_thread):
+    """A frozen FusedConv runs on kernels packed into oneDNN's layout (the 1x1 one as a
+    packed matrix product, a stride-1 one's input gradient as a forward convolution with
+    transposed, flipped kernels): output and input gradient as with the plain kernels,
+    which a FusedConv whose weights still take gradients uses."""
+    from inceptionism.models.fused import FusedConv
+
+    g = torch.Generator().manual_seed(3)
+    conv = {"3x3": torch.nn.Conv2d(16, 24, 3, padding=1),
+            "1x7": torch.nn.Conv2d(16, 24, (1, 7), padding=(0, 3)),
+            "1x1": torch.nn.Conv2d(16, 24, 1),
+            "strided": torch.nn.Conv2d(16, 24, 3, stride=2),
+            "depthwise": torch.nn.Conv2d(16, 16, 3, padding=1, groups=16)}[kind]
+    conv = conv.to(memory_format=torch.channels_last)
+    x = torch.randn(1, 16, 23, 29, generator=g).contiguous(memory_format=torch.channels_last)
+    up = torch.randn(conv(x).shape, generator=g)
+    for dtype in (torch.float32, torch.bfloat16):
+        results = []
+        for frozen in (False, True):
+            fused = FusedConv(conv, "relu").requires_grad_(not frozen)
+            xi = x.to(dtype).requires_grad_(True)
+            y = fused(xi)
+            (grad,) = torch.autograd.grad((y.float() * up).sum(), xi)
+            results.append((y.float(), grad.float()))
+            assert bool(fused._packed) == frozen
+        (y0, g0), (y1, g1) = results
+        tol = dict(rtol=1e-5, atol=1e-5) if dtype == torch.float32 else dict(rtol=2e-2, atol=2e-2)
+        torch.testing.assert_close(y1, y0, **tol)
+        torch.testing.assert_close(g1, g0, **tol)
+
+
+def test_packed_kernels_are_kept_for_a_few_shapes_and_never_pickled(one_thread):
+    import pickle
+
+    from inceptionism.models.fused import PACKED_SHAPES, FusedConv
+
+    fused = FusedConv(torch.nn.Conv2d(8, 8, 3, padding=1), "relu").requires_grad_(False)
+    for side in range(10, 12 + PACKED_SHAPES):
+        fused(torch.rand(1, 8, side, side).contiguous(memory_format=torch.channels_last))
+    assert len(fused._packed) == PACKED_SHAPES
+    copy = pickle.loads(pickle.dumps(fused))
+    assert not copy._packed
+    x = torch.rand(1, 8, 9, 9).contiguous(memory_format=torch.channels_last)
+    assert torch.equal(copy(x), fused(x))
