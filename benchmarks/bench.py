@@ -196,7 +196,8 @@ def time_interleaved(variants: dict, image, objective, repeats: int) -> dict[str
 
 @functools.cache
 def _count_fused_convolutions() -> None:
-    """Teach torch's flop counter the fused CPU convolution (models/fused.py), once."""
+    """Teach torch's flop counter the fused CPU convolution and matrix product
+    (models/fused.py), once."""
     import torch
     from torch.utils.flop_counter import conv_flop_count, register_flop_formula
 
@@ -204,10 +205,15 @@ def _count_fused_convolutions() -> None:
     def _(x_shape, w_shape, *args, out_shape=None, **kwargs) -> int:
         return conv_flop_count(x_shape, w_shape, out_shape, transposed=False)
 
+    @register_flop_formula(torch.ops.mkldnn._linear_pointwise)
+    def _(x_shape, w_shape, *args, out_shape=None, **kwargs) -> int:
+        return 2 * x_shape[0] * x_shape[1] * out_shape[-1]
 
-def count_flops(step: Callable, model, image, objective, config) -> int:
-    """FLOPs of one step. The counter sees only its own thread's operations, so the tiles
-    run in this thread while it counts (the tile pool is bypassed)."""
+
+def count_flops(step: Callable, model, image, objective, config, by_op: bool = False):
+    """FLOPs of one step (``by_op``: a dict from op name to its FLOPs). The counter sees
+    only its own thread's operations, so the tiles run in this thread while it counts (the
+    tile pool is bypassed)."""
     import random
     from unittest import mock
 
@@ -217,6 +223,8 @@ def count_flops(step: Callable, model, image, objective, config) -> int:
     with mock.patch("inceptionism.engine.runtime.tile_pool", return_value=None), \
             FlopCounterMode(display=False) as counter:
         step(model, image.clone(), objective, config, random.Random(0))
+    if by_op:
+        return {str(op): n for op, n in counter.get_flop_counts()["Global"].items()}
     return counter.get_total_flops()
 
 

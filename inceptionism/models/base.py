@@ -81,6 +81,23 @@ class Normalization:
     bgr: bool = False
 
 
+class _GradientIn(torch.autograd.Function):
+    """The identity, whose backward lays the gradient out in the network's memory format.
+    An objective's gradient comes back in the default layout (``mean``'s backward builds a
+    planar tensor), and in a channels-last network every operation it then meets mixes the
+    two layouts: measured, 8 additions a tile of a 768-channel gradient at 0.7 ms each in
+    Inception v3, against one conversion here."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, memory_format: torch.memory_format) -> Tensor:
+        ctx.memory_format = memory_format
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return grad.contiguous(memory_format=ctx.memory_format), None
+
+
 class DreamNet(nn.Module):
     """A :class:`LayeredNet` that takes RGB in [0, 1], so gradients land in pixel space."""
 
@@ -121,7 +138,11 @@ class DreamNet(nn.Module):
         return (x - self.mean) / self.std
 
     def features(self, x: Tensor, layers: Iterable[str]) -> dict[str, Tensor]:
-        return self.net.features(self.normalize(x), layers)
+        acts = self.net.features(self.normalize(x), layers)
+        if self.memory_format is torch.contiguous_format or not torch.is_grad_enabled():
+            return acts
+        return {k: _GradientIn.apply(v, self.memory_format) if v.dim() == 4 else v
+                for k, v in acts.items()}
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(self.normalize(x))

@@ -139,14 +139,15 @@ class _ConvAct(torch.autograd.Function):
     def backward(ctx, grad: Tensor):
         weight, y = ctx.saved_tensors
         spec, shape = ctx.spec, ctx.shape
-        if spec.pointwise:
-            grad = grad.contiguous(memory_format=torch.channels_last)
         if spec.act == "relu":  # where y = 0 the input was <= 0: no gradient
             grad = torch.ops.aten.threshold_backward(grad, y, 0)
         elif spec.act == "relu6":  # y = clamp(input, 0, 6): 0 or 6 exactly where it was cut
             grad = torch.ops.aten.hardtanh_backward(grad, y, 0.0, 6.0)
-        if spec.pointwise:  # the activation's backward keeps the channels-last layout
+        if spec.pointwise:
             n, _, h, w = shape
+            # A view: the activation's backward writes channels-last like y, and a channel
+            # slice of a concatenation's gradient is a matrix with a row stride, which the
+            # product reads as it is.
             rows = grad.permute(0, 2, 3, 1).reshape(-1, grad.shape[1])
             grad_x = (rows @ weight.view(weight.shape[0], -1)).view(n, h, w, shape[1])
             grad_x = grad_x.permute(0, 3, 1, 2)

@@ -393,3 +393,27 @@ def test_packed_kernels_are_kept_for_a_few_shapes_and_never_pickled(one_thread):
     assert not copy._packed
     x = torch.rand(1, 8, 9, 9).contiguous(memory_format=torch.channels_last)
     assert torch.equal(copy(x), fused(x))
+
+
+def test_an_objectives_gradient_enters_a_channels_last_network_channels_last(tiny_model):
+    """``mean``'s backward hands back a planar gradient; a channels-last network gets it in
+    its own layout, so its backward never mixes the two (the same values either way)."""
+    fast = optimize(tiny_model)
+    assert fast.memory_format is torch.channels_last
+    seen = []
+
+    def record(module, inputs, output):
+        output.register_hook(lambda g: seen.append(g.is_contiguous(memory_format=torch.channels_last)))
+
+    hook = fast.net.stage("c2").register_forward_hook(record)
+    try:
+        x = torch.rand(1, 3, 32, 40).contiguous(memory_format=torch.channels_last).requires_grad_(True)
+        acts = fast.features(x, ["c2"])
+        (grad,) = torch.autograd.grad(acts["c2"].pow(2).mean(), x)
+    finally:
+        hook.remove()
+    assert seen == [True]
+    with torch.no_grad():
+        want = torch.autograd.functional.vjp(
+            lambda t: fast.net.features(fast.normalize(t), ["c2"])["c2"].pow(2).mean(), x)[1]
+    torch.testing.assert_close(grad, want)
