@@ -98,7 +98,7 @@ def worker(args) -> None:
         objective = parse(args.layers)  # "a,b": the sum of the layers' objectives
         config = DreamConfig(octaves=args.octaves, octave_scale=args.octave_scale,
                              steps=args.steps, tile_size=args.tile_size, precision=args.precision)
-        fast = optimize(model)  # counted: part of what our dream does
+        fast = optimize(model, consume=True)  # counted: what a Dreamer does with the model it loads
         dreamed = dream(fast, photo, objective, config)
     result["dream_s"] = time.perf_counter() - t
     result["threads_after_dream"] = torch.get_num_threads()  # the load may have changed it
