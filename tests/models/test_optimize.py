@@ -348,18 +348,17 @@ def test_fused_convolutions_give_the_plain_networks_input_gradient(name, layers,
         assert cosine > 0.99
 
 
-@pytest.mark.parametrize("kind", ["3x3", "1x7", "1x1", "strided", "depthwise"])
+@pytest.mark.parametrize("kind", ["3x3", "1x7", "strided", "depthwise"])
 def test_packed_kernels_give_the_plain_kernels_gradient(kind, one_thread):
-    """A frozen FusedConv runs on kernels packed into oneDNN's layout (the 1x1 one as a
-    packed matrix product, a stride-1 one's input gradient as a forward convolution with
-    transposed, flipped kernels): output and input gradient as with the plain kernels,
-    which a FusedConv whose weights still take gradients uses."""
+    """A frozen FusedConv runs on kernels packed into oneDNN's layout (a stride-1 one's
+    input gradient as a forward convolution with transposed, flipped kernels): output and
+    input gradient as with the plain kernels, which a FusedConv whose weights still take
+    gradients uses."""
     from inceptionism.models.fused import FusedConv
 
     g = torch.Generator().manual_seed(3)
     conv = {"3x3": torch.nn.Conv2d(16, 24, 3, padding=1),
             "1x7": torch.nn.Conv2d(16, 24, (1, 7), padding=(0, 3)),
-            "1x1": torch.nn.Conv2d(16, 24, 1),
             "strided": torch.nn.Conv2d(16, 24, 3, stride=2),
             "depthwise": torch.nn.Conv2d(16, 16, 3, padding=1, groups=16)}[kind]
     conv = conv.to(memory_format=torch.channels_last)
