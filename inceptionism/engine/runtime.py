@@ -16,10 +16,12 @@ on a small pool of worker threads (:func:`tile_pool`), each tile computed exactl
 be alone; the tiles' sums are added in a fixed order. The result is bit for bit the same
 with 1, 2, 3 or any number of workers (tested).
 
-What it costs and what it gains (measured on 2 cores, docs/performance.md): an
-octave with a single tile runs on one core; a tile no longer pays OpenMP's fork and barrier
-at each of its hundreds of operations; and a busy core slows only the worker on it instead
-of stalling every operation at a barrier, so no load probe or thread follower is needed.
+What it costs and what it gains (measured on 2 cores, docs/performance.md): an octave with a
+single tile runs on one core (for networks without depthwise convolutions the dream loop
+cuts such an octave in two halves instead: ``loop.tile_spans``); a tile no longer pays
+OpenMP's fork and barrier at each of its hundreds of operations; and a busy core slows only
+the worker on it instead of stalling every operation at a barrier, so no load probe or
+thread follower is needed.
 Memory holds one tile's activations per busy worker.
 
 Tried and taken back: a lone tile on a fixed two threads (a count fixed by the recipe, so
