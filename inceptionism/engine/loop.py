@@ -266,32 +266,66 @@ def tile_spans(height: int, width: int, config: DreamConfig, model: DreamNet) ->
     return rows, cols
 
 
+Pieces = tuple[tuple[int, int, int], ...]  # (source start, source stop, offset in the tile)
+
+
+def wrapped_pieces(start: int, stop: int, shift: int, length: int) -> Pieces:
+    """Where positions ``[start, stop)`` of an axis of ``length`` rolled by ``shift`` come
+    from: one or two contiguous pieces of the unrolled axis, each (source start, source
+    stop, offset in the span)."""
+    first = (start - shift) % length
+    n = stop - start
+    if first + n <= length:
+        return ((first, first + n, 0),)
+    return ((first, length, 0), (0, first + n - length, length - first))
+
+
 def tile_groups(
     height: int, width: int, config: DreamConfig, model: DreamNet, shift: tuple[int, int],
-    device: torch.device, batch: int = 1,
-) -> list[list[tuple[Tensor, Tensor, float]]]:
+    batch: int = 1,
+) -> list[list[tuple[Pieces, Pieces, float]]]:
     """The tiles of an ``height`` x ``width`` image rolled by ``shift`` (:func:`tile_spans`),
     as groups of at most ``batch`` tiles of one shape: each tile is (rows, cols, share), the
-    image's rows and columns it covers (wrapped) and its share of the image's area."""
+    pieces of the image's rows and columns it covers (:func:`wrapped_pieces`) and its share
+    of the image's area."""
     dy, dx = shift
-    by_shape: dict[tuple[int, int], list[tuple[Tensor, Tensor, float]]] = {}
+    by_shape: dict[tuple[int, int], list[tuple[Pieces, Pieces, float]]] = {}
     row_spans, col_spans = tile_spans(height, width, config, model)
     for y0, y1 in row_spans:
-        rows = (torch.arange(y0, y1, device=device) - dy) % height
+        rows = wrapped_pieces(y0, y1, dy, height)
         for x0, x1 in col_spans:
-            cols = (torch.arange(x0, x1, device=device) - dx) % width
+            cols = wrapped_pieces(x0, x1, dx, width)
             share = (y1 - y0) * (x1 - x0) / (height * width)
             by_shape.setdefault((y1 - y0, x1 - x0), []).append((rows, cols, share))
     return [tiles[i:i + batch] for tiles in by_shape.values() for i in range(0, len(tiles), batch)]
 
 
+def _gather(image: Tensor, rows: Pieces, cols: Pieces, memory_format: torch.memory_format) -> Tensor:
+    """The tile of ``image`` at ``rows`` x ``cols``, copied piece by piece (at most four
+    block copies: indexing with a wrapped index grid took 4% of a bfloat16 step)."""
+    h, w = rows[-1][2] + rows[-1][1] - rows[-1][0], cols[-1][2] + cols[-1][1] - cols[-1][0]
+    tile = torch.empty((1, image.shape[1], h, w), dtype=image.dtype, device=image.device,
+                       memory_format=memory_format)
+    for r0, r1, ro in rows:
+        for c0, c1, co in cols:
+            tile[:, :, ro:ro + r1 - r0, co:co + c1 - c0] = image[:, :, r0:r1, c0:c1]
+    return tile
+
+
+def _scatter(grad: Tensor, tile: Tensor, rows: Pieces, cols: Pieces) -> None:
+    """Write ``tile`` back where :func:`_gather` took it from."""
+    for r0, r1, ro in rows:
+        for c0, c1, co in cols:
+            grad[:, :, r0:r1, c0:c1] = tile[:, :, ro:ro + r1 - r0, co:co + c1 - c0]
+
+
 def _group_gradient(
     model: DreamNet, image: Tensor, objective: Objective, precision: str, blur, sigma: float,
-    grad: Tensor, group: list[tuple[Tensor, Tensor, float]],
+    grad: Tensor, group: list[tuple[Pieces, Pieces, float]],
 ) -> tuple[float, float]:
     """Write the blurred gradient of one group of tiles into ``grad`` where the tiles live;
     return (objective value, sum of absolute gradient). Runs in a tile worker or the caller."""
-    crops = [image[:, :, rows[:, None], cols[None, :]] for rows, cols, _ in group]
+    crops = [_gather(image, rows, cols, model.memory_format) for rows, cols, _ in group]
     batch = crops[0] if len(crops) == 1 else torch.cat(crops)  # no copy for one tile
     batch = batch.contiguous(memory_format=model.memory_format).requires_grad_(True)
     with torch.enable_grad(), _autocast(image.device, precision):  # both are per thread
@@ -302,7 +336,7 @@ def _group_gradient(
     (batch_grad,) = torch.autograd.grad(loss, batch)
     batch_grad = blur(batch_grad.float(), sigma)
     for j, (rows, cols, _) in enumerate(group):  # tiles never overlap: workers write apart
-        grad[:, :, rows[:, None], cols[None, :]] = batch_grad[j:j + 1]
+        _scatter(grad, batch_grad[j:j + 1], rows, cols)
     return loss.item(), batch_grad.abs().sum().item()
 
 
@@ -340,7 +374,7 @@ def objective_gradient(
     precision = resolve_precision(config.precision, model)  # dream() has resolved it already
     on_cpu = image.device.type == "cpu"
     batch = 1 if on_cpu else max(1, getattr(model, "tile_batch", 1))
-    groups = tile_groups(height, width, config, model, shift, image.device, batch)
+    groups = tile_groups(height, width, config, model, shift, batch)
     pool = tile_pool() if on_cpu and len(groups) > 1 else None
 
     def run(group):

@@ -3,7 +3,7 @@ import dataclasses
 import pytest
 import torch
 
-from inceptionism.engine.loop import StepInfo, dream, octave_sizes, tile_spans
+from inceptionism.engine.loop import StepInfo, dream, octave_sizes, tile_spans, wrapped_pieces
 from inceptionism.engine.objectives import layer
 from inceptionism.errors import InceptionismError
 from inceptionism.settings import DreamConfig
@@ -67,6 +67,20 @@ def test_a_lone_tile_is_halved_for_a_compute_bound_network_only(tiny_model, lite
     assert tile_spans(315, 420, config, lite0) == ([(0, 315)], [(0, 420)])
     assert tile_spans(100, 127, config, tiny_model) == ([(0, 100)], [(0, 127)])
     assert tile_spans(600, 420, config, tiny_model) == ([(0, 300), (300, 600)], [(0, 420)])
+
+
+@pytest.mark.parametrize("start,stop,shift,length", [
+    (0, 5, 0, 10), (0, 5, 3, 10), (5, 10, 3, 10), (0, 10, -4, 10), (2, 7, 12, 10), (3, 4, 4, 10),
+])
+def test_wrapped_pieces_are_the_rolled_positions(start, stop, shift, length):
+    """A tile's rows (or columns) in an image rolled by ``shift`` come from at most two
+    blocks of the image: together exactly the positions ``(i - shift) % length``."""
+    pieces = wrapped_pieces(start, stop, shift, length)
+    got = [None] * (stop - start)
+    for s0, s1, offset in pieces:
+        got[offset:offset + s1 - s0] = range(s0, s1)
+    assert got == [(i - shift) % length for i in range(start, stop)]
+    assert len(pieces) <= 2
 
 
 def test_the_halves_of_a_lone_tile_move_from_step_to_step(tiny_model):
