@@ -52,6 +52,7 @@ MAX_LINES = 80
 # Private names of other libraries reached on purpose, each with its reason.
 ALLOWED_PRIVATE = {
     "torch.ops.mkldnn._convolution_pointwise": "oneDNN's fused convolution has no public name",
+    "torch.ops.mkldnn._linear_pointwise": "oneDNN's fused matrix product has no public name",
 }
 
 

@@ -87,12 +87,12 @@ class _Packed:
     def __init__(self, weight: Tensor, spec: _Spec, shape: tuple[int, ...]):
         n, _, h, w = shape
         self.backward = None
-        self.forward = torch._C._nn.mkldnn_reorder_conv2d_weight(
+        self.forward = torch.ops.aten.mkldnn_reorder_conv2d_weight(
             weight.to_mkldnn(), spec.padding, spec.stride, spec.dilation, spec.groups,
             list(shape))
         if spec.transposed_padding is not None:
             flipped = weight.transpose(0, 1).flip(2, 3).contiguous()
-            self.backward = torch._C._nn.mkldnn_reorder_conv2d_weight(
+            self.backward = torch.ops.aten.mkldnn_reorder_conv2d_weight(
                 flipped.to_mkldnn(), spec.transposed_padding, [1, 1], [1, 1], 1,
                 [n, weight.shape[0], h, w])
 
