@@ -303,7 +303,7 @@ def tile_groups(
 def _gather(image: Tensor, rows: Pieces, cols: Pieces, memory_format: torch.memory_format) -> Tensor:
     """The tile of ``image`` at ``rows`` x ``cols``, copied piece by piece (at most four
     block copies: indexing with a wrapped index grid took 4% of a bfloat16 step)."""
-    h, w = rows[-1][2] + rows[-1][1] - rows[-1][0], cols[-1][2] + cols[-1][1] - cols[-1][0]
+    h, w = sum(r1 - r0 for r0, r1, _ in rows), sum(c1 - c0 for c0, c1, _ in cols)
     tile = torch.empty((1, image.shape[1], h, w), dtype=image.dtype, device=image.device,
                        memory_format=memory_format)
     for r0, r1, ro in rows:

@@ -43,6 +43,13 @@ from torch import Tensor, nn
 ACTIVATIONS = {None: ("none", []), "relu": ("relu", []), "relu6": ("hardtanh", [0.0, 6.0])}
 
 
+def _rows(x: Tensor) -> Tensor:
+    """An (N, C, H, W) tensor as its (N*H*W, C) matrix: a view when the memory is
+    channels-last or a channel slice of a channels-last tensor (a matrix with a row stride,
+    which the matrix product reads as it is), else one copy."""
+    return x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])
+
+
 class _Spec:
     """What a :class:`FusedConv` passes its autograd function: fixed at construction, so a
     step's hundreds of calls do no per-call bookkeeping."""
@@ -97,9 +104,8 @@ class _Packed:
                 [n, weight.shape[0], h, w])
 
 
-# Input shapes whose packed kernels a FusedConv keeps (per dtype): an octave's tiles come in
-# up to four shapes (sides split into lengths that differ by one); older packs are dropped
-# first. One set for every convolution up to Inception v3's Mixed_6c: 5.1 M weights, 20 MiB
+# How many (dtype, input shape) packs a FusedConv keeps: an octave's tiles come in up to four
+# shapes (sides split into lengths that differ by one); older packs are dropped first. One set for every convolution up to Inception v3's Mixed_6c: 5.1 M weights, 20 MiB
 # in bfloat16 and 41 MiB in float32 (forward and backward together).
 PACKED_SHAPES = 4
 _PACKING = threading.Lock()
@@ -111,17 +117,9 @@ class _ConvAct(torch.autograd.Function):
                 packed: _Packed | None) -> Tensor:
         if spec.pointwise:
             n, _, h, w = x.shape
-            rows = x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])  # a view when channels-last
-            if x.device.type == "cpu":  # bias and activation applied by the product's kernel
-                out = torch.ops.mkldnn._linear_pointwise(
-                    rows, weight.view(weight.shape[0], -1), bias, spec.attr, spec.scalars, "")
-            else:
-                out = (torch.addmm(bias, rows, weight.view(weight.shape[0], -1).t())
-                       if bias is not None else rows @ weight.view(weight.shape[0], -1).t())
-                if spec.act == "relu":
-                    out.relu_()
-                elif spec.act == "relu6":
-                    out.clamp_(0, 6)
+            # One oneDNN matrix product, the bias and activation applied by its kernel.
+            out = torch.ops.mkldnn._linear_pointwise(
+                _rows(x), weight.view(weight.shape[0], -1), bias, spec.attr, spec.scalars, "")
             y = out.view(n, h, w, weight.shape[0]).permute(0, 3, 1, 2)
         else:
             y = torch.ops.mkldnn._convolution_pointwise(
@@ -141,11 +139,8 @@ class _ConvAct(torch.autograd.Function):
             grad = torch.ops.aten.hardtanh_backward(grad, y, 0.0, 6.0)
         if spec.pointwise:
             n, _, h, w = shape
-            # A view: the activation's backward writes channels-last like y, and a channel
-            # slice of a concatenation's gradient is a matrix with a row stride, which the
-            # product reads as it is.
-            rows = grad.permute(0, 2, 3, 1).reshape(-1, grad.shape[1])
-            grad_x = (rows @ weight.view(weight.shape[0], -1)).view(n, h, w, shape[1])
+            # The activation's backward writes channels-last like y: no copy in _rows.
+            grad_x = (_rows(grad) @ weight.view(weight.shape[0], -1)).view(n, h, w, shape[1])
             grad_x = grad_x.permute(0, 3, 1, 2)
         elif ctx.packed is not None and ctx.packed.backward is not None:
             grad_x = torch.ops.mkldnn._convolution_pointwise(
@@ -173,7 +168,7 @@ class FusedConv(nn.Module):
         self.weight = conv.weight
         self.bias = conv.bias
         self.act = act
-        self.groups = conv.groups  # engine.loop.resolve_precision tells depthwise networks by it
+        self.groups = conv.groups  # DreamNet.depthwise tells depthwise networks by it
         self.spec = _Spec(conv, act)
         self._low: dict[torch.dtype, tuple[Tensor, Tensor | None]] = {}
         self._packed: dict[tuple, _Packed] = {}  # by (dtype, input shape), oldest first

@@ -112,4 +112,3 @@ def test_a_dream_is_bit_identical_with_1_2_and_3_threads(tmp_path, model, layers
                                         if k not in (THREADS_ENV, "OMP_NUM_THREADS")})
         outs.append(np.load(target))
     assert np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], outs[2])
-
