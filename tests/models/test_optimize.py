@@ -246,6 +246,40 @@ def test_inception_v3_gradients_with_and_without_self_adjoint_pools(monkeypatch)
     assert torch.allclose(grads[1], grads[0], rtol=1e-4, atol=1e-5 * grads[0].abs().max())
 
 
+@pytest.mark.parametrize("name,layer", [("googlenet", "conv1"), ("inception_v3", "Mixed_5b")])
+@pytest.mark.parametrize("bgr", [False, True])
+def test_the_input_transform_goes_into_the_normalization(name, layer, bgr):
+    """GoogLeNet's and Inception v3's first stage rescales the normalized input per channel;
+    the optimized network folds that into its normalization (also one a user gave, here
+    with the channels reversed): no TransformInput left, the same layer outputs."""
+    from inceptionism.models import get_spec
+    from inceptionism.models.base import DreamNet, Normalization
+    from inceptionism.models.layers import TransformInput
+    from inceptionism.models.optimize import absorb_input_transform
+
+    from ..torchvision_parity import synthetic_state_dict
+
+    spec = get_spec(name)
+    net = spec.build()
+    net.load_state_dict(synthetic_state_dict(name))
+    norm = Normalization((0.4, 0.5, 0.6), (0.2, 0.25, 0.3), bgr) if bgr else spec.normalization
+    model = DreamNet(net, norm).eval().requires_grad_(False)
+    fast = optimize(model)
+    first = model.net.stage_names[0]
+    assert isinstance(model.net.stage(first)[0], TransformInput)
+    assert not any(isinstance(m, TransformInput) for m in fast.net.stage(first).modules())
+    if not bgr:  # torchvision's normalization and the transform make the [-1, 1] scaling
+        assert fast.normalization.mean == pytest.approx((0.5,) * 3)
+        assert fast.normalization.std == pytest.approx((0.5,) * 3)
+    x = torch.rand(1, 3, 96, 112, generator=torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        want = model.features(x, [layer])[layer]
+        got = fast.features(x.contiguous(memory_format=torch.channels_last), [layer])[layer]
+    assert torch.allclose(got, want, rtol=1e-4, atol=1e-5 * want.abs().max())
+    lite = DreamNet(get_spec("vgg16").build(), spec.normalization)
+    assert absorb_input_transform(lite.net, spec.normalization) == (lite.net, spec.normalization)
+
+
 @pytest.mark.parametrize("act", ["relu", "relu6", None])
 @pytest.mark.parametrize("bias", [True, False])
 def test_a_pool_moved_after_its_1x1_convolution_computes_the_same(act, bias, one_thread):
