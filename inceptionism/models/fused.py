@@ -169,11 +169,14 @@ class _BiasAct(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, bias: Tensor | None, act: str | None) -> Tensor:
-        y = x.add(bias.view(1, -1, 1, 1)) if bias is not None else x.clone()
-        if act == "relu":
-            y.clamp_min_(0)
-        elif act == "relu6":
-            y.clamp_(0, 6)
+        if bias is not None:
+            y = x.add(bias.view(1, -1, 1, 1))
+            if act == "relu":
+                y.clamp_min_(0)
+            elif act == "relu6":
+                y.clamp_(0, 6)
+        else:
+            y = x.clamp_min(0) if act == "relu" else x.clamp(0, 6) if act == "relu6" else x.clone()
         ctx.save_for_backward(y if act else None)
         ctx.act = act
         return y
@@ -238,6 +241,16 @@ class FusedConv(nn.Module):
         pack = (not self.spec.pointwise and not self.weight.requires_grad
                 and x.device.type == "cpu" and x.is_contiguous(memory_format=torch.channels_last))
         return _ConvAct.apply(x, weight, bias, self.spec, self._pack(x, weight) if pack else None)
+
+    def without_act(self) -> FusedConv:
+        """The same convolution without its activation: the same weights (tied), bfloat16
+        copies and packed kernels (which do not depend on the activation)."""
+        twin = FusedConv.__new__(FusedConv)
+        nn.Module.__init__(twin)
+        twin.weight, twin.bias, twin.groups = self.weight, self.bias, self.groups
+        twin.act, twin.spec = None, self.spec.without_act()
+        twin._low, twin._packed = self._low, self._packed
+        return twin
 
     def __getstate__(self):  # oneDNN's packed kernels cannot be pickled: they are remade
         state = self.__dict__.copy()
@@ -333,3 +346,26 @@ class PooledPointwise(nn.Module):
         weight, bias = (conv.weight, conv.bias) if x.dtype == conv.weight.dtype else conv._weights(x.dtype)
         z = _ConvAct.apply(x, weight, None, self.spec, None)
         return _BiasAct.apply(self.pool(z), bias, conv.act)
+
+
+class ConvThenMaxPool(nn.Module):
+    """A ReLU / ReLU6 convolution and the max pool after it, pooled before the activation:
+    ``pool(act(conv(x))) == act(pool(conv(x)))`` exactly, since the activation never
+    lowers a larger value below a smaller one, and the gradient is the same too (the pool
+    routes it to the same first maximum; where that maximum is cut by the activation,
+    both give zero). The activation, and the output kept for its backward, are then a
+    quarter of the size for a stride-2 pool: measured on GoogLeNet's ``conv1`` at 216x192
+    (64 channels), the ReLU's backward took 5.2 of a bfloat16 tile's 80 ms. Used by
+    :meth:`~.optimize.StagedNet.features` for two stages whose first one is not a
+    requested layer."""
+
+    def __init__(self, conv: FusedConv, pool: nn.MaxPool2d):
+        super().__init__()
+        if conv.act not in ("relu", "relu6"):
+            raise ValueError("only a ReLU or ReLU6 convolution's max pool can go first")
+        self.conv = conv.without_act()
+        self.pool = pool
+        self.act = conv.act
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _BiasAct.apply(self.pool(self.conv(x)), None, self.act)

@@ -23,6 +23,10 @@
 * **The input transform in the normalization** (:func:`absorb_input_transform`): GoogLeNet's
   and Inception v3's first stage rescales each channel of the normalized input; one
   ``(x - mean) / std`` does both.
+* **Max pools before the activation** (CPU, :func:`pool_before_activation`): a ReLU
+  convolution stage and the max pool stage after it run as one module that pools first,
+  whenever the convolution's own layer is not asked for; the same bits, and the ReLU's
+  work a quarter of the size.
 * **Pools after 1x1 convolutions** (CPU): a box filter whose only user is a fused 1x1
   convolution (Inception v3's pooling branches) commutes with the convolution's matrix
   product, so it pools the convolution's output channels (192 instead of 768) and the bias
@@ -54,7 +58,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import DreamNet, LayeredNet, Normalization
-from .fused import FusedConv, PooledPointwise, fused_stage
+from .fused import ConvThenMaxPool, FusedConv, PooledPointwise, fused_stage
 from .layers import TransformInput
 
 
@@ -68,6 +72,8 @@ class StagedNet(LayeredNet):
         self.stage_list = nn.ModuleList(stages.values())
         self._by_name = dict(stages)
         self.stage_names = tuple(stages)
+        # A stage and the next computed as one module (:meth:`pair`), by the first's name.
+        self.pairs = nn.ModuleDict()
 
     def stage(self, name: str) -> nn.Module:
         return self._by_name[name]
@@ -75,6 +81,26 @@ class StagedNet(LayeredNet):
     def replace_stage(self, name: str, module: nn.Module) -> None:
         self.stage_list[self.stage_names.index(name)] = module
         self._by_name[name] = module
+
+    def pair(self, first: str, module: nn.Module) -> None:
+        """Let ``module`` compute stage ``first`` and the next one together, whenever
+        ``first``'s own output is not asked for."""
+        self.pairs[str(self.stage_names.index(first))] = module
+
+    def features(self, x: torch.Tensor, layers) -> dict[str, torch.Tensor]:
+        wanted = set(self.check_layers(layers))
+        out: dict[str, torch.Tensor] = {}
+        names, i = self.stage_names, 0
+        while i < len(names) and len(out) < len(wanted):
+            pair = self.pairs[str(i)] if str(i) in self.pairs else None
+            if pair is not None and names[i] not in wanted:
+                x, i = pair(x), i + 1
+            else:
+                x = self.stage(names[i])(x)
+            if names[i] in wanted:
+                out[names[i]] = x
+            i += 1
+        return out
 
 
 def fold_batchnorm(net: LayeredNet, consume: bool = False) -> StagedNet:
@@ -224,6 +250,26 @@ def absorb_input_transform(net: LayeredNet, normalization: Normalization
     return StagedNet(stages), Normalization(mean, std, normalization.bgr)
 
 
+def pool_before_activation(net: StagedNet, source: LayeredNet) -> int:
+    """Pair each stage of ``net`` that is a lone fused ReLU convolution with the stage after
+    it where that is a max pool (``nn.MaxPool2d`` in ``source``, the network ``net`` was
+    made from): :class:`~.fused.ConvThenMaxPool`, for GoogLeNet's ``conv1``/``maxpool1`` and
+    ``conv3``/``maxpool2`` and Inception v3's ``Conv2d_2b_3x3``/``maxpool1`` and
+    ``Conv2d_4a_3x3``/``maxpool2``. Returns how many."""
+    count = 0
+    for first, second in zip(net.stage_names, net.stage_names[1:]):
+        stage, pool = net.stage(first), net.stage(second)
+        if not (isinstance(stage, torch.fx.GraphModule) and type(source.stage(second)) is nn.MaxPool2d
+                and not source.stage(second).return_indices):
+            continue
+        ops = [n for n in stage.graph.nodes if n.op not in ("placeholder", "output")]
+        conv = stage.get_submodule(ops[0].target) if len(ops) == 1 and ops[0].op == "call_module" else None
+        if isinstance(conv, FusedConv) and conv.act in ("relu", "relu6"):
+            net.pair(first, ConvThenMaxPool(conv, pool))
+            count += 1
+    return count
+
+
 TILE_BATCH = 2  # tiles per forward/backward pass for the registry's architectures (above)
 
 
@@ -248,6 +294,8 @@ def optimize(model: DreamNet, fold_bn: bool = True, channels_last: bool = True,
             activations_in_place(net.stage(name))
             self_adjoint_pools(net.stage(name))
             pools_after_pointwise(net.stage(name))
+        if device.type == "cpu":
+            pool_before_activation(net, source)
     fast = DreamNet(net, normalization, model.min_input_size).to(device).eval().requires_grad_(False)
     if staged:  # our own stage-by-stage architectures: each image of a batch on its own
         fast.tile_batch = TILE_BATCH

@@ -280,6 +280,50 @@ def test_the_input_transform_goes_into_the_normalization(name, layer, bgr):
     assert absorb_input_transform(lite.net, spec.normalization) == (lite.net, spec.normalization)
 
 
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+@pytest.mark.parametrize("name,pairs,layers", [
+    ("googlenet", ("conv1", "conv3"), ["inception3a"]),
+    ("googlenet", ("conv1", "conv3"), ["conv1", "maxpool2"]),
+    ("inception_v3", ("Conv2d_2b_3x3", "Conv2d_4a_3x3"), ["maxpool1", "Mixed_5b"])])
+def test_a_max_pool_before_the_activation_gives_the_same_bits(name, pairs, layers, precision,
+                                                              one_thread):
+    """A ReLU convolution stage and the max pool stage after it, run as one module that
+    pools first: the same layer outputs and input gradient, bit for bit, as the two stages
+    one after the other; and a requested convolution layer still gets its own output."""
+    from inceptionism.engine.loop import _autocast
+    from inceptionism.models import get_spec
+    from inceptionism.models.base import DreamNet
+    from inceptionism.models.fused import ConvThenMaxPool
+
+    from ..torchvision_parity import synthetic_state_dict
+
+    spec = get_spec(name)
+    net = spec.build()
+    net.load_state_dict(synthetic_state_dict(name))
+    fast = optimize(DreamNet(net, spec.normalization).eval().requires_grad_(False))
+    names = fast.net.stage_names
+    assert sorted(names[int(i)] for i in fast.net.pairs) == sorted(pairs)
+    assert all(isinstance(m, ConvThenMaxPool) for m in fast.net.pairs.children())
+    x = torch.rand(1, 3, 101, 117, generator=torch.Generator().manual_seed(8))
+    results, calls = [], []
+    hooks = [m.register_forward_hook(lambda *_: calls.append(1)) for m in fast.net.pairs.children()]
+    for pairs_on in (True, False):
+        if not pairs_on:
+            kept, fast.net.pairs = fast.net.pairs, torch.nn.ModuleDict()
+        xi = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
+        with _autocast(x.device, precision):
+            acts = fast.features(xi, layers)
+        loss = sum(a.float().pow(2).mean() for a in acts.values())
+        results.append(({k: v.detach() for k, v in acts.items()}, torch.autograd.grad(loss, xi)[0]))
+    fast.net.pairs = kept
+    for h in hooks:
+        h.remove()
+    (acts0, g0), (acts1, g1) = results
+    assert all(torch.equal(acts0[k], acts1[k]) for k in layers)
+    assert torch.equal(g0, g1)
+    assert len(calls) == (1 if "conv1" in layers else 2)  # conv1 asked for: its pair unused
+
+
 @pytest.mark.parametrize("act", ["relu", "relu6", None])
 @pytest.mark.parametrize("bias", [True, False])
 def test_a_pool_moved_after_its_1x1_convolution_computes_the_same(act, bias, one_thread):
