@@ -111,8 +111,19 @@ new MutationObserver(() => {
 """
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test, so a fixture's teardown can tell it failed."""
+    outcome = yield
+    setattr(item, f"report_{outcome.get_result().when}", outcome.get_result())
+
+
+# What a failed browser test adds to its report: the texts the page showed at the end.
+SHOWN = ("status", "notes", "tour-status", "atlas-status", "video-status", "rerun-note")
+
+
 @pytest.fixture
-def page(browser, server):
+def page(browser, server, request):
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
     context.add_init_script(RECORDER)
     pg = context.new_page()
@@ -120,6 +131,12 @@ def page(browser, server):
     pg.goto(server.url)
     pg.wait_for_selector("#dream-btn")
     yield pg
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:  # what the page and the server said, for the report
+        shown = pg.evaluate("ids => ids.map(i => [i, document.getElementById(i)?.innerText ?? null])",
+                            list(SHOWN))
+        report.sections.append(("page at the end", "\n".join(f"#{i}: {t!r}" for i, t in shown)))
+        report.sections.append(("studio server log, last lines", "\n".join(server.errors().splitlines()[-40:])))
     context.close()
 
 
