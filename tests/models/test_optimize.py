@@ -16,6 +16,21 @@ from inceptionism.settings import DreamConfig
 from ..conftest import to_tensor
 
 
+def synthetic(name: str, normalization=None):
+    """A registered architecture with the parity fixture's synthetic weights, frozen, as a
+    DreamNet (the spec's normalization unless another is given)."""
+    from inceptionism.models import get_spec
+    from inceptionism.models.base import DreamNet
+
+    from ..torchvision_parity import synthetic_state_dict
+
+    spec = get_spec(name)
+    net = spec.build()
+    net.load_state_dict(synthetic_state_dict(name))
+    model = DreamNet(net, normalization or spec.normalization, spec.min_input_size)
+    return model.eval().requires_grad_(False)
+
+
 def test_folded_network_has_no_batchnorm_and_same_outputs(lite0):
     folded = fold_batchnorm(lite0.net)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
@@ -100,14 +115,9 @@ def test_every_classic_model_folds_to_the_same_function(name):
     """BN folding is generic (torch.fx on each named stage): check it on each architecture,
     with the parity fixture's synthetic weights."""
     from inceptionism.models import get_spec
-    from inceptionism.models.base import DreamNet
-
-    from ..torchvision_parity import synthetic_state_dict
 
     spec = get_spec(name)
-    net = spec.build()
-    net.load_state_dict(synthetic_state_dict(name))
-    model = DreamNet(net, spec.normalization).eval().requires_grad_(False)
+    model = synthetic(name)
     fast = optimize(model)
     size = 160 if name == "inception_v3" else 96
     x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0))
@@ -217,20 +227,13 @@ def test_only_self_adjoint_pools_are_replaced():
 def test_inception_v3_gradients_with_and_without_self_adjoint_pools(monkeypatch):
     """The one network here with such pools: the optimized network's input gradient at a
     tapped layer is that of the same network with PyTorch's pooling backward."""
-    from inceptionism.models import get_spec
     from inceptionism.models import optimize as optimize_module
-    from inceptionism.models.base import DreamNet
+    from inceptionism.models.fused import PooledPointwise
 
-    from ..torchvision_parity import synthetic_state_dict
-
-    spec = get_spec("inception_v3")
-    net = spec.build()
-    net.load_state_dict(synthetic_state_dict("inception_v3"))
-    model = DreamNet(net, spec.normalization).eval().requires_grad_(False)
+    model = synthetic("inception_v3")
     fast = optimize(model)
     monkeypatch.setattr(optimize_module, "self_adjoint_pools", lambda stage: 0)
     plain = optimize(model)
-    from inceptionism.models.fused import PooledPointwise
 
     # Each pool is a box filter, on its own or inside the 1x1 convolution it feeds.
     pooled = [m for m in fast.modules() if isinstance(m, PooledPointwise)]
@@ -257,13 +260,8 @@ def test_the_input_transform_goes_into_the_normalization(name, layer, bgr):
     from inceptionism.models.layers import TransformInput
     from inceptionism.models.optimize import absorb_input_transform
 
-    from ..torchvision_parity import synthetic_state_dict
-
     spec = get_spec(name)
-    net = spec.build()
-    net.load_state_dict(synthetic_state_dict(name))
-    norm = Normalization((0.4, 0.5, 0.6), (0.2, 0.25, 0.3), bgr) if bgr else spec.normalization
-    model = DreamNet(net, norm).eval().requires_grad_(False)
+    model = synthetic(name, Normalization((0.4, 0.5, 0.6), (0.2, 0.25, 0.3), bgr) if bgr else None)
     fast = optimize(model)
     first = model.net.stage_names[0]
     assert isinstance(model.net.stage(first)[0], TransformInput)
@@ -276,8 +274,8 @@ def test_the_input_transform_goes_into_the_normalization(name, layer, bgr):
         want = model.features(x, [layer])[layer]
         got = fast.features(x.contiguous(memory_format=torch.channels_last), [layer])[layer]
     assert torch.allclose(got, want, rtol=1e-4, atol=1e-5 * want.abs().max())
-    lite = DreamNet(get_spec("vgg16").build(), spec.normalization)
-    assert absorb_input_transform(lite.net, spec.normalization) == (lite.net, spec.normalization)
+    vgg = DreamNet(get_spec("vgg16").build(), spec.normalization)
+    assert absorb_input_transform(vgg.net, spec.normalization) == (vgg.net, spec.normalization)
 
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
@@ -291,16 +289,9 @@ def test_a_max_pool_before_the_activation_gives_the_same_bits(name, pairs, layer
     pools first: the same layer outputs and input gradient, bit for bit, as the two stages
     one after the other; and a requested convolution layer still gets its own output."""
     from inceptionism.engine.loop import _autocast
-    from inceptionism.models import get_spec
-    from inceptionism.models.base import DreamNet
     from inceptionism.models.fused import ConvThenMaxPool
 
-    from ..torchvision_parity import synthetic_state_dict
-
-    spec = get_spec(name)
-    net = spec.build()
-    net.load_state_dict(synthetic_state_dict(name))
-    fast = optimize(DreamNet(net, spec.normalization).eval().requires_grad_(False))
+    fast = optimize(synthetic(name))
     names = fast.net.stage_names
     assert sorted(names[int(i)] for i in fast.net.pairs) == sorted(pairs)
     assert all(isinstance(m, ConvThenMaxPool) for m in fast.net.pairs.children())
@@ -364,17 +355,10 @@ def test_inception_v3_with_its_pools_after_the_convolutions(precision, monkeypat
     """Inception v3's pooling branches, pooled after their 1x1 convolution, against the
     same optimized network without that move: the same input gradient within rounding."""
     from inceptionism.engine.loop import _autocast
-    from inceptionism.models import get_spec
     from inceptionism.models import optimize as optimize_module
-    from inceptionism.models.base import DreamNet
     from inceptionism.models.fused import PooledPointwise
 
-    from ..torchvision_parity import synthetic_state_dict
-
-    spec = get_spec("inception_v3")
-    net = spec.build()
-    net.load_state_dict(synthetic_state_dict("inception_v3"))
-    model = DreamNet(net, spec.normalization).eval().requires_grad_(False)
+    model = synthetic("inception_v3")
     moved = optimize(model)
     monkeypatch.setattr(optimize_module, "pools_after_pointwise", lambda stage: 0)
     kept = optimize(model)
