@@ -113,8 +113,9 @@ class _Packed:
 
 
 # How many (dtype, input shape) packs a FusedConv keeps: an octave's tiles come in up to four
-# shapes (sides split into lengths that differ by one); older packs are dropped first. One set for every convolution up to Inception v3's Mixed_6c: 5.1 M weights, 20 MiB
-# in bfloat16 and 41 MiB in float32 (forward and backward together).
+# shapes (sides split into lengths that differ by one); older packs are dropped first. One
+# set for every convolution up to Inception v3's Mixed_6c: 5.1 M weights, 20 MiB in
+# bfloat16 and 41 MiB in float32 (forward and backward together).
 PACKED_SHAPES = 4
 _PACKING = threading.Lock()
 

@@ -92,7 +92,8 @@ class StagedNet(LayeredNet):
         out: dict[str, torch.Tensor] = {}
         names, i = self.stage_names, 0
         while i < len(names) and len(out) < len(wanted):
-            pair = self.pairs[str(i)] if str(i) in self.pairs else None
+            key = str(i)
+            pair = self.pairs[key] if key in self.pairs else None
             if pair is not None and names[i] not in wanted:
                 x, i = pair(x), i + 1
             else:
@@ -251,9 +252,9 @@ def absorb_input_transform(net: LayeredNet, normalization: Normalization
 
 
 def pool_before_activation(net: StagedNet, source: LayeredNet) -> int:
-    """Pair each stage of ``net`` that is a lone fused ReLU convolution with the stage after
-    it where that is a max pool (``nn.MaxPool2d`` in ``source``, the network ``net`` was
-    made from): :class:`~.fused.ConvThenMaxPool`, for GoogLeNet's ``conv1``/``maxpool1`` and
+    """Pair each stage of ``net`` that is a lone fused ReLU (or ReLU6) convolution with the
+    stage after it where that is a max pool (``nn.MaxPool2d`` in ``source``, the network
+    ``net`` was made from): :class:`~.fused.ConvThenMaxPool`, for GoogLeNet's ``conv1``/``maxpool1`` and
     ``conv3``/``maxpool2`` and Inception v3's ``Conv2d_2b_3x3``/``maxpool1`` and
     ``Conv2d_4a_3x3``/``maxpool2``. Returns how many."""
     count = 0
