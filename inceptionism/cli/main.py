@@ -8,10 +8,13 @@ INCEPTIONISM_DEBUG=1 to see a traceback for unexpected errors.
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import sys
+import threading
 import warnings
+from typing import NoReturn
 
 import click
 
@@ -131,4 +134,31 @@ def _main(argv: list[str] | None) -> int:
 
 
 def entry_point() -> None:
-    sys.exit(main())
+    """The ``inceptionism`` command: :func:`main`, then :func:`quick_exit`."""
+    quick_exit(main())
+
+
+def quick_exit(status: int) -> NoReturn:
+    """End the process without tearing the interpreter down, once the work is done.
+
+    An interpreter that has imported PyTorch takes about a third of a second to take its
+    modules apart at exit (measured on 2 cores: ``python -c "import torch"`` 1.25 s, the same
+    ending in ``os._exit`` 0.92 s), and nothing of that teardown is needed: every output is
+    already written, closed and renamed into place. So the tile workers are let finish, the
+    exit handlers run (``atexit``: temporary folders, log files, child processes), the
+    standard streams are flushed and the process ends with ``os._exit``. Where another
+    thread of ours or a library's still runs, the ordinary exit waits for it instead.
+    """
+    from ..engine.runtime import close_tile_pool
+
+    close_tile_pool()
+    main = threading.main_thread()
+    if any(t is not main and not t.daemon and t.is_alive() for t in threading.enumerate()):
+        sys.exit(status)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`| head`) or a closed stream
+            pass
+    os._exit(status)

@@ -139,6 +139,16 @@ def tile_pool() -> ThreadPoolExecutor | None:
         return _pool[1]
 
 
+def close_tile_pool() -> None:
+    """Let the tile workers finish their tiles and end (a later :func:`tile_pool` makes new
+    ones): what a process that is about to exit does first."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool[1].shutdown(wait=True)
+
+
 def tune_allocator(mmap_threshold: int = 64 << 20, trim_threshold: int = 64 << 20,
                    arenas: int = 2) -> bool:
     """Set glibc malloc's thresholds and its number of arenas (each tile worker would

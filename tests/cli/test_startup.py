@@ -1,4 +1,5 @@
-"""Light commands answer without PyTorch; the small messages are one clear sentence."""
+"""Light commands answer without PyTorch; the small messages are one clear sentence; the
+command's quick exit still runs the exit handlers and waits for a working thread."""
 
 from __future__ import annotations
 
@@ -82,3 +83,23 @@ def test_package_exports_load_on_demand_and_dream_stays_the_function():
         "assert inceptionism.dream is dream and Dreamer.__name__ == 'Dreamer'\n"
         "print('ok')")], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+QUICK_EXIT = """
+import atexit, sys, threading, time
+from inceptionism.cli.main import quick_exit
+atexit.register(lambda: print("handler ran", end=""))
+if sys.argv[1] == "thread":  # a working thread: the exit waits for it to write its line
+    threading.Thread(target=lambda: (time.sleep(0.3), print("thread done ", end=""))).start()
+print("output ", end="")  # unflushed: the quick exit flushes it
+quick_exit(3)
+"""
+
+
+@pytest.mark.parametrize("case", ["alone", "thread"])
+def test_quick_exit_keeps_the_status_the_output_and_the_exit_handlers(case):
+    out = subprocess.run([sys.executable, "-c", QUICK_EXIT, case], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 3, out.stderr
+    expected = "output handler ran" if case == "alone" else "output thread done handler ran"
+    assert out.stdout == expected, out.stdout
