@@ -38,6 +38,10 @@ FRAME_RE = re.compile(r"frame_(\d{6})\.png")
 PARAMS_NAME = "params.json"
 DIGESTS_NAME = "frames.sha256"
 CUT_NAME = "frame_{:06d}.cut"
+# zlib level of the frames' PNGs: working files, written once and read once by the encoder.
+# Level 1 against Pillow's default 6, measured on a dreamed 400x300 frame: 8.7 against 34 ms
+# for a file 7% larger (a 1152x864 photo: 61 against 269 ms, 15% larger).
+FRAME_PNG_LEVEL = 1
 CUT_RE = re.compile(r"frame_(\d{6})\.cut")
 _DIGEST_LINE = re.compile(r"([0-9a-f]{64})  (frame_\d{6}\.png)")
 
@@ -219,7 +223,7 @@ class FrameStore:
         digest = []
 
         def write(tmp: Path) -> None:
-            to_pil(rgb).save(tmp, format="PNG")
+            to_pil(rgb).save(tmp, format="PNG", compress_level=FRAME_PNG_LEVEL)
             with open(tmp, "rb") as f:  # on disk before the rename makes it count as done
                 os.fsync(f.fileno())
             digest.append(file_digest(tmp))
