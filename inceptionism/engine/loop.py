@@ -330,8 +330,13 @@ def _group_gradient(
     batch = batch.contiguous(memory_format=model.memory_format).requires_grad_(True)
     with torch.enable_grad(), _autocast(image.device, precision):  # both are per thread
         acts = model.features(batch, objective.layers)
-    terms = [objective({k: v[j:j + 1].float() for k, v in acts.items()}) * share
-             for j, (_, _, share) in enumerate(group)]
+    # Each tile's activations in float32. A lone tile's are the batch's own (a slice would
+    # add a zero fill and a copy per layer to the backward); a batch's are split, whose
+    # backward is one concatenation instead of a zero-filled, added copy per tile.
+    floats = {k: v.float() for k, v in acts.items()}
+    tiles = ([floats] if len(group) == 1 else
+             [dict(zip(floats, parts)) for parts in zip(*(v.split(1) for v in floats.values()))])
+    terms = [objective(a) * share for a, (_, _, share) in zip(tiles, group)]
     loss = sum(terms[1:], terms[0])  # no "0 +" kernel for one tile
     (batch_grad,) = torch.autograd.grad(loss, batch)
     batch_grad = blur(batch_grad.float(), sigma)
