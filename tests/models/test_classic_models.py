@@ -91,6 +91,36 @@ def test_weights_file_for_another_model_is_refused(synthetic_weights_file):
         load_model("resnet50", weights=path)
 
 
+def test_weights_are_put_in_place_in_the_dtype_the_network_declares(synthetic_weights_file,
+                                                                     tmp_path):
+    """The architecture is built without storage and the file's tensors put in place: a
+    float16 file still gives float32 parameters, holding the file's values."""
+    state = torch.load(synthetic_weights_file("googlenet"), weights_only=True)
+    half = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    torch.save(half, tmp_path / "half.pth")
+    loaded = load_model("googlenet", weights=tmp_path / "half.pth").net.state_dict()
+    assert loaded and all(not v.is_meta for v in loaded.values())
+    for key, value in loaded.items():
+        assert value.dtype == state[key].dtype, key
+        assert torch.equal(value, half[key].to(state[key].dtype)), key
+
+
+def test_a_network_that_makes_tensors_of_its_own_is_built_for_real(synthetic_weights_file):
+    """A tensor the architecture makes itself (not in its state dict) would stay without
+    storage after the weights are put in place, so such a network is built for real."""
+    def build():
+        net = get_spec("googlenet").build()
+        net.register_buffer("own", torch.full((3,), 2.0), persistent=False)
+        return net
+
+    spec = dataclasses.replace(get_spec("googlenet"), build=build)
+    path = synthetic_weights_file("googlenet")
+    net = load_model(spec, weights=path).net
+    assert torch.equal(net.own, torch.full((3,), 2.0))
+    state = torch.load(path, weights_only=True)
+    assert all(torch.equal(v, state[k]) for k, v in net.state_dict().items())
+
+
 def test_weights_only_refuses_a_file_that_would_run_code(tmp_path):
     marker = tmp_path / "code-ran"
 
