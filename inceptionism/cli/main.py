@@ -152,8 +152,8 @@ def quick_exit(status: int) -> NoReturn:
     from ..engine.runtime import close_tile_pool
 
     close_tile_pool()
-    main = threading.main_thread()
-    if any(t is not main and not t.daemon and t.is_alive() for t in threading.enumerate()):
+    first = threading.main_thread()
+    if any(t is not first and not t.daemon and t.is_alive() for t in threading.enumerate()):
         sys.exit(status)
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
