@@ -32,6 +32,12 @@
   product, so it pools the convolution's output channels (192 instead of 768) and the bias
   and activation follow (:class:`~.fused.PooledPointwise`; a bfloat16 step 7% faster
   together with the objectives' one-pass backward, ``engine/objectives.py``).
+* **Sibling 1x1 convolutions as one matrix product** (CPU,
+  :class:`~.fused.SiblingPointwise`): the fused 1x1 convolutions that read the same tensor
+  (the first convolution of most branches of an Inception block) run as one product over
+  their concatenated kernels, so the block's input is read once and its gradient comes out
+  of one product instead of a sum of one per branch (a bfloat16 Inception v3 step 7%
+  faster).
 * **Tiles in batches of two on a GPU** (:data:`TILE_BATCH`, for the architectures of the
   registry, whose every layer computes each image of a batch on its own). The dream loop
   stacks two tiles of one shape into one forward and backward pass (measured on an H200, one
@@ -50,6 +56,7 @@ The result computes the same function up to float32 rounding (tested).
 
 from __future__ import annotations
 
+import operator
 import warnings
 from functools import partial
 
@@ -58,7 +65,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import DreamNet, LayeredNet, Normalization
-from .fused import ConvThenMaxPool, FusedConv, PooledPointwise, fused_stage
+from .fused import ConvThenMaxPool, FusedConv, PooledPointwise, SiblingPointwise, fused_stage
 from .layers import TransformInput
 
 
@@ -229,6 +236,50 @@ def pools_after_pointwise(stage: nn.Module) -> int:
     return count
 
 
+def merge_pointwise_siblings(stage: nn.Module) -> int:
+    """In an fx-traced ``stage`` whose convolutions are fused (CPU), run the 1x1
+    convolutions that read the same tensor with the same activation as one
+    :class:`~.fused.SiblingPointwise` (the first convolutions of an Inception block's
+    branches). Returns how many merged modules were made."""
+    if not isinstance(stage, torch.fx.GraphModule):
+        return 0
+    count = 0
+
+    def pointwise(node: torch.fx.Node) -> FusedConv | None:
+        if node.op != "call_module" or node.kwargs or len(node.args) != 1:
+            return None
+        module = stage.get_submodule(node.target)
+        return module if type(module) is FusedConv and module.spec.pointwise else None
+
+    for node in list(stage.graph.nodes):
+        groups: dict[tuple, list[torch.fx.Node]] = {}
+        for user in node.users:
+            conv = pointwise(user)
+            if conv is not None and user.args[0] is node:
+                groups.setdefault((conv.act, conv.bias is None), []).append(user)
+        for users in groups.values():
+            if len(users) < 2:
+                continue
+            # An output read only by concatenations and matrix products stays a view.
+            dense = [not all(u.target is torch.cat or pointwise(u) is not None for u in user.users)
+                     for user in users]
+            name = f"siblings_{count}"
+            stage.add_submodule(name, SiblingPointwise([pointwise(u) for u in users], dense))
+            with stage.graph.inserting_after(node):
+                merged = stage.graph.call_module(name, (node,))
+            with stage.graph.inserting_after(merged):
+                for i, user in reversed(list(enumerate(users))):
+                    part = stage.graph.call_function(operator.getitem, (merged, i))
+                    user.replace_all_uses_with(part)
+            for user in users:
+                stage.graph.erase_node(user)
+            count += 1
+    if count:
+        stage.delete_all_unused_submodules()
+        stage.recompile()
+    return count
+
+
 def absorb_input_transform(net: LayeredNet, normalization: Normalization
                            ) -> tuple[LayeredNet, Normalization]:
     """``net`` without the :class:`~.layers.TransformInput` its first stage begins with
@@ -295,6 +346,7 @@ def optimize(model: DreamNet, fold_bn: bool = True, channels_last: bool = True,
             activations_in_place(net.stage(name))
             self_adjoint_pools(net.stage(name))
             pools_after_pointwise(net.stage(name))
+            merge_pointwise_siblings(net.stage(name))
         if device.type == "cpu":
             pool_before_activation(net, source)
     fast = DreamNet(net, normalization, model.min_input_size).to(device).eval().requires_grad_(False)

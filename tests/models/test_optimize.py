@@ -379,6 +379,81 @@ def test_inception_v3_with_its_pools_after_the_convolutions(precision, monkeypat
         assert cosine > 0.99
 
 
+@pytest.mark.parametrize("act", ["relu", "relu6", None])
+def test_sibling_1x1_convolutions_as_one_product_compute_the_same(act, one_thread):
+    """Three 1x1 convolutions of one input, run as one matrix product: each output, and the
+    input gradient of a loss on all three, equal the separate convolutions' (float32 within
+    rounding, bfloat16 within its own); the outputs a windowed convolution reads come out
+    channels-last, the others are views; mismatched convolutions are refused."""
+    from inceptionism.models.fused import FusedConv, SiblingPointwise
+
+    g = torch.Generator().manual_seed(6)
+    convs = []
+    for out in (8, 5, 7):
+        conv = torch.nn.Conv2d(24, out, 1).requires_grad_(False)
+        with torch.no_grad():
+            conv.weight.normal_(generator=g)
+            conv.bias.normal_(generator=g)
+        convs.append(FusedConv(conv, act))
+    merged = SiblingPointwise(convs, dense=[False, True, False])
+    x = torch.randn(1, 24, 13, 17, generator=g).mul(2).contiguous(memory_format=torch.channels_last)
+    ups = [torch.randn(1, c.weight.shape[0], 13, 17, generator=g) for c in convs]
+    for dtype in (torch.float32, torch.bfloat16):
+        results = []
+        for f in (lambda t: [c(t) for c in convs], merged):
+            xi = x.to(dtype).requires_grad_(True)
+            ys = list(f(xi))
+            assert [y.shape[1] for y in ys] == [8, 5, 7] and all(y.dtype == dtype for y in ys)
+            loss = sum((y.float() * up).sum() for y, up in zip(ys, ups))
+            (grad,) = torch.autograd.grad(loss, xi)
+            results.append(([y.float() for y in ys], grad.float()))
+        (y0, g0), (y1, g1) = results
+        tol = dict(rtol=1e-5, atol=1e-4) if dtype == torch.float32 else dict(rtol=3e-2, atol=6e-2)
+        for want, got in zip(y0, y1):
+            torch.testing.assert_close(got, want, **tol)
+        if dtype == torch.float32:  # bfloat16 may round an output across the ReLU's cut
+            torch.testing.assert_close(g1, g0, **tol)
+    ys = merged(x)
+    assert ys[1].is_contiguous(memory_format=torch.channels_last)
+    assert ys[0]._base is not None and ys[2]._base is not None
+    with pytest.raises(ValueError, match="same activation"):
+        SiblingPointwise([convs[0], FusedConv(torch.nn.Conv2d(24, 4, 1), "relu6" if act != "relu6" else None)],
+                         [False, False])
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+@pytest.mark.parametrize("name,layers,merged", [("inception_v3", ["Mixed_5d", "Mixed_6c"], 10),
+                                                ("googlenet", ["inception4c"], 9)])
+def test_inception_blocks_with_their_1x1_convolutions_merged(name, layers, merged, precision,
+                                                             monkeypatch, one_thread):
+    """Each Inception block's 1x1 convolutions of the block's input, run as one matrix
+    product, against the same optimized network without that merge: the same input
+    gradient within rounding; and every block was merged."""
+    from inceptionism.engine.loop import _autocast
+    from inceptionism.models import optimize as optimize_module
+    from inceptionism.models.fused import SiblingPointwise
+
+    model = synthetic(name)
+    fast = optimize(model)
+    monkeypatch.setattr(optimize_module, "merge_pointwise_siblings", lambda stage: 0)
+    kept = optimize(model)
+    assert sum(isinstance(m, SiblingPointwise) for m in fast.modules()) == merged
+    assert not any(isinstance(m, SiblingPointwise) for m in kept.modules())
+    x = torch.rand(1, 3, 120, 136, generator=torch.Generator().manual_seed(2))
+    grads = []
+    for m in (kept, fast):
+        xi = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
+        with _autocast(x.device, precision):
+            acts = m.features(xi, layers)
+        grads.append(torch.autograd.grad(sum(a.float().pow(2).mean() for a in acts.values()), xi)[0])
+    want, got = grads
+    if precision == "float32":
+        assert torch.allclose(got, want, rtol=1e-4, atol=1e-5 * want.abs().max())
+    else:
+        cosine = torch.nn.functional.cosine_similarity(got.flatten(), want.flatten(), dim=0)
+        assert cosine > 0.99
+
+
 @pytest.mark.parametrize("device", [pytest.param("cuda", marks=pytest.mark.skipif(
     not torch.cuda.is_available(), reason="no CUDA device here"))])
 @pytest.mark.parametrize("name,layers", [("googlenet", ["inception4c"]), ("googlenet", ["guide"]),
