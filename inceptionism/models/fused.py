@@ -279,6 +279,20 @@ def _activation(node: torch.fx.Node, stage: torch.fx.GraphModule) -> str | None:
     return None
 
 
+def writes_in_place(node: torch.fx.Node, stage: torch.fx.GraphModule) -> bool:
+    """Whether the fx ``node`` may change one of its arguments in place: a module with
+    ``inplace`` set, a method or function whose name ends in ``_`` (``mul_``,
+    ``torch.relu_``), or a call with a literal ``True`` among its arguments (``F.relu(x,
+    inplace=True)``; erring on the side of "may")."""
+    if node.op == "call_module":
+        return bool(getattr(stage.get_submodule(node.target), "inplace", False))
+    if node.op not in ("call_method", "call_function"):
+        return False
+    name = node.target if node.op == "call_method" else getattr(node.target, "__name__", "")
+    return ((name.endswith("_") and not name.endswith("__"))
+            or any(a is True for a in (*node.args, *node.kwargs.values())))
+
+
 def fuse_convolutions(stage: nn.Module) -> int:
     """Replace, in an fx-traced ``stage``, every convolution by a :class:`FusedConv`, taking
     in the ReLU / ReLU6 that is the convolution's only user. A convolution whose output is
@@ -304,7 +318,9 @@ def fuse_convolutions(stage: nn.Module) -> int:
         stage.graph.erase_node(node)
         count += 1
     if count:
-        stage.graph.eliminate_dead_code()
+        # Unused results go, but not a call that writes into a tensor someone reads later.
+        stage.graph.eliminate_dead_code(
+            is_impure_node=lambda n: n.is_impure() or writes_in_place(n, stage))
         stage.delete_all_unused_submodules()
         stage.recompile()
     return count
@@ -362,10 +378,11 @@ class _SiblingsAct(torch.autograd.Function):
         parts = y.split(splits, 1)
         ctx.save_for_backward(weight, y if spec.act else None)
         ctx.spec, ctx.shape, ctx.splits = spec, x.shape, splits
+        ctx.set_materialize_grads(False)  # an unused output's gradient: None, not zeros
         # A part read by a convolution with a window is copied to channels-last memory (its
         # kernels want it, and would copy it anyway); a part that only goes into a
         # concatenation or another matrix product is read where it lies.
-        return tuple(p.contiguous(memory_format=torch.channels_last) if d else p
+        return tuple(p.clone(memory_format=torch.channels_last) if d else p
                      for p, d in zip(parts, dense))
 
     @staticmethod

@@ -65,7 +65,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import DreamNet, LayeredNet, Normalization
-from .fused import ConvThenMaxPool, FusedConv, PooledPointwise, SiblingPointwise, fused_stage
+from .fused import (ConvThenMaxPool, FusedConv, PooledPointwise, SiblingPointwise, fused_stage,
+                    writes_in_place)
 from .layers import TransformInput
 
 
@@ -251,7 +252,10 @@ def merge_pointwise_siblings(stage: nn.Module) -> int:
         module = stage.get_submodule(node.target)
         return module if type(module) is FusedConv and module.spec.pointwise else None
 
+    order = {node: i for i, node in enumerate(stage.graph.nodes)}
     for node in list(stage.graph.nodes):
+        if any(writes_in_place(user, stage) for user in node.users):
+            continue  # the convolutions must read it where they stand
         groups: dict[tuple, list[torch.fx.Node]] = {}
         for user in node.users:
             conv = pointwise(user)
@@ -265,7 +269,7 @@ def merge_pointwise_siblings(stage: nn.Module) -> int:
                      for user in users]
             name = f"siblings_{count}"
             stage.add_submodule(name, SiblingPointwise([pointwise(u) for u in users], dense))
-            with stage.graph.inserting_after(node):
+            with stage.graph.inserting_before(min(users, key=order.__getitem__)):
                 merged = stage.graph.call_module(name, (node,))
             with stage.graph.inserting_after(merged):
                 for i, user in reversed(list(enumerate(users))):

@@ -416,9 +416,44 @@ def test_sibling_1x1_convolutions_as_one_product_compute_the_same(act, one_threa
     ys = merged(x)
     assert ys[1].is_contiguous(memory_format=torch.channels_last)
     assert ys[0]._base is not None and ys[2]._base is not None
+    assert merged(x[:, :, :1, :1])[1]._base is None  # a copy even where a view would do
+    # An output nobody reads: the others' gradient through the product, as before.
+    grads = []
+    for f in (lambda t: [c(t) for c in convs], merged):
+        xi = x.clone().requires_grad_(True)
+        ys = f(xi)
+        grads.append(torch.autograd.grad((ys[0] * ups[0]).sum() + (ys[2] * ups[2]).sum(), xi)[0])
+    torch.testing.assert_close(grads[1], grads[0], rtol=1e-5, atol=1e-4)
     with pytest.raises(ValueError, match="same activation"):
         SiblingPointwise([convs[0], FusedConv(torch.nn.Conv2d(24, 4, 1), "relu6" if act != "relu6" else None)],
                          [False, False])
+
+
+def test_1x1_convolutions_of_a_tensor_written_in_place_stay_apart(one_thread):
+    """Where the shared input is changed in place between the convolutions, each must read
+    it where it stands: no merge, and the in-place call is kept; the fused stage computes
+    what the module computes."""
+    from inceptionism.models.fused import fuse_convolutions
+    from inceptionism.models.optimize import merge_pointwise_siblings
+
+    class Block(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = torch.nn.Conv2d(4, 3, 1), torch.nn.Conv2d(4, 5, 1)
+            self.act = torch.nn.ReLU(inplace=True)
+
+        def forward(self, x):
+            x = x - 0.5
+            a = self.a(x)
+            x.mul_(2)  # its result is not used: the call matters for what it writes
+            return torch.cat([a, self.b(x), self.act(x)], 1)
+
+    block = Block().eval().requires_grad_(False)
+    x = torch.randn(1, 4, 5, 6, generator=torch.Generator().manual_seed(3))
+    stage = torch.fx.symbolic_trace(block)
+    fuse_convolutions(stage)
+    assert merge_pointwise_siblings(stage) == 0
+    torch.testing.assert_close(stage(x), block(x))
 
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
