@@ -241,7 +241,9 @@ def merge_pointwise_siblings(stage: nn.Module) -> int:
     """In an fx-traced ``stage`` whose convolutions are fused (CPU), run the 1x1
     convolutions that read the same tensor with the same activation as one
     :class:`~.fused.SiblingPointwise` (the first convolutions of an Inception block's
-    branches). Returns how many merged modules were made."""
+    branches), where the first of them stood. A tensor that some call may write in place
+    (:func:`~.fused.writes_in_place`) keeps its convolutions apart, each reading it where
+    it stands. Returns how many merged modules were made."""
     if not isinstance(stage, torch.fx.GraphModule):
         return 0
     count = 0
