@@ -192,7 +192,26 @@ class _BiasAct(torch.autograd.Function):
         return grad, None, None
 
 
-class FusedConv(nn.Module):
+class _LowPrecision:
+    """For a module with ``weight`` and ``bias`` (and a ``_low`` dict): the operands of a
+    call, in the dtype CPU autocast runs it in, as autocast would give a convolution."""
+
+    def _weights(self, dtype: torch.dtype) -> tuple[Tensor, Tensor | None]:
+        if dtype not in self._low:  # made once; two workers racing make the same copy
+            self._low[dtype] = (self.weight.detach().to(dtype),
+                                None if self.bias is None else self.bias.detach().to(dtype))
+        return self._low[dtype]
+
+    def _operands(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        """``x``, ``weight`` and ``bias``, cast to autocast's dtype where it is on."""
+        if torch.is_autocast_enabled("cpu"):
+            x = x.to(torch.get_autocast_dtype("cpu"))
+        if x.dtype == self.weight.dtype:
+            return x, self.weight, self.bias
+        return (x, *self._weights(x.dtype))
+
+
+class FusedConv(_LowPrecision, nn.Module):
     """A 2-D convolution (zero padding) with an optional ReLU or ReLU6 after it, for CPU
     dreams (see the module docstring). Made from an existing ``nn.Conv2d``, whose weights
     it shares."""
@@ -215,12 +234,6 @@ class FusedConv(nn.Module):
         return (type(conv) is nn.Conv2d and conv.padding_mode == "zeros"
                 and all(isinstance(p, int) for p in conv.padding))
 
-    def _weights(self, dtype: torch.dtype) -> tuple[Tensor, Tensor | None]:
-        if dtype not in self._low:  # made once; two workers racing make the same copy
-            self._low[dtype] = (self.weight.detach().to(dtype),
-                                None if self.bias is None else self.bias.detach().to(dtype))
-        return self._low[dtype]
-
     def _pack(self, x: Tensor, weight: Tensor) -> _Packed:
         key = (x.dtype, *x.shape)
         packed = self._packed.get(key)
@@ -233,9 +246,7 @@ class FusedConv(nn.Module):
         return packed
 
     def forward(self, x: Tensor) -> Tensor:
-        if torch.is_autocast_enabled("cpu"):
-            x = x.to(torch.get_autocast_dtype("cpu"))
-        weight, bias = (self.weight, self.bias) if x.dtype == self.weight.dtype else self._weights(x.dtype)
+        x, weight, bias = self._operands(x)
         # Packed kernels are copies: only for frozen weights. A 1x1 convolution's matrix product
         # was measured hardly faster on packed weights (a few percent, 14% on one large float32
         # shape), not worth keeping a copy of most of a depthwise network's weights per shape.
@@ -357,12 +368,9 @@ class PooledPointwise(nn.Module):
         self.spec = conv.spec.without_act()
 
     def forward(self, x: Tensor) -> Tensor:
-        if torch.is_autocast_enabled("cpu"):
-            x = x.to(torch.get_autocast_dtype("cpu"))
-        conv = self.conv
-        weight, bias = (conv.weight, conv.bias) if x.dtype == conv.weight.dtype else conv._weights(x.dtype)
+        x, weight, bias = self.conv._operands(x)
         z = _ConvAct.apply(x, weight, None, self.spec, None)
-        return _BiasAct.apply(self.pool(z), bias, conv.act)
+        return _BiasAct.apply(self.pool(z), bias, self.conv.act)
 
 
 class _SiblingsAct(torch.autograd.Function):
@@ -393,8 +401,8 @@ class _SiblingsAct(torch.autograd.Function):
         grad = rows.permute(0, 3, 1, 2)
         # Each part's gradient, cut where its activation cut, written straight into its
         # columns of one gradient: no sum of per-convolution input gradients.
-        for g, into, out in zip(grads, grad.split(ctx.splits, 1),
-                                y.split(ctx.splits, 1) if y is not None else ctx.splits):
+        outs = y.split(ctx.splits, 1) if y is not None else (None,) * len(grads)
+        for g, into, out in zip(grads, grad.split(ctx.splits, 1), outs):
             if g is None:
                 into.zero_()
             elif spec.act == "relu":
@@ -407,7 +415,7 @@ class _SiblingsAct(torch.autograd.Function):
         return grad_x, None, None, None, None, None
 
 
-class SiblingPointwise(nn.Module):
+class SiblingPointwise(_LowPrecision, nn.Module):
     """The 1x1 :class:`FusedConv` modules that read the same input (the first convolution of most
     branches of an Inception block) as one matrix product over the concatenated kernels,
     returning each convolution's output. The input is read once instead of once per
@@ -435,12 +443,8 @@ class SiblingPointwise(nn.Module):
         self.dense = tuple(dense)
         self._low: dict[torch.dtype, tuple[Tensor, Tensor | None]] = {}
 
-    _weights = FusedConv._weights
-
     def forward(self, x: Tensor) -> tuple[Tensor, ...]:
-        if torch.is_autocast_enabled("cpu"):
-            x = x.to(torch.get_autocast_dtype("cpu"))
-        weight, bias = (self.weight, self.bias) if x.dtype == self.weight.dtype else self._weights(x.dtype)
+        x, weight, bias = self._operands(x)
         return _SiblingsAct.apply(x, weight, bias, self.spec, self.splits, self.dense)
 
     def extra_repr(self) -> str:
