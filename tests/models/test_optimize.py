@@ -31,6 +31,25 @@ def synthetic(name: str, normalization=None):
     return model.eval().requires_grad_(False)
 
 
+def assert_same_input_gradient(want_model, got_model, x, layers, precision):
+    """The input gradient of the mean square of ``layers`` agrees between two networks:
+    within float32 rounding, or (bfloat16) in direction (cosine above 0.99)."""
+    from inceptionism.engine.loop import _autocast
+
+    grads = []
+    for m in (want_model, got_model):
+        xi = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
+        with _autocast(x.device, precision):
+            acts = m.features(xi, layers)
+        grads.append(torch.autograd.grad(sum(a.float().pow(2).mean() for a in acts.values()), xi)[0])
+    want, got = grads
+    if precision == "float32":
+        assert torch.allclose(got, want, rtol=1e-4, atol=1e-5 * want.abs().max())
+    else:
+        cosine = torch.nn.functional.cosine_similarity(got.flatten(), want.flatten(), dim=0)
+        assert cosine > 0.99
+
+
 def test_folded_network_has_no_batchnorm_and_same_outputs(lite0):
     folded = fold_batchnorm(lite0.net)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
@@ -354,7 +373,6 @@ def test_a_pool_moved_after_its_1x1_convolution_computes_the_same(act, bias, one
 def test_inception_v3_with_its_pools_after_the_convolutions(precision, monkeypatch, one_thread):
     """Inception v3's pooling branches, pooled after their 1x1 convolution, against the
     same optimized network without that move: the same input gradient within rounding."""
-    from inceptionism.engine.loop import _autocast
     from inceptionism.models import optimize as optimize_module
     from inceptionism.models.fused import PooledPointwise
 
@@ -365,18 +383,7 @@ def test_inception_v3_with_its_pools_after_the_convolutions(precision, monkeypat
     assert sum(isinstance(m, PooledPointwise) for m in moved.modules()) == 9
     assert not any(isinstance(m, PooledPointwise) for m in kept.modules())
     x = torch.rand(1, 3, 120, 136, generator=torch.Generator().manual_seed(2))
-    grads = []
-    for m in (kept, moved):
-        xi = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
-        with _autocast(x.device, precision):
-            acts = m.features(xi, ["Mixed_5d", "Mixed_6c"])
-        grads.append(torch.autograd.grad(sum(a.float().pow(2).mean() for a in acts.values()), xi)[0])
-    want, got = grads
-    if precision == "float32":
-        assert torch.allclose(got, want, rtol=1e-4, atol=1e-5 * want.abs().max())
-    else:
-        cosine = torch.nn.functional.cosine_similarity(got.flatten(), want.flatten(), dim=0)
-        assert cosine > 0.99
+    assert_same_input_gradient(kept, moved, x, ["Mixed_5d", "Mixed_6c"], precision)
 
 
 @pytest.mark.parametrize("act", ["relu", "relu6", None])
@@ -464,7 +471,6 @@ def test_inception_blocks_with_their_1x1_convolutions_merged(name, layers, merge
     """Each Inception block's 1x1 convolutions of the block's input, run as one matrix
     product, against the same optimized network without that merge: the same input
     gradient within rounding; and every block was merged."""
-    from inceptionism.engine.loop import _autocast
     from inceptionism.models import optimize as optimize_module
     from inceptionism.models.fused import SiblingPointwise
 
@@ -475,18 +481,7 @@ def test_inception_blocks_with_their_1x1_convolutions_merged(name, layers, merge
     assert sum(isinstance(m, SiblingPointwise) for m in fast.modules()) == merged
     assert not any(isinstance(m, SiblingPointwise) for m in kept.modules())
     x = torch.rand(1, 3, 120, 136, generator=torch.Generator().manual_seed(2))
-    grads = []
-    for m in (kept, fast):
-        xi = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
-        with _autocast(x.device, precision):
-            acts = m.features(xi, layers)
-        grads.append(torch.autograd.grad(sum(a.float().pow(2).mean() for a in acts.values()), xi)[0])
-    want, got = grads
-    if precision == "float32":
-        assert torch.allclose(got, want, rtol=1e-4, atol=1e-5 * want.abs().max())
-    else:
-        cosine = torch.nn.functional.cosine_similarity(got.flatten(), want.flatten(), dim=0)
-        assert cosine > 0.99
+    assert_same_input_gradient(kept, fast, x, layers, precision)
 
 
 @pytest.mark.parametrize("device", [pytest.param("cuda", marks=pytest.mark.skipif(
@@ -556,7 +551,6 @@ def test_fused_convolutions_give_the_plain_networks_input_gradient(name, layers,
     activations, input-gradient-only backward) against the same optimization without the
     fusion: the input gradient at the tapped layers agrees within float rounding (float32)
     or bfloat16's (cosine), on a small input; and the fusion did happen."""
-    from inceptionism.engine.loop import _autocast
     from inceptionism.models import get_spec
     from inceptionism.models import optimize as optimize_module
     from inceptionism.models.base import DreamNet
@@ -581,19 +575,7 @@ def test_fused_convolutions_give_the_plain_networks_input_gradient(name, layers,
     assert any(isinstance(m, FusedConv) and (m.act or name == "vgg16") for m in fused.modules())
     assert not any(isinstance(m, FusedConv) for m in plain.modules())
     x = torch.rand(1, 3, 96, 112, generator=torch.Generator().manual_seed(4))
-    grads = []
-    for m in (plain, fused):
-        xi = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
-        with _autocast(x.device, precision):
-            acts = m.features(xi, layers)
-        loss = sum(a.float().pow(2).mean() for a in acts.values())
-        grads.append(torch.autograd.grad(loss, xi)[0])
-    want, got = grads
-    if precision == "float32":
-        assert torch.allclose(got, want, rtol=1e-4, atol=1e-5 * want.abs().max())
-    else:
-        cosine = torch.nn.functional.cosine_similarity(got.flatten(), want.flatten(), dim=0)
-        assert cosine > 0.99
+    assert_same_input_gradient(plain, fused, x, layers, precision)
 
 
 @pytest.mark.parametrize("kind", ["3x3", "1x7", "strided", "depthwise"])
