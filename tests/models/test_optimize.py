@@ -624,6 +624,33 @@ def test_packed_kernels_are_kept_for_a_few_shapes_and_never_pickled(one_thread):
     assert torch.equal(copy(x), fused(x))
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float32])
+def test_relu_backward_gives_threshold_backwards_bits(dtype):
+    """The ReLU's backward, which runs half-precision floats as int16: bit for bit
+    ``threshold_backward``'s result, with +0, -0, tiny, huge, infinite and (never a ReLU's)
+    negative outputs, into a new tensor or into columns of a channels-last one (the others
+    untouched)."""
+    from inceptionism.models.fused import relu_backward
+
+    g = torch.Generator().manual_seed(5)
+    info = torch.finfo(dtype)
+    y = torch.randn(2, 6, 5, 7, generator=g).clamp_min(0).to(dtype)
+    y.view(-1)[:8] = torch.tensor([0.0, -0.0, info.tiny, info.smallest_normal / 4, info.max,
+                                   float("inf"), -1.0, -info.tiny], dtype=dtype)
+    y = y.contiguous(memory_format=torch.channels_last)
+    grad = torch.randn(y.shape, generator=g).to(dtype).contiguous(memory_format=torch.channels_last)
+    bits = torch.int16 if dtype != torch.float32 else torch.int32
+    want = torch.ops.aten.threshold_backward(grad, y, 0).view(bits)
+    got = relu_backward(grad, y)
+    assert got.dtype == dtype and got.stride() == grad.stride()
+    assert torch.equal(got.view(bits), want)
+    whole = torch.full((2, 10, 5, 7), 7.0, dtype=dtype).contiguous(memory_format=torch.channels_last)
+    into = whole[:, 2:8]
+    assert relu_backward(grad, y, into) is into
+    assert torch.equal(into.view(bits), want)
+    assert whole[:, :2].eq(7).all() and whole[:, 8:].eq(7).all()
+
+
 def test_an_objectives_gradient_enters_a_channels_last_network_channels_last(tiny_model):
     """``mean``'s backward hands back a planar gradient; a channels-last network gets it in
     its own layout, so its backward never mixes the two (the same values either way)."""
