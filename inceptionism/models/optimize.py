@@ -316,9 +316,9 @@ def pool_before_activation(net: StagedNet, source: LayeredNet) -> int:
     ``Conv2d_4a_3x3``/``maxpool2``. Returns how many."""
     count = 0
     for first, second in zip(net.stage_names, net.stage_names[1:]):
-        stage, pool = net.stage(first), net.stage(second)
-        if not (isinstance(stage, torch.fx.GraphModule) and type(source.stage(second)) is nn.MaxPool2d
-                and not source.stage(second).return_indices):
+        stage, pool = net.stage(first), source.stage(second)
+        if not (isinstance(stage, torch.fx.GraphModule) and type(pool) is nn.MaxPool2d
+                and not pool.return_indices):
             continue
         ops = [n for n in stage.graph.nodes if n.op not in ("placeholder", "output")]
         conv = stage.get_submodule(ops[0].target) if len(ops) == 1 and ops[0].op == "call_module" else None

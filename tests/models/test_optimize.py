@@ -334,6 +334,33 @@ def test_a_max_pool_before_the_activation_gives_the_same_bits(name, pairs, layer
     assert len(calls) == (1 if "conv1" in layers else 2)  # conv1 asked for: its pair unused
 
 
+@pytest.mark.parametrize("act", ["relu", "relu6"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("side", [37, 190])  # bfloat16 planes pooled as int16 bits, and too large for that
+def test_a_max_pool_then_its_activation_as_one_function(act, dtype, side):
+    """``act(max_pool(z))`` as one autograd function that keeps indices, not ``z``: the
+    values and the gradient of PyTorch's max pool and activation, with ties, zeros and
+    negative windows."""
+    from inceptionism.models.fused import ConvThenMaxPool, FusedConv, _MaxPoolAct
+
+    g = torch.Generator().manual_seed(6)
+    pool = torch.nn.MaxPool2d(3, 2, padding=1, ceil_mode=True)
+    module = ConvThenMaxPool(FusedConv(torch.nn.Conv2d(2, 2, 1), act), pool)
+    z = (torch.randn(1, 2, side, side + 1, generator=g) * 4).round().to(dtype)  # many ties
+    z[:, :, :9] = -z[:, :, :9].abs()  # windows with nothing positive
+    z[:, :, :3, :3] = 0.0
+    z = z.contiguous(memory_format=torch.channels_last)
+    up = torch.randn(pool(z).shape, generator=g).to(dtype)
+    activation = torch.nn.ReLU() if act == "relu" else torch.nn.ReLU6()
+    results = []
+    for fn in (lambda t: activation(pool(t)), lambda t: _MaxPoolAct.apply(t, module._pool_args, act)):
+        zi = z.clone().requires_grad_(True)
+        y = fn(zi)
+        results.append((y.detach(), torch.autograd.grad((y * up).sum(), zi)[0]))
+    (y0, g0), (y1, g1) = results
+    assert torch.equal(y1, y0) and torch.equal(g1, g0)
+
+
 @pytest.mark.parametrize("act", ["relu", "relu6", None])
 @pytest.mark.parametrize("bias", [True, False])
 def test_a_pool_moved_after_its_1x1_convolution_computes_the_same(act, bias, one_thread):
