@@ -5,9 +5,9 @@
   (w' = w * gamma / sqrt(var + eps), b' = (b - mean) * gamma / sqrt(var + eps) + beta).
   That removes a full read and write of every activation in the forward pass and again in
   the backward pass; on a CPU, where these depthwise-heavy networks are memory-bound, that is
-  a large share of a step. We use torch.fx's conv+bn fuser on each named stage, so any
-  architecture in the registry benefits without model-specific code; a stage that fx cannot
-  trace is left as it is.
+  a large share of a step. Each named stage is traced with torch.fx and every conv+bn pair
+  in its graph folded (:func:`_fold_stage`), so any architecture in the registry benefits
+  without model-specific code; a stage that fx cannot trace is left as it is.
 * **In-place activations.** A ReLU or ReLU6 whose input feeds nothing else may overwrite it:
   one activation-sized tensor less to allocate and write per layer, and autograd computes
   their backward from the output alone. Checked on each stage's fx graph, call site by call
@@ -56,13 +56,14 @@ The result computes the same function up to float32 rounding (tested).
 
 from __future__ import annotations
 
+import copy
 import operator
-import warnings
 from functools import partial
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_weights
 
 from .base import DreamNet, LayeredNet, Normalization
 from .fused import (ConvThenMaxPool, FusedConv, PooledPointwise, SiblingPointwise, fused_stage,
@@ -119,17 +120,45 @@ def fold_batchnorm(net: LayeredNet, consume: bool = False) -> StagedNet:
     caller will not use ``net`` again, so its modules are reused instead of copied (which
     saves a deep copy of every stage, about a fifth of loading the default model), and
     ``net`` is left broken."""
-    with warnings.catch_warnings():  # its import warns about torch.jit deprecations
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from torch.fx.experimental.optimization import fuse
     stages = {}
     for name in net.stage_names:
         module = net.stage(name).eval()
         try:
-            stages[name] = fuse(module, inplace=consume)  # traces (and copies, unless consumed)
+            stages[name] = _fold_stage(module if consume else copy.deepcopy(module))
         except Exception:  # untraceable (data-dependent control flow): keep it unfused
             stages[name] = module
     return StagedNet(stages).eval()
+
+
+_FOLDABLE = {nn.Conv1d: nn.BatchNorm1d, nn.Conv2d: nn.BatchNorm2d, nn.Conv3d: nn.BatchNorm3d}
+
+
+def _fold_stage(module: nn.Module) -> torch.fx.GraphModule:
+    """``module`` traced by torch.fx, each convolution whose only user is a batch norm (with
+    running statistics) folded with it into the convolution, in place: what
+    ``torch.fx.experimental.optimization.fuse`` does for convolutions, with PyTorch's own
+    ``fuse_conv_bn_weights`` (the same weights, bit for bit), but on the traced module
+    itself: that copied the traced graph and built a second module, and took twice as long
+    as the trace (Inception v3: 0.12 s against 0.065 s)."""
+    traced = torch.fx.symbolic_trace(module)
+    folded = 0
+    for node in list(traced.graph.nodes):
+        source = node.args[0] if node.op == "call_module" and node.args else None
+        if not (isinstance(source, torch.fx.Node) and source.op == "call_module"
+                and len(source.users) == 1):
+            continue
+        conv, bn = traced.get_submodule(source.target), traced.get_submodule(node.target)
+        if _FOLDABLE.get(type(conv)) is not type(bn) or not bn.track_running_stats:
+            continue
+        conv.weight, conv.bias = fuse_conv_bn_weights(
+            conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias)
+        node.replace_all_uses_with(source)
+        traced.graph.erase_node(node)
+        folded += 1
+    if folded:
+        traced.delete_all_unused_submodules()
+        traced.recompile()
+    return traced
 
 
 def activations_in_place(stage: nn.Module) -> int:
