@@ -530,10 +530,12 @@ class ConvThenMaxPool(nn.Module):
         self.conv = conv.without_act()
         self.pool = pool
         self.act = conv.act
-        pair = torch.nn.modules.utils._pair
+        def pair(v) -> list[int]:  # an nn.MaxPool2d size: one int for both sides, or two
+            return [v, v] if isinstance(v, int) else list(v)
+
         stride = pool.stride if pool.stride is not None else pool.kernel_size
-        self._pool_args = (list(pair(pool.kernel_size)), list(pair(stride)), list(pair(pool.padding)),
-                           list(pair(pool.dilation)), bool(pool.ceil_mode))
+        self._pool_args = (pair(pool.kernel_size), pair(stride), pair(pool.padding),
+                           pair(pool.dilation), bool(pool.ceil_mode))
 
     def forward(self, x: Tensor) -> Tensor:
         return _MaxPoolAct.apply(self.conv(x), self._pool_args, self.act)
