@@ -52,10 +52,12 @@ _SAME_WIDTH_INT = {torch.bfloat16: torch.int16, torch.float16: torch.int16}
 def relu_backward(grad: Tensor, y: Tensor, out: Tensor | None = None) -> Tensor:
     """``grad`` where the ReLU output ``y`` is positive, else 0 (``threshold_backward(grad,
     y, 0)``), written into ``out`` if given. In bfloat16 and float16 it runs on the tensors'
-    bits read as int16: the same result bit for bit (tested), and PyTorch's CPU kernel is
-    faster on int16 than on half-precision floats. Measured, one thread, channels-last
-    bfloat16: 0.65 -> 0.34 ms at 64x147x147, 0.068 -> 0.022 ms at 768x17x17. Float32 gains
-    nothing from int32 and runs as it is."""
+    bits read as int16, and PyTorch's CPU kernel is faster on int16 than on half-precision
+    floats (measured, one thread, channels-last bfloat16: 0.65 -> 0.34 ms at 64x147x147,
+    0.068 -> 0.022 ms at 768x17x17). The same result bit for bit wherever ``y`` is a number
+    (tested); where ``y`` is a NaN with its sign bit set, which reads as a negative
+    integer, the gradient is cut instead of passed (a dream with NaN activations has
+    already failed). Float32 gains nothing from int32 and runs as it is."""
     ints = _SAME_WIDTH_INT.get(grad.dtype)
     if ints is not None and y.dtype == grad.dtype and (out is None or out.dtype == grad.dtype):
         bits = relu_backward(grad.view(ints), y.view(ints), None if out is None else out.view(ints))
@@ -481,8 +483,10 @@ class _MaxPoolAct(torch.autograd.Function):
         # The activation zeroes whatever is not positive, so only the positive values need
         # their order, and a half-precision float's bits read as int16 keep it: pooling the
         # bits picks the same maximum (the first of equal ones), and a window with nothing
-        # positive gives a value the activation zeroes as well. PyTorch pools integers only
-        # in planes of at most the integer's largest value of positions.
+        # positive gives a value the activation zeroes as well, though as +0 where the
+        # float pool's -0 would stay -0 (-0 reads as the smallest integer); and a NaN with
+        # its sign bit set is never picked. The gradient is the same, bit for bit. PyTorch
+        # pools integers only in planes of at most the integer's largest value of positions.
         if ints is not None and z.shape[-2] * z.shape[-1] <= torch.iinfo(ints).max:
             bits, indices = torch.ops.aten.max_pool2d_with_indices(z.view(ints), *pool)
             pooled = bits.view(z.dtype)
@@ -502,7 +506,7 @@ class _MaxPoolAct(torch.autograd.Function):
             grad = torch.ops.aten.hardtanh_backward(grad, y, 0.0, 6.0)
         # Only the input's shape and layout are read: the gradient goes where the indices say.
         shape, stride = ctx.input
-        like = torch.empty_strided(shape, stride, dtype=grad.dtype)
+        like = torch.empty_strided(shape, stride, dtype=grad.dtype, device=grad.device)
         return (torch.ops.aten.max_pool2d_with_indices_backward(grad, like, *ctx.pool, indices),
                 None, None)
 
@@ -516,8 +520,9 @@ class ConvThenMaxPool(nn.Module):
     quarter of the size for a stride-2 pool: measured on GoogLeNet's ``conv1`` at 216x192
     (64 channels), the ReLU's backward took 5.2 of a bfloat16 tile's 80 ms. The pool keeps
     its indices but not its input for the backward, and in bfloat16 pools the bits as
-    integers where the plane is small enough (:class:`_MaxPoolAct`): measured, one thread,
-    Inception v3's ``maxpool2`` took 5.9 instead of 11.0 ms of a bfloat16 1 MP step. Used by
+    integers where the plane is small enough (:class:`_MaxPoolAct`; the same values, a zero
+    may come out +0 where the float pool gives -0): measured, one thread, Inception v3's
+    ``maxpool2`` took 5.9 instead of 11.0 ms of a bfloat16 1 MP step. Used by
     :meth:`~.optimize.StagedNet.features` for two stages whose first one is not a
     requested layer."""
 
