@@ -533,14 +533,20 @@ class ConvThenMaxPool(nn.Module):
         if pool.return_indices:
             raise ValueError("only a max pool that returns its output alone can go first")
         self.conv = conv.without_act()
-        self.pool = pool
         self.act = conv.act
+
         def pair(v) -> list[int]:  # an nn.MaxPool2d size: one int for both sides, or two
             return [v, v] if isinstance(v, int) else list(v)
 
-        stride = pool.stride if pool.stride is not None else pool.kernel_size
-        self._pool_args = (pair(pool.kernel_size), pair(stride), pair(pool.padding),
+        # The pool's sizes only (nn.MaxPool2d has made its stride the window when none was
+        # given): the pool itself is never called, so it is not kept as a submodule.
+        self._pool_args = (pair(pool.kernel_size), pair(pool.stride), pair(pool.padding),
                            pair(pool.dilation), bool(pool.ceil_mode))
 
     def forward(self, x: Tensor) -> Tensor:
         return _MaxPoolAct.apply(self.conv(x), self._pool_args, self.act)
+
+    def extra_repr(self) -> str:
+        kernel, stride, padding, dilation, ceil = self._pool_args
+        return (f"act={self.act}, max_pool(kernel_size={kernel}, stride={stride}, "
+                f"padding={padding}, dilation={dilation}, ceil_mode={ceil})")
